@@ -1,0 +1,1 @@
+"""Keluarga Berintegritas: the learning platform of the Integrity Family program."""

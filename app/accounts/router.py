@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+
+from app.accounts import service
+from app.accounts.deps import require_user
+from app.accounts.models import Role, User
+from app.i18n import LOCALES
+from app.web import cookie_name, gettext_for, redirect, render, set_cookie
+
+router = APIRouter()
+
+HOMES = {
+    Role.participant: "/learn",
+    Role.facilitator: "/facilitator",
+    Role.kpk: "/kpk",
+    Role.admin: "/admin",
+}
+
+
+def home_url(user: User) -> str:
+    return HOMES.get(Role(user.role), "/")
+
+
+def safe_next(value: str | None) -> str | None:
+    """Only a local path may be a redirect target after sign-in."""
+    if value and value.startswith("/") and not value.startswith(("//", "/\\")) and len(value) < 500:
+        return value
+    return None
+
+
+@router.get("/")
+async def home(request: Request) -> Response:
+    user = request.state.user
+    if user is None:
+        return redirect(request, "/login")
+    return redirect(request, home_url(user))
+
+
+@router.get("/login")
+async def login_form(request: Request, next: str | None = None) -> Response:  # noqa: A002
+    if request.state.user is not None:
+        return redirect(request, home_url(request.state.user))
+    return render(request, "accounts/login.html", {"next": safe_next(next) or "", "username": ""})
+
+
+@router.post("/login")
+async def login(
+    request: Request,
+    username: str = Form(""),
+    password: str = Form(""),
+    next: str = Form(""),  # noqa: A002
+) -> Response:
+    _ = gettext_for(request).gettext
+    state = request.app.state
+    settings = state.settings
+    username = username.strip().lower()
+    context = {"next": safe_next(next) or "", "username": username[:64]}
+    if not username or not password:
+        context["error"] = _("Fill in your username and password.")
+        return render(request, "accounts/login.html", context, status_code=422)
+    if len(username) > 64 or len(password) > service.MAX_PASSWORD:
+        context["error"] = _("The username or password is too long.")
+        return render(request, "accounts/login.html", context, status_code=422)
+    address = request.client.host if request.client else "unknown"
+    now = state.clock()
+    try:
+        with state.db.write() as session:
+            service.throttle_check(
+                session, username=username, address=address, settings=settings, now=now
+            )
+            user = service.user_by_username(session, username=username)
+            ok = (
+                user is not None
+                and user.is_active
+                and service.verify_password(user.password_hash, password, settings)
+            )
+            if not ok:
+                service.throttle_record_failure(
+                    session, username=username, address=address, now=now
+                )
+            else:
+                service.throttle_clear(session, username=username)
+                if request.state.session_token:
+                    service.session_end(session, token=request.state.session_token)
+                token = service.session_create(
+                    session,
+                    user=user,
+                    settings=settings,
+                    now=now,
+                    user_agent=request.headers.get("user-agent"),
+                )
+    except service.Throttled as exc:
+        context["error"] = _("Too many failed attempts. Wait a few minutes, then try again.")
+        return render(
+            request,
+            "accounts/login.html",
+            context,
+            status_code=429,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
+    if not ok:
+        context["error"] = _("The username or password is not right.")
+        return render(request, "accounts/login.html", context, status_code=401)
+    response = redirect(request, safe_next(next) or home_url(user))
+    set_cookie(response, settings, "kb_session", token, max_age=settings.session_days * 86400)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    state = request.app.state
+    if request.state.session_token:
+        with state.db.write() as session:
+            service.session_end(session, token=request.state.session_token)
+    response = redirect(request, "/login")
+    response.delete_cookie(
+        cookie_name(state.settings, "kb_session"),
+        path="/",
+        secure=state.settings.production,
+        httponly=True,
+        samesite="lax",
+    )
+    return response
+
+
+@router.post("/language")
+async def set_language(
+    request: Request,
+    locale: str = Form(...),
+    next: str = Form("/"),  # noqa: A002
+) -> Response:
+    if locale not in LOCALES:
+        locale = request.app.state.settings.default_locale
+    user = request.state.user
+    if user is not None:
+        with request.app.state.db.write() as session:
+            service.user_set_locale(session, user_id=user.id, locale=locale)
+    response = redirect(request, safe_next(next) or "/")
+    response.set_cookie(
+        "lang",
+        locale,
+        max_age=365 * 86400,
+        path="/",
+        samesite="lax",
+        httponly=True,
+        secure=request.app.state.settings.production,
+    )
+    return response
+
+
+@router.get("/account")
+async def account(request: Request, user: User = Depends(require_user)) -> Response:
+    return render(request, "accounts/account.html", {"home": home_url(user)})

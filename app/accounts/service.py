@@ -1,0 +1,230 @@
+"""Accounts: passwords, sign-in sessions, throttling, users."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import delete, func, select, update
+from sqlmodel import Session
+
+from app.accounts.models import AuthSession, LoginFailure, Role, User
+from app.config import Settings
+from app.db import utcnow
+from app.i18n import N_
+
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+MIN_PASSWORD = 8
+MAX_PASSWORD = 256
+COMMON_PASSWORDS = frozenset(
+    """
+    password password1 password123 12345678 123456789 1234567890 qwerty123 qwertyuiop
+    11111111 00000000 87654321 iloveyou abcd1234 admin123 welcome1 sayang123 bismillah
+    indonesia merdeka45 rahasia123 jakarta123 tangerang katasandi passw0rd 1q2w3e4r
+    asdfghjkl zxcvbnm123 12341234 11223344 admin1234 demo1234 letmein1
+    """.split()
+)
+
+
+@lru_cache
+def hasher(test: bool = False) -> PasswordHasher:
+    """argon2id; the test settings use small costs so the suite stays quick."""
+    if test:
+        return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    return PasswordHasher()
+
+
+def hash_password(password: str, settings: Settings) -> str:
+    return hasher(settings.env == "test").hash(password)
+
+
+def verify_password(password_hash: str | None, password: str, settings: Settings) -> bool:
+    ph = hasher(settings.env == "test")
+    if not password_hash:
+        # Same work as a real check, so timing does not tell whether the account exists.
+        ph.hash(password)
+        return False
+    try:
+        return ph.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def password_problem(password: str, *, username: str = "") -> str | None:
+    """Why a new password is refused (an English message id), or None when it is fine."""
+    if len(password) < MIN_PASSWORD:
+        return N_("The password must be at least 8 characters long.")
+    if len(password) > MAX_PASSWORD:
+        return N_("The password is too long (at most 256 characters).")
+    lowered = password.lower()
+    if lowered in COMMON_PASSWORDS or (username and username.lower() in lowered):
+        return N_("This password is too easy to guess. Choose another one.")
+    if len(set(password)) < 4:
+        return N_("This password is too easy to guess. Choose another one.")
+    return None
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# ---------------------------------------------------------------- throttling
+
+
+@dataclass
+class Throttled(Exception):
+    retry_after: int
+
+
+def _failure_keys(username: str, address: str) -> tuple[str, str]:
+    return f"user:{username.lower()[:100]}", f"addr:{address[:100]}"
+
+
+def throttle_check(
+    session: Session, *, username: str, address: str, settings: Settings, now: datetime
+) -> None:
+    """Raise ``Throttled`` while too many recent failures stand against the account or address."""
+    since = now - timedelta(minutes=settings.login_window_minutes)
+    user_key, addr_key = _failure_keys(username, address)
+    rows = session.execute(
+        select(LoginFailure.key, func.count(), func.min(LoginFailure.at))
+        .where(LoginFailure.key.in_([user_key, addr_key]), LoginFailure.at > since)
+        .group_by(LoginFailure.key)
+    ).all()
+    limits = {user_key: settings.login_max_per_account, addr_key: settings.login_max_per_address}
+    for key, count, oldest in rows:
+        if count >= limits[key]:
+            if oldest.tzinfo is None:
+                oldest = oldest.replace(tzinfo=now.tzinfo)
+            wait = oldest + timedelta(minutes=settings.login_window_minutes) - now
+            raise Throttled(retry_after=max(1, int(wait.total_seconds()) + 1))
+
+
+def throttle_record_failure(
+    session: Session, *, username: str, address: str, now: datetime
+) -> None:
+    for key in _failure_keys(username, address):
+        session.add(LoginFailure(key=key, at=now))
+
+
+def throttle_clear(session: Session, *, username: str) -> None:
+    session.execute(delete(LoginFailure).where(LoginFailure.key == f"user:{username.lower()}"))
+
+
+# ---------------------------------------------------------------- sessions
+
+
+def session_create(
+    session: Session, *, user: User, settings: Settings, now: datetime, user_agent: str | None
+) -> str:
+    """A fresh random token for a new sign-in; only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        AuthSession(
+            token_hash=token_hash(token),
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + timedelta(days=settings.session_days),
+            user_agent=(user_agent or "")[:300] or None,
+        )
+    )
+    return token
+
+
+def session_user(session: Session, *, token: str, now: datetime) -> User | None:
+    """The active user behind a session token, in one query."""
+    if not token or len(token) > 100:
+        return None
+    return session.execute(
+        select(User)
+        .join(AuthSession, AuthSession.user_id == User.id)
+        .where(
+            AuthSession.token_hash == token_hash(token),
+            AuthSession.expires_at > now,
+            User.is_active.is_(True),
+        )
+    ).scalar_one_or_none()
+
+
+def session_end(session: Session, *, token: str) -> None:
+    session.execute(delete(AuthSession).where(AuthSession.token_hash == token_hash(token)))
+
+
+def sessions_end_for_user(session: Session, *, user_id: int) -> None:
+    session.execute(delete(AuthSession).where(AuthSession.user_id == user_id))
+
+
+# ---------------------------------------------------------------- users
+
+
+class UserError(ValueError):
+    """A user cannot be created or changed as asked; the message says why (English id)."""
+
+
+def user_by_username(session: Session, *, username: str) -> User | None:
+    return session.execute(
+        select(User).where(User.username == username.strip().lower())
+    ).scalar_one_or_none()
+
+
+def user_create(
+    session: Session,
+    *,
+    username: str,
+    display_name: str,
+    role: str,
+    password: str | None,
+    settings: Settings,
+    password_hash: str | None = None,
+    locale: str = "id",
+    **extra: object,
+) -> User:
+    username = username.strip().lower()
+    if not USERNAME_RE.match(username):
+        raise UserError(
+            "Username must be 2–64 characters: lowercase letters, digits, '.', '_' or '-'."
+        )
+    display_name = display_name.strip()
+    if not display_name or len(display_name) > 200:
+        raise UserError("Display name must be 1–200 characters.")
+    if role not in Role.__members__:
+        raise UserError(f"Unknown role {role!r}: choose one of {', '.join(Role.__members__)}.")
+    if password is not None:
+        problem = password_problem(password, username=username)
+        if problem:
+            raise UserError(problem)
+        password_hash = hash_password(password, settings)
+    if user_by_username(session, username=username) is not None:
+        raise UserError(f"The username {username!r} is already taken.")
+    user = User(
+        username=username,
+        display_name=display_name,
+        role=role,
+        password_hash=password_hash,
+        locale=locale,
+        **extra,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def user_set_active(session: Session, *, user_id: int, active: bool) -> None:
+    """Deactivating a user ends every session of theirs at once."""
+    session.execute(update(User).where(User.id == user_id).values(is_active=active))
+    if not active:
+        sessions_end_for_user(session, user_id=user_id)
+
+
+def user_set_locale(session: Session, *, user_id: int, locale: str) -> None:
+    session.execute(update(User).where(User.id == user_id).values(locale=locale))
+
+
+def now_utc() -> datetime:
+    return utcnow()

@@ -1,0 +1,174 @@
+"""The ``integritas`` command."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.config import ConfigError, get_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Keluarga Berintegritas")
+content_app = typer.Typer(no_args_is_help=True, help="Check and sync the curriculum files.")
+app.add_typer(content_app, name="content")
+
+
+def _database():  # noqa: ANN202
+    from app.db import Database, make_engine
+
+    return Database(make_engine(get_settings().resolved_database_url()))
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    reload: bool = False,
+) -> None:
+    """Serve the web application."""
+    import uvicorn
+
+    try:
+        get_settings().secret()
+    except ConfigError as exc:
+        fail(str(exc))
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    from app import migrate as m
+
+    settings = get_settings()
+    if settings.sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    m.upgrade(settings.resolved_database_url())
+    typer.echo("Database schema is up to date.")
+
+
+@content_app.command("check")
+def content_check(
+    folder: Annotated[
+        Path | None, typer.Argument(help="Content folder (default: modules/)")
+    ] = None,
+) -> None:
+    """Validate every curriculum file; problems are named with file and line."""
+    from app.curriculum.content import load_content
+
+    folder = folder or get_settings().content_dir
+    content, problems = load_content(folder)
+    if problems:
+        for p in problems:
+            typer.echo(str(p), err=True)
+        fail(f"{len(problems)} problem(s) found in {folder}.")
+    typer.echo(content.describe())
+
+
+@content_app.command("sync")
+def content_sync(
+    folder: Annotated[
+        Path | None, typer.Argument(help="Content folder (default: modules/)")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Remove lessons even if someone completed them")
+    ] = False,
+) -> None:
+    """Load the curriculum files into the database (by stable slug)."""
+    from app.curriculum.content import load_content
+    from app.curriculum.sync import SyncRefused, sync_content
+
+    folder = folder or get_settings().content_dir
+    content, problems = load_content(folder)
+    if problems:
+        for p in problems:
+            typer.echo(str(p), err=True)
+        fail(f"{len(problems)} problem(s) found in {folder}; nothing was synced.")
+    db = _database()
+    try:
+        report = sync_content(db, content, force=force)
+    except SyncRefused as exc:
+        fail(str(exc))
+    typer.echo(report)
+
+
+@app.command("seed-demo")
+def seed_demo() -> None:
+    """Create the demo accounts, cohorts and history (safe to run again)."""
+    from app.demo import seed_demo as run
+
+    typer.echo(run(_database(), get_settings()))
+
+
+@app.command("create-user")
+def create_user(
+    username: str,
+    role: Annotated[str, typer.Option(help="participant, facilitator, kpk or admin")],
+    name: Annotated[str | None, typer.Option(help="Display name (default: the username)")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input")
+    ] = False,
+) -> None:
+    """Create a staff account. The password is asked for, or read from standard input."""
+    from app.accounts.models import Role
+    from app.accounts.service import UserError, user_create
+
+    if role not in Role.__members__:
+        fail(f"Unknown role {role!r}: choose one of {', '.join(Role.__members__)}.", 2)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    settings = get_settings()
+    db = _database()
+    try:
+        with db.write() as session:
+            user = user_create(
+                session,
+                username=username,
+                display_name=name or username,
+                role=role,
+                password=password,
+                settings=settings,
+            )
+            from app.audit import audit_record
+
+            audit_record(
+                session,
+                actor_id=None,
+                action="user.create",
+                target=f"user:{user.username}",
+                detail={"role": role, "via": "cli"},
+            )
+    except UserError as exc:
+        fail(str(exc), 2)
+    typer.echo(f"Created {role} {user.username!r}.")
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfigError as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, Date, ForeignKey, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.accounts.models import ts
+
+
+class Region(SQLModel, table=True):
+    """A regional government (pemerintah daerah), e.g. Kota Tangerang."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    province: str = Field(max_length=100)
+
+
+class Organization(SQLModel, table=True):
+    """An OPD (organisasi perangkat daerah) of a region."""
+
+    __table_args__ = (UniqueConstraint("region_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    region_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("region.id", ondelete="RESTRICT"), nullable=False)
+    )
+    name: str = Field(max_length=200)
+
+
+class Cohort(SQLModel, table=True):
+    """An angkatan: one workshop with the windows before and after it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=64, unique=True)
+    region_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("region.id", ondelete="RESTRICT"), nullable=False, index=True
+        )
+    )
+    title: str = Field(max_length=200)
+    venue: str = Field(max_length=200)
+    workshop_start: date = Field(sa_column=Column(Date, nullable=False))
+    workshop_end: date = Field(sa_column=Column(Date, nullable=False))
+    pre_opens: datetime = Field(sa_column=ts())
+    post_closes: datetime = Field(sa_column=ts())
+
+
+class CohortFacilitator(SQLModel, table=True):
+    __tablename__ = "cohort_facilitator"
+
+    cohort_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("cohort.id", ondelete="CASCADE"), primary_key=True)
+    )
+    user_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+
+
+class Couple(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    cohort_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("cohort.id", ondelete="RESTRICT"), nullable=False, index=True
+        )
+    )
+    organization_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("organization.id", ondelete="RESTRICT"), nullable=False, index=True
+        )
+    )

@@ -1,0 +1,81 @@
+"""Settings, read from the environment with the ``APP_`` prefix (see README)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """Raised when the settings cannot run the application; the message says what to do."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="APP_", extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    database_url: str = "sqlite:///var/integritas.db"
+    secret_key: SecretStr | None = None
+    timezone: str = "Asia/Jakarta"
+    default_locale: Literal["id", "en"] = "id"
+    min_cell_size: int = Field(default=5, ge=1)
+    data_dir: Path = ROOT / "var"
+    content_dir: Path = ROOT / "modules"
+    session_days: int = Field(default=14, ge=1)
+    # login throttling: failures allowed within the window, per account and per client address
+    login_window_minutes: int = 15
+    login_max_per_account: int = 5
+    login_max_per_address: int = 30
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("APP_SECRET_KEY must be at least 32 characters")
+        return value
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def resolved_database_url(self) -> str:
+        """Relative SQLite paths are taken from the project root, whatever the working folder."""
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix):
+            path = self.database_url[len(prefix) :]
+            if path and path != ":memory:" and not path.startswith("/"):
+                return prefix + str(ROOT / path)
+        return self.database_url
+
+    def secret(self) -> str:
+        """The signing secret. Production must set one; elsewhere one is made once in var/."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        if self.production:
+            raise ConfigError(
+                "APP_SECRET_KEY is not set. In production the application refuses to start "
+                "without it: set APP_SECRET_KEY to a random string of at least 32 characters "
+                '(for example: python -c "import secrets; print(secrets.token_urlsafe(48))").'
+            )
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

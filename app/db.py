@@ -1,0 +1,117 @@
+"""Database engine and sessions.
+
+SQLite (default) runs in WAL mode with foreign keys and a busy timeout; write transactions take
+the write lock up front (``BEGIN IMMEDIATE``) so concurrent writers wait instead of failing.
+PostgreSQL runs through psycopg 3 with the same code.
+
+Routes use ``db.read()`` for pages and ``db.write()`` for changes, inside ``async def``
+handlers: short, lean queries, no per-request session generator in a thread pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session, SQLModel
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+metadata: MetaData = SQLModel.metadata
+
+_WRITE = "integritas_write"
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored in UTC and always read back as an aware UTC datetime (SQLite keeps
+    no time zone, PostgreSQL does; both behave the same through this type)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):  # noqa: ANN001, ANN201
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC) if dialect.name != "sqlite" else value
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):  # noqa: ANN001, ANN201
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """The default clock: an aware UTC timestamp. Tests travel in time with time-machine."""
+    return datetime.now(UTC)
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
+    # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own handling is off).
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def _sqlite_begin(conn) -> None:  # noqa: ANN001
+    write = conn.get_execution_options().get(_WRITE, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    if url.startswith("sqlite"):
+        memory = ":memory:" in url or url in ("sqlite://", "sqlite:///")
+        kwargs: dict = {"connect_args": {"check_same_thread": False, "timeout": 10}}
+        if memory:
+            from sqlalchemy.pool import StaticPool
+
+            kwargs["poolclass"] = StaticPool
+        engine = create_engine(url, echo=echo, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    if url.startswith("postgresql"):
+        return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, echo=echo, poolclass=NullPool)
+
+
+class Database:
+    """The engine and the two kinds of session the application uses."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.write_engine = engine.execution_options(**{_WRITE: True})
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A transaction that commits on success and rolls back on any error: all or nothing."""
+        with Session(self.write_engine, expire_on_commit=False) as session:
+            with session.begin():
+                yield session
+
+    def ping(self) -> bool:
+        with self.engine.connect() as conn:
+            return conn.exec_driver_sql("SELECT 1").scalar() == 1
+
+    def dispose(self) -> None:
+        self.engine.dispose()

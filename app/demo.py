@@ -1,0 +1,329 @@
+"""``integritas seed-demo``: the demo accounts, cohorts and history (safe to run again)."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app.accounts.models import PartnerRole, Role, User
+from app.accounts.service import hash_password
+from app.cohorts.models import Cohort, CohortFacilitator, Couple, Organization, Region
+from app.config import Settings
+from app.curriculum.models import Lesson, LessonProgress, Module
+from app.db import Database, utcnow
+
+DEMO_PASSWORD = "demo-integritas"  # noqa: S105 — the published demo password (README)
+WIB = timedelta(hours=7)
+
+ORGANIZATIONS = [
+    "Dinas Pendidikan",
+    "Dinas Kesehatan",
+    "Dinas Pekerjaan Umum dan Penataan Ruang",
+    "Dinas Perhubungan",
+    "Dinas Sosial",
+    "Dinas Kependudukan dan Pencatatan Sipil",
+    "Dinas Lingkungan Hidup",
+    "Dinas Komunikasi dan Informatika",
+    "Badan Perencanaan Pembangunan Daerah",
+    "Badan Pengelolaan Keuangan Daerah",
+    "Badan Pendapatan Daerah",
+    "Badan Kepegawaian dan Pengembangan Sumber Daya Manusia",
+    "Inspektorat",
+    "Satuan Polisi Pamong Praja",
+]
+MEN = [
+    "Ahmad",
+    "Budi",
+    "Dedi",
+    "Eko",
+    "Fajar",
+    "Gunawan",
+    "Hendra",
+    "Irfan",
+    "Joko",
+    "Kurniawan",
+    "Lukman",
+    "Muhammad",
+    "Nanang",
+    "Om",
+    "Rahmat",
+    "Slamet",
+    "Teguh",
+    "Wahyu",
+    "Yusuf",
+    "Agus",
+    "Bambang",
+    "Dodi",
+    "Hari",
+    "Iwan",
+    "Rudi",
+]
+WOMEN = [
+    "Ani",
+    "Dewi",
+    "Endang",
+    "Fitri",
+    "Indah",
+    "Kartika",
+    "Lestari",
+    "Maya",
+    "Nur",
+    "Ratna",
+    "Siti",
+    "Tuti",
+    "Wulan",
+    "Yanti",
+    "Rina",
+    "Dian",
+    "Ika",
+    "Lina",
+    "Mega",
+    "Puspita",
+]
+FAMILY = [
+    "Santoso",
+    "Hidayat",
+    "Saputra",
+    "Wijaya",
+    "Setiawan",
+    "Nugroho",
+    "Pratama",
+    "Siregar",
+    "Harahap",
+    "Nasution",
+    "Kusuma",
+    "Rahman",
+    "Hakim",
+    "Suryadi",
+    "Permana",
+    "Gunadi",
+    "Sitompul",
+    "Lubis",
+    "Firmansyah",
+    "Hasibuan",
+    "Ma'ruf",
+    "Syahputra",
+]
+TITLES = ["Drs.", "Ir.", "H.", "Dr.", "", "", ""]
+DEGREES = ["M.Si.", "M.M.", "S.T., M.T.", "M.Pd.", "S.H., M.H.", "M.A.P.", "S.E., M.Ak."]
+POSITIONS = [
+    "Kepala Dinas",
+    "Sekretaris Dinas",
+    "Kepala Bidang",
+    "Kepala Badan",
+    "Inspektur",
+    "Kepala Satuan",
+    "Sekretaris Badan",
+]
+
+
+def _wib(day: date, hour: int = 9) -> datetime:
+    return datetime.combine(day, time(hour)).replace(tzinfo=UTC) - WIB
+
+
+def _ensure_user(session: Session, *, settings: Settings, password_hash: str, **fields) -> User:
+    user = session.execute(
+        select(User).where(User.username == fields["username"])
+    ).scalar_one_or_none()
+    if user is None:
+        user = User(password_hash=password_hash, **fields)
+        session.add(user)
+        session.flush()
+    return user
+
+
+def _ensure_cohort(session: Session, **fields) -> Cohort:
+    cohort = session.execute(
+        select(Cohort).where(Cohort.slug == fields["slug"])
+    ).scalar_one_or_none()
+    if cohort is None:
+        cohort = Cohort(**fields)
+        session.add(cohort)
+        session.flush()
+    return cohort
+
+
+def _ensure_couple(session: Session, code: str, cohort: Cohort, org: Organization) -> Couple:
+    couple = session.execute(select(Couple).where(Couple.code == code)).scalar_one_or_none()
+    if couple is None:
+        couple = Couple(code=code, cohort_id=cohort.id, organization_id=org.id)
+        session.add(couple)
+        session.flush()
+    return couple
+
+
+def seed_demo(db: Database, settings: Settings, *, today: date | None = None) -> str:
+    now = utcnow()
+    today = today or (now + WIB).date()
+    password_hash = hash_password(DEMO_PASSWORD, settings)
+    with db.write() as session:
+        region = session.execute(
+            select(Region).where(Region.slug == "kota-tangerang")
+        ).scalar_one_or_none()
+        if region is None:
+            region = Region(slug="kota-tangerang", name="Kota Tangerang", province="Banten")
+            session.add(region)
+            session.flush()
+        orgs = {
+            o.name: o
+            for o in session.execute(
+                select(Organization).where(Organization.region_id == region.id)
+            ).scalars()
+        }
+        for name in ORGANIZATIONS:
+            if name not in orgs:
+                orgs[name] = Organization(region_id=region.id, name=name)
+                session.add(orgs[name])
+        session.flush()
+
+        staff = {}
+        for username, name, role in [
+            ("admin", "Admin Platform", Role.admin),
+            ("fasilitator", "Rina Fasilitator", Role.facilitator),
+            ("kpk", "Analis KPK", Role.kpk),
+        ]:
+            staff[username] = _ensure_user(
+                session,
+                settings=settings,
+                password_hash=password_hash,
+                username=username,
+                display_name=name,
+                role=role,
+            )
+
+        start = today + timedelta(days=7)
+        demo = _ensure_cohort(
+            session,
+            slug="tng-demo",
+            region_id=region.id,
+            title="Bimtek Keluarga Berintegritas Kota Tangerang (Angkatan Demo)",
+            venue="Pusat Pemerintahan Kota Tangerang",
+            workshop_start=start,
+            workshop_end=start + timedelta(days=1),
+            pre_opens=_wib(today - timedelta(days=7), 0),
+            post_closes=_wib(start + timedelta(days=45), 23),
+        )
+        historic = _ensure_cohort(
+            session,
+            slug="tng-2024",
+            region_id=region.id,
+            title="Bimtek Keluarga Berintegritas Kota Tangerang",
+            venue="Hotel Novotel Kota Tangerang",
+            workshop_start=date(2024, 10, 14),
+            workshop_end=date(2024, 10, 15),
+            pre_opens=_wib(date(2024, 9, 30), 0),
+            post_closes=_wib(date(2024, 11, 30), 23),
+        )
+        for cohort in (demo, historic):
+            if session.get(CohortFacilitator, (cohort.id, staff["fasilitator"].id)) is None:
+                session.add(CohortFacilitator(cohort_id=cohort.id, user_id=staff["fasilitator"].id))
+
+        couple = _ensure_couple(session, "TNGD-001", demo, orgs["Dinas Pendidikan"])
+        _ensure_user(
+            session,
+            settings=settings,
+            password_hash=password_hash,
+            username="budi",
+            display_name="Budi Santoso",
+            role=Role.participant,
+            couple_id=couple.id,
+            partner_role=PartnerRole.official,
+            position="Kepala Dinas Pendidikan",
+        )
+        _ensure_user(
+            session,
+            settings=settings,
+            password_hash=password_hash,
+            username="sari",
+            display_name="Sari Wulandari",
+            role=Role.participant,
+            couple_id=couple.id,
+            partner_role=PartnerRole.spouse,
+        )
+
+        rng = random.Random(2024)  # noqa: S311 — demo data, reproducible
+        historic_users = []
+        for n in range(1, 41):
+            code = f"TNG24-{n:03d}"
+            org = ORGANIZATIONS[(n - 1) % len(ORGANIZATIONS)]
+            family = rng.choice(FAMILY)
+            official = (
+                " ".join(p for p in [rng.choice(TITLES), rng.choice(MEN), family] if p)
+                + ", "
+                + rng.choice(DEGREES)
+            )
+            spouse = f"{rng.choice(WOMEN)} {rng.choice(FAMILY)}"
+            c = _ensure_couple(session, code, historic, orgs[org])
+            for suffix, name, role in (
+                ("a", official, PartnerRole.official),
+                ("b", spouse, PartnerRole.spouse),
+            ):
+                historic_users.append(
+                    _ensure_user(
+                        session,
+                        settings=settings,
+                        password_hash=password_hash,
+                        username=f"tng24-{n:03d}{suffix}",
+                        display_name=name,
+                        role=Role.participant,
+                        couple_id=c.id,
+                        partner_role=role,
+                        position=f"{rng.choice(POSITIONS)} — {org}" if suffix == "a" else None,
+                    )
+                )
+        made = _historic_progress(session, historic, historic_users)
+    return (
+        "Demo ready: admin, fasilitator, kpk, budi + sari (tng-demo), "
+        f"40 couples in tng-2024; {made} lesson records added. Password: {DEMO_PASSWORD}"
+    )
+
+
+def _historic_progress(session: Session, cohort: Cohort, users: list[User]) -> int:
+    """Realistic progress for the 2024 cohort: most finished the lessons before the workshop,
+    some late, a few stalled; module 3 after the workshop. Users with any record are left."""
+    lessons = session.execute(
+        select(Lesson.id, Lesson.phase)
+        .join(Module, Module.id == Lesson.module_id)
+        .where(Lesson.active.is_(True), Module.active.is_(True))
+        .order_by(Module.position, Lesson.position)
+    ).all()
+    if not lessons:
+        return 0
+    started = set(
+        session.execute(
+            select(LessonProgress.user_id).where(LessonProgress.user_id.in_([u.id for u in users]))
+        ).scalars()
+    )
+    rng = random.Random(1014)  # noqa: S311 — demo data, reproducible
+    end = datetime.combine(cohort.workshop_end, time(17)).replace(tzinfo=UTC) - WIB
+    made = 0
+    for user in users:
+        if user.id in started:
+            continue
+        profile = rng.random()
+        # how far this person got: 75% everything, 15% part of it, 10% barely started
+        if profile < 0.75:
+            reach = len(lessons)
+        elif profile < 0.90:
+            reach = rng.randint(len(lessons) // 3, len(lessons) - 1)
+        else:
+            reach = rng.randint(0, 2)
+        when = cohort.pre_opens + timedelta(hours=rng.randint(10, 60))
+        for lesson_id, phase in lessons[:reach]:
+            if phase == "after" and when < end:
+                when = end + timedelta(hours=rng.randint(20, 120))
+            when += timedelta(minutes=rng.randint(20, 60 * 30))
+            session.add(
+                LessonProgress(
+                    user_id=user.id,
+                    lesson_id=lesson_id,
+                    viewed_at=when - timedelta(minutes=8),
+                    completed_at=when,
+                    late=phase == "before" and when > end,
+                )
+            )
+            made += 1
+    return made

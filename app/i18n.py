@@ -1,0 +1,81 @@
+"""Languages: gettext catalogs for Indonesian (default) and English, dates in WIB.
+
+Message ids are English; the ``id`` catalog carries the Indonesian text. Catalogs are compiled
+from the ``.po`` files when the application starts (and by ``make``), never committed as ``.mo``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+TRANSLATIONS = Path(__file__).parent / "translations"
+LOCALES = ("id", "en")
+LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
+
+
+def N_(message: str) -> str:  # noqa: N802
+    """Marks a message for translation where it is defined; it is translated where shown."""
+    return message
+
+
+def compile_catalogs(directory: Path = TRANSLATIONS) -> list[Path]:
+    """Compile every ``messages.po`` whose ``.mo`` is missing or older. Returns what it wrote."""
+    written = []
+    for po_path in sorted(directory.glob("*/LC_MESSAGES/messages.po")):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as f:
+            catalog = read_po(f, locale=po_path.parent.parent.name)
+        tmp = mo_path.with_suffix(".mo.tmp")
+        with tmp.open("wb") as f:
+            write_mo(f, catalog)
+        tmp.replace(mo_path)
+        written.append(mo_path)
+    return written
+
+
+@lru_cache
+def translations(locale: str) -> NullTranslations:
+    if locale not in LOCALES:
+        locale = LOCALES[0]
+    return Translations.load(str(TRANSLATIONS), [locale], domain="messages")
+
+
+def pick(text: dict | str | None, locale: str) -> str:
+    """A bilingual content text ({"id": …, "en": …}) in the reader's language, else Indonesian."""
+    if text is None:
+        return ""
+    if isinstance(text, str):
+        return text
+    return text.get(locale) or text.get("id") or ""
+
+
+def local(dt: datetime, tz: str) -> datetime:
+    return dt.astimezone(ZoneInfo(tz))
+
+
+def fmt_date(value: date | datetime | None, locale: str, tz: str = "Asia/Jakarta") -> str:
+    """``14 Oktober 2024`` in Indonesian, ``14 October 2024`` in English."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = local(value, tz).date()
+    return format_date(value, format="d MMMM y", locale=locale)
+
+
+def fmt_datetime(value: datetime | None, locale: str, tz: str = "Asia/Jakarta") -> str:
+    """``14 Oktober 2024 09.30 WIB``."""
+    if value is None:
+        return ""
+    return format_datetime(local(value, tz), "d MMMM y HH.mm", locale=locale) + (
+        " WIB" if tz == "Asia/Jakarta" else ""
+    )

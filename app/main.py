@@ -1,0 +1,138 @@
+"""The application: ``create_app()`` wires settings, database, routers, static files,
+middleware and error pages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app import i18n
+from app.accounts.deps import Forbidden, LoginRequired, load_context, load_identity
+from app.config import Settings, get_settings
+from app.db import Database, make_engine, utcnow
+from app.web import SecurityHeadersMiddleware, is_htmx, make_templates, render
+
+log = logging.getLogger("integritas")
+
+ERROR_PAGES = {400, 403, 404, 405, 413, 422, 429, 500}
+
+
+def create_app(
+    settings: Settings | None = None,
+    db: Database | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> FastAPI:
+    settings = settings or get_settings()
+    settings.secret()  # refuses to start in production without APP_SECRET_KEY
+    i18n.compile_catalogs()
+    if db is None:
+        db = Database(make_engine(settings.resolved_database_url()))
+
+    app = FastAPI(
+        title="Keluarga Berintegritas",
+        docs_url=None,
+        redoc_url=None,
+        dependencies=[Depends(load_context)],
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.clock = clock
+    app.state.templates = make_templates(settings)
+
+    from app.accounts.router import router as accounts_router
+    from app.admin.router import router as admin_router
+    from app.curriculum.router import router as curriculum_router
+    from app.facilitator.router import router as facilitator_router
+    from app.reports.router import router as reports_router
+
+    app.include_router(accounts_router)
+    app.include_router(curriculum_router)
+    app.include_router(facilitator_router)
+    app.include_router(reports_router)
+    app.include_router(admin_router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz(request: Request) -> Response:
+        try:
+            ok = request.app.state.db.ping()
+        except Exception:  # noqa: BLE001 — any database failure makes the check fail
+            log.exception("health check: database unreachable")
+            ok = False
+        status = 200 if ok else 503
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", "database": "ok" if ok else "error"},
+            status_code=status,
+            headers={"Cache-Control": "no-store"},
+        )
+
+    app.mount(
+        "/static",
+        StaticFiles(directory=str(Path(__file__).parent / "static")),
+        name="static",
+    )
+    install_error_handlers(app)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.production)
+    return app
+
+
+def error_response(
+    request: Request, status: int, reason: str | None = None, headers: dict[str, str] | None = None
+) -> Response:
+    try:
+        load_identity(request)
+    except Exception:  # noqa: BLE001 — an error page must render even without a database
+        request.state.user = None
+        request.state.locale = request.app.state.settings.default_locale
+    code = status if status in ERROR_PAGES else (404 if status < 500 else 500)
+    template = "errors/_fragment.html" if is_htmx(request) else f"errors/{code}.html"
+    return render(
+        request,
+        template,
+        {"status": status, "code": code, "reason": reason},
+        status_code=status,
+        headers=headers,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return error_response(
+            request,
+            exc.status_code,
+            reason=str(exc.detail or ""),
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        return error_response(request, 422, reason="validation")
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        target = "/login"
+        if request.method == "GET":
+            target += "?next=" + quote(
+                request.url.path + ("?" + request.url.query if request.url.query else ""), safe="/"
+            )
+        if is_htmx(request):
+            return Response(status_code=204, headers={"HX-Redirect": target})
+        return Response(status_code=303, headers={"Location": target})
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> Response:
+        return error_response(request, 403)
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(request, 500)

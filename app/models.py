@@ -1,0 +1,15 @@
+"""Every table of the application, imported in one place for Alembic and the tests."""
+
+from app.accounts.models import AuditLog, AuthSession, LoginFailure, User  # noqa: F401
+from app.cohorts.models import Cohort, CohortFacilitator, Couple, Organization, Region  # noqa: F401
+from app.curriculum.models import (  # noqa: F401
+    Choice,
+    ContentVersion,
+    IntegrityValue,
+    Lesson,
+    LessonProgress,
+    Module,
+    Question,
+    QuestionValue,
+    Quiz,
+)

@@ -1,0 +1,214 @@
+"""Web plumbing shared by every domain: templates, htmx detection, rendering, redirects,
+CSRF protection, errors and security headers."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from typing import Any
+
+from fastapi import HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app import i18n
+from app.config import ROOT, Settings
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "object-src 'none'",
+    ]
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]
+
+
+class SecurityHeadersMiddleware:
+    """Adds the security headers to every response (a plain ASGI middleware: no overhead)."""
+
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
+        self.app = app
+        self.headers = list(SECURITY_HEADERS)
+        if hsts:
+            self.headers.append((b"strict-transport-security", b"max-age=31536000"))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = list(message["headers"]) + self.headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def make_templates(settings: Settings) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(ROOT / "templates")),
+        autoescape=select_autoescape(["html", "xml"]),
+        extensions=["jinja2.ext.i18n"],
+        auto_reload=settings.env == "development",
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_null_translations(newstyle=True)  # replaced per request by the context
+    env.globals["language_names"] = i18n.LANGUAGE_NAMES
+    return env
+
+
+# ---------------------------------------------------------------- cookies and CSRF
+
+
+def cookie_name(settings: Settings, name: str) -> str:
+    return f"__Host-{name}" if settings.production else name
+
+
+def set_cookie(
+    response: Response, settings: Settings, name: str, value: str, *, max_age: int | None = None
+) -> None:
+    response.set_cookie(
+        cookie_name(settings, name),
+        value,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.production,
+    )
+
+
+def _sign(settings: Settings, purpose: str, value: str) -> str:
+    key = settings.secret().encode()
+    return hmac.new(key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_token(request: Request) -> str:
+    """The token a form must send back: bound to the sign-in session, or to an anonymous
+    cookie before sign-in (set on the response by ``render``)."""
+    state = request.state
+    if getattr(state, "csrf", None):
+        return state.csrf
+    settings: Settings = request.app.state.settings
+    session_token = getattr(state, "session_token", None)
+    if session_token:
+        state.csrf = _sign(settings, "session", session_token)
+        return state.csrf
+    anon = request.cookies.get(cookie_name(settings, "kb_anon"))
+    if not anon or len(anon) > 100:
+        anon = secrets.token_urlsafe(24)
+        state.new_anon = anon
+    state.csrf = _sign(settings, "anon", anon)
+    return state.csrf
+
+
+async def check_csrf(request: Request) -> None:
+    if request.method not in UNSAFE_METHODS:
+        return
+    sent = request.headers.get("x-csrf-token")
+    if not sent:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            try:
+                form = await request.form()
+            except Exception:  # noqa: BLE001 — an unreadable body is simply a missing token
+                form = {}
+            value = form.get("csrf_token")
+            sent = value if isinstance(value, str) else None
+    settings: Settings = request.app.state.settings
+    candidates = []
+    if getattr(request.state, "session_token", None):
+        candidates.append(_sign(settings, "session", request.state.session_token))
+    anon = request.cookies.get(cookie_name(settings, "kb_anon"))
+    if anon:
+        candidates.append(_sign(settings, "anon", anon))
+    if not sent or not any(hmac.compare_digest(sent, c) for c in candidates):
+        raise HTTPException(status_code=403, detail="csrf")
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def is_htmx(request: Request) -> bool:
+    """A request made by htmx for a fragment (not a boosted page, not a history restore)."""
+    headers = request.headers
+    return (
+        headers.get("hx-request") == "true"
+        and headers.get("hx-boosted") != "true"
+        and headers.get("hx-history-restore-request") != "true"
+    )
+
+
+def gettext_for(request: Request):  # noqa: ANN201
+    return i18n.translations(getattr(request.state, "locale", "id"))
+
+
+def template_context(request: Request, context: dict[str, Any]) -> dict[str, Any]:
+    settings: Settings = request.app.state.settings
+    locale = getattr(request.state, "locale", settings.default_locale)
+    tr = i18n.translations(locale)
+    tz = settings.timezone
+    base = {
+        "request": request,
+        "user": getattr(request.state, "user", None),
+        "locale": locale,
+        "gettext": tr.gettext,
+        "ngettext": tr.ngettext,
+        "_": tr.gettext,
+        "csrf_token": csrf_token(request),
+        "pick": lambda text: i18n.pick(text, locale),
+        "fmt_date": lambda value: i18n.fmt_date(value, locale, tz),
+        "fmt_datetime": lambda value: i18n.fmt_datetime(value, locale, tz),
+        "htmx": is_htmx(request),
+        "settings": settings,
+    }
+    base.update(context)
+    return base
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    env: Environment = request.app.state.templates
+    html = env.get_template(template).render(template_context(request, context or {}))
+    response = HTMLResponse(html, status_code=status_code, headers=headers)
+    response.headers["Vary"] = "HX-Request, Cookie"
+    response.headers.setdefault("Cache-Control", "no-store")
+    new_anon = getattr(request.state, "new_anon", None)
+    if new_anon:
+        set_cookie(response, request.app.state.settings, "kb_anon", new_anon)
+    return response
+
+
+def redirect(request: Request, url: str) -> Response:
+    """After a POST: a 303 for plain forms, an ``HX-Redirect`` for htmx."""
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)

@@ -1,0 +1,169 @@
+"""Test fixtures: a fresh real database per test (SQLite file; PostgreSQL when
+``TEST_DATABASE_URL`` is set), the application, and signed-in clients."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event, text
+
+import app.models  # noqa: F401
+from app.config import ROOT, Settings
+from app.curriculum.content import Content, load_content
+from app.db import Database, make_engine, metadata
+from app.main import create_app
+
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+SECRET = "test-secret-key-" + "x" * 32
+
+
+@lru_cache
+def real_content() -> Content:
+    content, problems = load_content(ROOT / "modules")
+    assert not problems, "\n".join(map(str, problems))
+    return content
+
+
+@pytest.fixture(scope="session")
+def pg_engine():
+    if not PG_URL:
+        yield None
+        return
+    engine = make_engine(PG_URL)
+    with engine.begin() as conn:
+        metadata.drop_all(conn)
+        metadata.create_all(conn)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, pg_engine) -> str:
+    if pg_engine is not None:
+        return PG_URL
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(
+        env="test",
+        database_url=database_url,
+        secret_key=SECRET,
+        data_dir=tmp_path / "var",
+        content_dir=ROOT / "modules",
+    )
+
+
+@pytest.fixture
+def db(settings: Settings, pg_engine) -> Iterator[Database]:
+    if pg_engine is not None:
+        tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+        with pg_engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        yield Database(pg_engine)
+        return
+    engine = make_engine(settings.database_url)
+    metadata.create_all(engine)
+    database = Database(engine)
+    yield database
+    engine.dispose()
+
+
+@pytest.fixture
+def synced(db: Database) -> Database:
+    """The database with the real curriculum of ``modules/`` synced into it."""
+    from app.curriculum.sync import sync_content
+
+    sync_content(db, real_content())
+    return db
+
+
+@pytest.fixture
+def app(settings: Settings, db: Database):
+    return create_app(settings=settings, db=db)
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture
+def make_client(app):
+    clients = []
+
+    def make() -> TestClient:
+        c = TestClient(app, raise_server_exceptions=False)
+        clients.append(c)
+        return c
+
+    yield make
+    for c in clients:
+        c.close()
+
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+def login(client: TestClient, username: str, password: str = "demo-integritas"):
+    page = client.get("/login")
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )
+
+
+def post_form(
+    client: TestClient, url: str, data: dict | None = None, *, page: str | None = None, **kwargs
+):
+    """POST a form the way a browser does: with the CSRF token of a page it just saw."""
+    html = client.get(page or "/account").text
+    return client.post(
+        url, data={**(data or {}), "csrf_token": csrf_of(html)}, follow_redirects=False, **kwargs
+    )
+
+
+class QueryCounter:
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self.statements: list[str] = []
+
+    def _on(self, conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")):
+            self.statements.append(statement)
+
+    def __enter__(self) -> QueryCounter:
+        event.listen(self.engine, "before_cursor_execute", self._on)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._on)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(db: Database):
+    return lambda: QueryCounter(db.engine)
+
+
+def unique(prefix: str = "u") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
