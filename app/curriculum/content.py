@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 Slug = Annotated[str, Field(pattern=SLUG, max_length=100)]
@@ -55,29 +62,31 @@ class QuestionIn(Strict):
     source: str = Field(min_length=3, max_length=500)
     tags: Tags
 
-    @model_validator(mode="after")
-    def _choices_fit_type(self) -> QuestionIn:
-        n = len(self.choices)
-        correct = sum(c.correct for c in self.choices)
-        if self.type == "single":
+    @field_validator("choices")
+    @classmethod
+    def _choices_fit_type(cls, choices: list[ChoiceIn], info: ValidationInfo) -> list[ChoiceIn]:
+        kind = info.data.get("type")
+        n = len(choices)
+        correct = sum(c.correct for c in choices)
+        if kind == "single":
             if not 2 <= n <= 6:
                 raise ValueError(f"a single-answer question needs 2–6 choices, not {n}")
             if correct != 1:
                 raise ValueError(
                     f"a single-answer question needs exactly one correct choice, not {correct}"
                 )
-        elif self.type == "multiple":
+        elif kind == "multiple":
             if not 3 <= n <= 6:
                 raise ValueError(f"a multiple-answer question needs 3–6 choices, not {n}")
             if correct < 1:
                 raise ValueError("a multiple-answer question needs at least one correct choice")
-        else:
-            texts = tuple(c.text.id for c in self.choices)
+        elif kind == "true_false":
+            texts = tuple(c.text.id for c in choices)
             if texts != TRUE_FALSE:
                 raise ValueError("a true_false question has exactly the choices Benar, Salah")
             if correct != 1:
                 raise ValueError("a true_false question needs exactly one correct choice")
-        return self
+        return choices
 
 
 class QuizIn(Strict):
@@ -142,6 +151,10 @@ class LessonDoc:
     body_line: int
     title_en: str | None = None
     body_en: str | None = None
+    node: Any = field(default=None, repr=False, compare=False)
+
+    def line_at(self, *loc: str | int) -> int | None:
+        return _Reader.line_of(self.node, loc, offset=1)
 
     @property
     def words(self) -> int:
@@ -153,6 +166,10 @@ class QuestionDoc:
     data: QuestionIn
     file: Path
     line: int
+    node: Any = field(default=None, repr=False, compare=False)
+
+    def line_at(self, *loc: str | int) -> int | None:
+        return _Reader.line_of(self.node, loc) or self.line
 
 
 @dataclass
@@ -326,7 +343,8 @@ def _load_questions(reader: _Reader, path: Path) -> list[QuestionDoc]:
     for i, item in enumerate(data):
         q = reader.validate(QuestionIn, item, path, node, loc_prefix=(i,))
         if q is not None:
-            out.append(QuestionDoc(q, reader.rel(path), node.value[i].start_mark.line + 1))
+            item_node = node.value[i]
+            out.append(QuestionDoc(q, reader.rel(path), item_node.start_mark.line + 1, item_node))
     return out
 
 
@@ -353,7 +371,7 @@ def _load_lesson(reader: _Reader, path: Path) -> LessonDoc | None:
     if not body.strip():
         reader.problem(path, body_line, "the lesson has no Indonesian text")
         return None
-    doc = LessonDoc(meta=meta, body=body, file=reader.rel(path), body_line=body_line)
+    doc = LessonDoc(meta=meta, body=body, file=reader.rel(path), body_line=body_line, node=node)
     en_path = path.with_name(path.name.removesuffix(".md") + ".en.md")
     if en_path.exists():
         en_text = en_path.read_text(encoding="utf-8")
@@ -476,30 +494,33 @@ def _cross_check(reader: _Reader, content: Content) -> None:
             if lesson.meta.phase != m.data.phase:
                 reader.problem(
                     path,
-                    None,
+                    lesson.line_at("phase"),
                     f"phase {lesson.meta.phase!r} differs from its module's phase {m.data.phase!r}",
                 )
             for slug in lesson.meta.values:
                 if slug not in values:
-                    reader.problem(path, None, f"unknown value tag {slug!r}")
-            for body, line0, p in ((lesson.body, lesson.body_line, path),):
-                for n, text in enumerate(body.splitlines()):
-                    for target in LESSON_LINK.findall(text):
-                        if target not in lesson_slugs:
-                            reader.problem(p, line0 + n, f"link to unknown lesson {target!r}")
+                    reader.problem(path, lesson.line_at("values"), f"unknown value tag {slug!r}")
+            for n, text in enumerate(lesson.body.splitlines()):
+                for target in LESSON_LINK.findall(text):
+                    if target not in lesson_slugs:
+                        reader.problem(
+                            path, lesson.body_line + n, f"link to unknown lesson {target!r}"
+                        )
         for q in m.checks:
             path = reader.root.parent / q.file
             if q.data.lesson is None:
                 reader.problem(path, q.line, f"{q.data.slug}: a lesson check names its lesson")
             elif q.data.lesson not in own_lessons:
                 reader.problem(
-                    path, q.line, f"{q.data.slug}: unknown lesson {q.data.lesson!r} in this module"
+                    path,
+                    q.line_at("lesson"),
+                    f"{q.data.slug}: unknown lesson {q.data.lesson!r} in this module",
                 )
         for q in m.quiz:
             if q.data.tags.module != m.data.slug:
                 reader.problem(
                     reader.root.parent / q.file,
-                    q.line,
+                    q.line_at("tags", "module"),
                     f"{q.data.slug}: tagged with module {q.data.tags.module!r}, "
                     f"but it is in the quiz of {m.data.slug!r}",
                 )
@@ -507,16 +528,20 @@ def _cross_check(reader: _Reader, content: Content) -> None:
         path = reader.root.parent / q.file
         if q.data.tags.module not in modules:
             reader.problem(
-                path, q.line, f"{q.data.slug}: unknown module tag {q.data.tags.module!r}"
+                path,
+                q.line_at("tags", "module"),
+                f"{q.data.slug}: unknown module tag {q.data.tags.module!r}",
             )
         for slug in q.data.tags.values:
             if slug not in values:
-                reader.problem(path, q.line, f"{q.data.slug}: unknown value tag {slug!r}")
+                reader.problem(
+                    path, q.line_at("tags", "values"), f"{q.data.slug}: unknown value tag {slug!r}"
+                )
     for q in content.prepost:
         if q.data.lesson is not None:
             reader.problem(
                 reader.root.parent / q.file,
-                q.line,
+                q.line_at("lesson"),
                 f"{q.data.slug}: a pre/post item belongs to no lesson",
             )
 

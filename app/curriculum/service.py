@@ -1,0 +1,307 @@
+"""The learning path: which lessons a participant may open, what is done, what comes next.
+
+Rules (DESIGN §3), all enforced here on the server:
+- lessons open in order: a lesson opens when the one before it is completed;
+- the first lesson of a module opens when the module before it is passed;
+- lessons of phase ``after`` open when the cohort's workshop is over (the end of its last day,
+  WIB); ``before`` lessons stay open after it, and finishing them then is marked late.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from app.accounts.models import User
+from app.cohorts.models import Cohort, Couple
+from app.curriculum.models import Lesson, LessonProgress, Module
+
+WIB = timedelta(hours=7)
+
+
+class State(StrEnum):
+    locked = "locked"
+    open = "open"
+    done = "done"
+    late = "late"  # done, after the workshop, though it belonged before it
+
+
+@dataclass(frozen=True)
+class Learner:
+    """A participant with what the path depends on: the cohort and the partner."""
+
+    user_id: int
+    name: str
+    partner_role: str | None
+    couple_code: str
+    cohort_id: int
+    cohort_title: str
+    workshop_start: date
+    workshop_end: date
+    partner_id: int | None
+    partner_name: str | None
+
+    @property
+    def after_opens(self) -> datetime:
+        """The moment ``after`` items open: the end of the workshop's last day, in WIB."""
+        return workshop_over_at(self.workshop_end)
+
+
+def workshop_over_at(workshop_end: date) -> datetime:
+    return datetime.combine(workshop_end + timedelta(days=1), time(0)).replace(tzinfo=UTC) - WIB
+
+
+@dataclass
+class LessonInfo:
+    id: int
+    slug: str
+    title: dict
+    minutes: int
+    phase: str
+    module_id: int
+    position: int
+
+
+@dataclass
+class ModuleInfo:
+    id: int
+    slug: str
+    title: dict
+    summary: dict
+    phase: str
+    position: int
+    lessons: list[LessonInfo] = field(default_factory=list)
+
+
+@dataclass
+class LessonState:
+    lesson: LessonInfo
+    state: State
+    completed_at: datetime | None = None
+    # why a locked lesson is locked: ("lesson", LessonInfo) | ("module", ModuleInfo) | ("phase", dt)
+    blocked_by: tuple | None = None
+
+
+@dataclass
+class ModuleProgress:
+    module: ModuleInfo
+    lessons: list[LessonState]
+
+    @property
+    def done(self) -> int:
+        return sum(ls.state in (State.done, State.late) for ls in self.lessons)
+
+    @property
+    def total(self) -> int:
+        return len(self.lessons)
+
+    @property
+    def complete(self) -> bool:
+        return self.done == self.total
+
+
+@dataclass
+class PathProgress:
+    modules: list[ModuleProgress]
+
+    @property
+    def done(self) -> int:
+        return sum(m.done for m in self.modules)
+
+    @property
+    def total(self) -> int:
+        return sum(m.total for m in self.modules)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 0
+
+    def state_of(self, lesson_id: int) -> LessonState | None:
+        for m in self.modules:
+            for ls in m.lessons:
+                if ls.lesson.id == lesson_id:
+                    return ls
+        return None
+
+    def next_open(self) -> LessonState | None:
+        """Where to continue: the first lesson that is open and not done."""
+        for m in self.modules:
+            for ls in m.lessons:
+                if ls.state == State.open:
+                    return ls
+        return None
+
+
+def learner_for(session: Session, *, user: User) -> Learner | None:
+    """The participant's couple, cohort and partner, in one query."""
+    partner = aliased(User)
+    row = session.execute(
+        select(
+            Couple.code,
+            Cohort.id,
+            Cohort.title,
+            Cohort.workshop_start,
+            Cohort.workshop_end,
+            partner.id,
+            partner.display_name,
+        )
+        .select_from(Couple)
+        .join(Cohort, Cohort.id == Couple.cohort_id)
+        .outerjoin(partner, (partner.couple_id == Couple.id) & (partner.id != user.id))
+        .where(Couple.id == user.couple_id)
+    ).first()
+    if row is None:
+        return None
+    return Learner(
+        user_id=user.id,
+        name=user.display_name,
+        partner_role=user.partner_role,
+        couple_code=row[0],
+        cohort_id=row[1],
+        cohort_title=row[2],
+        workshop_start=row[3],
+        workshop_end=row[4],
+        partner_id=row[5],
+        partner_name=row[6],
+    )
+
+
+def curriculum_outline(session: Session) -> list[ModuleInfo]:
+    """Active modules and lessons in order (no lesson bodies), in one query."""
+    rows = session.execute(
+        select(
+            Module.id,
+            Module.slug,
+            Module.title,
+            Module.summary,
+            Module.phase,
+            Module.position,
+            Lesson.id,
+            Lesson.slug,
+            Lesson.title,
+            Lesson.minutes,
+            Lesson.phase,
+            Lesson.position,
+        )
+        .join(Lesson, Lesson.module_id == Module.id)
+        .where(Module.active.is_(True), Lesson.active.is_(True))
+        .order_by(Module.position, Lesson.position)
+    ).all()
+    modules: dict[int, ModuleInfo] = {}
+    for r in rows:
+        module = modules.get(r[0])
+        if module is None:
+            module = modules[r[0]] = ModuleInfo(r[0], r[1], r[2], r[3], r[4], r[5])
+        module.lessons.append(LessonInfo(r[6], r[7], r[8], r[9], r[10], r[0], r[11]))
+    return list(modules.values())
+
+
+def completions_for(session: Session, *, user_ids: list[int]) -> dict[int, dict[int, tuple]]:
+    """{user_id: {lesson_id: (completed_at, late)}} for the given users, in one query."""
+    out: dict[int, dict[int, tuple]] = {uid: {} for uid in user_ids}
+    rows = session.execute(
+        select(
+            LessonProgress.user_id,
+            LessonProgress.lesson_id,
+            LessonProgress.completed_at,
+            LessonProgress.late,
+        ).where(LessonProgress.user_id.in_(user_ids), LessonProgress.completed_at.is_not(None))
+    ).all()
+    for user_id, lesson_id, completed_at, late in rows:
+        out[user_id][lesson_id] = (completed_at, late)
+    return out
+
+
+def path_progress(
+    outline: list[ModuleInfo],
+    completions: dict[int, tuple],
+    *,
+    now: datetime,
+    after_opens: datetime,
+    modules_passed: set[int] | None = None,
+) -> PathProgress:
+    """Every lesson's state for one participant. Pure: no database, easy to test.
+
+    ``modules_passed``: the modules whose gate is passed (their quiz); None means a module
+    counts as passed once all its lessons are done.
+    """
+    result = []
+    previous_done = True  # the first lesson of the path has nothing before it
+    previous_module: ModuleProgress | None = None
+    for module in outline:
+        states = []
+        for i, lesson in enumerate(module.lessons):
+            done = completions.get(lesson.id)
+            if done is not None:
+                state = State.late if done[1] else State.done
+                states.append(LessonState(lesson, state, completed_at=done[0]))
+                previous_done = True
+                continue
+            blocked: tuple | None = None
+            if lesson.phase == "after" and now < after_opens:
+                blocked = ("phase", after_opens)
+            elif i == 0 and previous_module is not None:
+                passed = (
+                    previous_module.complete
+                    if modules_passed is None
+                    else previous_module.module.id in modules_passed
+                )
+                if not passed:
+                    blocked = ("module", previous_module.module)
+            elif i > 0 and not previous_done:
+                blocked = ("lesson", module.lessons[i - 1])
+            states.append(
+                LessonState(lesson, State.locked if blocked else State.open, blocked_by=blocked)
+            )
+            previous_done = False
+        progress = ModuleProgress(module, states)
+        result.append(progress)
+        previous_module = progress
+    return PathProgress(result)
+
+
+def lesson_body(session: Session, *, lesson_id: int) -> tuple[dict, list, list, int]:
+    """The prerendered HTML (per language), sources, discussion prompts and word count."""
+    row = session.execute(
+        select(Lesson.html, Lesson.sources, Lesson.discussion, Lesson.words).where(
+            Lesson.id == lesson_id
+        )
+    ).one()
+    return row[0], row[1], row[2], row[3]
+
+
+class LessonLocked(Exception):
+    def __init__(self, state: LessonState) -> None:
+        self.state = state
+
+
+def lesson_complete(
+    session: Session, *, learner: Learner, lesson_id: int, progress: PathProgress, now: datetime
+) -> bool:
+    """Mark a lesson completed for the learner (never for anyone else). Idempotent.
+    Returns True when this call completed it. Raises LessonLocked when it is not open."""
+    state = progress.state_of(lesson_id)
+    if state is None:
+        raise LookupError(lesson_id)
+    if state.state in (State.done, State.late):
+        return False
+    if state.state == State.locked:
+        raise LessonLocked(state)
+    late = state.lesson.phase == "before" and now >= learner.after_opens
+    row = session.execute(
+        select(LessonProgress).where(
+            LessonProgress.user_id == learner.user_id, LessonProgress.lesson_id == lesson_id
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        row = LessonProgress(user_id=learner.user_id, lesson_id=lesson_id, viewed_at=now)
+    elif row.completed_at is not None:
+        return False
+    row.completed_at, row.late = now, late
+    session.add(row)
+    return True
