@@ -10,7 +10,10 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from functools import lru_cache
+
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from markupsafe import Markup
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import i18n
@@ -165,18 +168,42 @@ def gettext_for(request: Request):  # noqa: ANN201
     return i18n.translations(getattr(request.state, "locale", "id"))
 
 
+@lru_cache
+def template_gettext(locale: str) -> tuple:
+    """Jinja "newstyle" gettext for a language: ``_("Hello, %(name)s", name=...)`` with the
+    values escaped."""
+    tr = i18n.translations(locale)
+
+    @pass_context
+    def gettext(ctx, message: str, **variables: Any) -> str:  # noqa: ANN001
+        rv = tr.gettext(message)
+        if ctx.eval_ctx.autoescape:
+            rv = Markup(rv)
+        return rv % variables
+
+    @pass_context
+    def ngettext(ctx, singular: str, plural: str, num: int, **variables: Any) -> str:  # noqa: ANN001
+        variables.setdefault("num", num)
+        rv = tr.ngettext(singular, plural, num)
+        if ctx.eval_ctx.autoescape:
+            rv = Markup(rv)
+        return rv % variables
+
+    return gettext, ngettext
+
+
 def template_context(request: Request, context: dict[str, Any]) -> dict[str, Any]:
     settings: Settings = request.app.state.settings
     locale = getattr(request.state, "locale", settings.default_locale)
-    tr = i18n.translations(locale)
+    gettext, ngettext = template_gettext(locale)
     tz = settings.timezone
     base = {
         "request": request,
         "user": getattr(request.state, "user", None),
         "locale": locale,
-        "gettext": tr.gettext,
-        "ngettext": tr.ngettext,
-        "_": tr.gettext,
+        "gettext": gettext,
+        "ngettext": ngettext,
+        "_": gettext,
         "csrf_token": csrf_token(request),
         "pick": lambda text: i18n.pick(text, locale),
         "fmt_date": lambda value: i18n.fmt_date(value, locale, tz),

@@ -167,3 +167,22 @@ def count_queries(db: Database):
 
 def unique(prefix: str = "u") -> str:
     return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+FIXTURE_CONTENT = Path(__file__).parent / "fixtures" / "content"
+
+
+@lru_cache
+def fixture_content() -> Content:
+    content, problems = load_content(FIXTURE_CONTENT)
+    assert not problems, "\n".join(map(str, problems))
+    return content
+
+
+@pytest.fixture
+def mini(db: Database) -> Database:
+    """The database with the small fixture curriculum (two modules, three lessons)."""
+    from app.curriculum.sync import sync_content
+
+    sync_content(db, fixture_content())
+    return db

@@ -1,0 +1,171 @@
+"""The learning path on the small fixture curriculum: order, phases, partner progress."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from app.curriculum.models import LessonProgress
+from tests.conftest import csrf_of, login
+from tests.factories import make_couple, make_cohort, make_user
+
+TODAY = date(2026, 3, 2)
+
+
+@pytest.fixture
+def couple(mini, settings, time_machine):
+    time_machine.move_to("2026-03-02 03:00:00+00:00", tick=False)
+    cohort = make_cohort(mini, "uji", workshop_start=TODAY + timedelta(days=7))
+    return make_couple(mini, settings, cohort, "tng26-001")
+
+
+def complete(client, slug, *, htmx=False):
+    page = client.get(f"/learn/lessons/{slug}")
+    headers = {"HX-Request": "true"} if htmx else {}
+    return client.post(f"/learn/lessons/{slug}/complete",
+                       data={"csrf_token": csrf_of(page.text)}, headers=headers,
+                       follow_redirects=False)
+
+
+def test_a_new_participant_sees_the_map_with_only_the_first_lesson_open(client, couple):
+    login(client, "tng26-001-a", "kata-sandi-uji-123")
+    page = client.get("/learn")
+    assert page.status_code == 200
+    text = page.text
+    assert "Modul Satu" in text and "Modul Dua" in text
+    assert 'href="/learn/lessons/awal"' in text
+    assert 'href="/learn/lessons/kedua"' not in text  # locked: no link
+    assert "Terkunci" in text
+    assert "Lanjutkan dari terakhir" in text
+    assert "0 dari 3 pelajaran" in text
+
+
+def test_locked_lesson_fetched_directly_is_403_saying_what_opens_it(client, couple):
+    login(client, "tng26-001-a", "kata-sandi-uji-123")
+    response = client.get("/learn/lessons/kedua")
+    assert response.status_code == 403
+    assert "Pelajaran ini belum terbuka" in response.text
+    assert "Pelajaran awal" in response.text  # what opens it
+    post = client.post("/learn/lessons/kedua/complete",
+                       data={"csrf_token": csrf_of(client.get("/learn").text)})
+    assert post.status_code == 403
+
+
+def test_completing_in_order_with_plain_forms(client, couple, mini):
+    login(client, "tng26-001-a", "kata-sandi-uji-123")
+    response = complete(client, "awal")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/learn/lessons/kedua"
+    lesson = client.get("/learn/lessons/kedua")
+    assert lesson.status_code == 200
+    assert "<script>" not in lesson.text.split("<main", 1)[1]  # sanitized at sync
+    again = complete(client, "awal")  # idempotent
+    assert again.status_code == 303
+    with mini.read() as session:
+        assert session.query(LessonProgress).count() == 1
+
+
+def test_completing_with_htmx_returns_a_fragment(client, couple):
+    login(client, "tng26-001-a", "kata-sandi-uji-123")
+    response = complete(client, "awal", htmx=True)
+    assert response.status_code == 200
+    assert "<html" not in response.text
+    assert 'id="complete-box"' in response.text
+    assert 'href="/learn/lessons/kedua"' in response.text
+    assert 'hx-swap-oob="true"' in response.text and 'value="1"' in response.text
+
+
+def test_after_lessons_open_only_when_the_workshop_is_over(client, couple, time_machine):
+    login(client, "tng26-001-a", "kata-sandi-uji-123")
+    complete(client, "awal")
+    complete(client, "kedua")
+    response = client.get("/learn/lessons/ketiga")
+    assert response.status_code == 403
+    assert "setelah lokakarya" in response.text
+    assert "11 Maret 2026" in response.text  # the day after the workshop's last day
+    time_machine.move_to("2026-03-10 16:59:00+00:00", tick=False)  # 23:59 WIB, last day
+    assert client.get("/learn/lessons/ketiga").status_code == 403
+    time_machine.move_to("2026-03-10 17:00:00+00:00", tick=False)  # 00:00 WIB next day
+    assert client.get("/learn/lessons/ketiga").status_code == 200
+
+
+def test_before_lessons_stay_open_after_the_workshop_and_are_marked_late(client, couple,
+                                                                         time_machine):
+    time_machine.move_to("2026-03-20 03:00:00+00:00", tick=False)
+    login(client, "tng26-001-a", "kata-sandi-uji-123")
+    assert client.get("/learn/lessons/awal").status_code == 200
+    complete(client, "awal")
+    page = client.get("/learn")
+    assert "Selesai terlambat" in page.text
+
+
+def test_partner_progress_shows_beside_ones_own(make_client, couple):
+    official, spouse = make_client(), make_client()
+    login(official, "tng26-001-a", "kata-sandi-uji-123")
+    login(spouse, "tng26-001-b", "kata-sandi-uji-123")
+    complete(spouse, "awal")
+    page = official.get("/learn").text
+    assert "tng26-001 b" in page  # the partner's name
+    assert "1 dari 3 pelajaran" in page  # the partner's bar
+    assert "0 dari 3 pelajaran" in page  # one's own
+
+
+def test_one_participant_cannot_complete_for_another(make_client, couple, mini):
+    a, b = couple
+    official = make_client()
+    login(official, "tng26-001-a", "kata-sandi-uji-123")
+    complete(official, "awal")
+    with mini.read() as session:
+        rows = session.query(LessonProgress).all()
+    assert [r.user_id for r in rows] == [a.id]
+    # another couple's participant sees nothing of theirs either
+    spouse = make_client()
+    login(spouse, "tng26-001-b", "kata-sandi-uji-123")
+    assert spouse.get("/learn/lessons/kedua").status_code == 403
+
+
+def test_staff_and_participants_without_couple_are_refused(client, mini, settings):
+    make_user(mini, settings, "fasi", "facilitator")
+    login(client, "fasi", "kata-sandi-uji-123")
+    assert client.get("/learn").status_code == 403
+    assert client.get("/learn/lessons/awal").status_code == 403
+
+
+def test_unknown_lesson_is_404(client, couple):
+    login(client, "tng26-001-a", "kata-sandi-uji-123")
+    assert client.get("/learn/lessons/tidak-ada").status_code == 404
+
+
+def test_english_reader_gets_the_english_lesson(client, couple):
+    login(client, "tng26-001-a", "kata-sandi-uji-123")
+    page = client.get("/learn")
+    client.post("/language", data={"locale": "en", "next": "/learn",
+                                   "csrf_token": csrf_of(page.text)})
+    lesson = client.get("/learn/lessons/awal").text
+    assert "First lesson" in lesson and "Honesty means" in lesson
+    second = client.get("/learn")
+    assert "Module One" in second.text
+
+
+def test_lesson_page_runs_few_queries_and_renders_no_markdown(client, couple, count_queries,
+                                                              monkeypatch, mini, settings):
+    import markdown_it
+
+    # many other participants with progress must not change the count
+    cohort = make_cohort(mini, "lain")
+    for n in range(5):
+        make_couple(mini, settings, cohort, f"lain-{n}")
+    login(client, "tng26-001-a", "kata-sandi-uji-123")
+
+    def no_render(*args, **kwargs):
+        raise AssertionError("Markdown rendered during a request")
+
+    monkeypatch.setattr(markdown_it.MarkdownIt, "render", no_render)
+    with count_queries() as counter:
+        response = client.get("/learn/lessons/awal")
+    assert response.status_code == 200
+    assert counter.count <= 5, counter.statements
+    with count_queries() as counter:
+        assert client.get("/learn").status_code == 200
+    assert counter.count <= 4, counter.statements
