@@ -23,9 +23,12 @@ def couple(mini, settings, time_machine):
 def complete(client, slug, *, htmx=False):
     page = client.get(f"/learn/lessons/{slug}")
     headers = {"HX-Request": "true"} if htmx else {}
-    return client.post(f"/learn/lessons/{slug}/complete",
-                       data={"csrf_token": csrf_of(page.text)}, headers=headers,
-                       follow_redirects=False)
+    return client.post(
+        f"/learn/lessons/{slug}/complete",
+        data={"csrf_token": csrf_of(page.text)},
+        headers=headers,
+        follow_redirects=False,
+    )
 
 
 def test_a_new_participant_sees_the_map_with_only_the_first_lesson_open(client, couple):
@@ -47,8 +50,9 @@ def test_locked_lesson_fetched_directly_is_403_saying_what_opens_it(client, coup
     assert response.status_code == 403
     assert "Pelajaran ini belum terbuka" in response.text
     assert "Pelajaran awal" in response.text  # what opens it
-    post = client.post("/learn/lessons/kedua/complete",
-                       data={"csrf_token": csrf_of(client.get("/learn").text)})
+    post = client.post(
+        "/learn/lessons/kedua/complete", data={"csrf_token": csrf_of(client.get("/learn").text)}
+    )
     assert post.status_code == 403
 
 
@@ -90,8 +94,9 @@ def test_after_lessons_open_only_when_the_workshop_is_over(client, couple, time_
     assert client.get("/learn/lessons/ketiga").status_code == 200
 
 
-def test_before_lessons_stay_open_after_the_workshop_and_are_marked_late(client, couple,
-                                                                         time_machine):
+def test_before_lessons_stay_open_after_the_workshop_and_are_marked_late(
+    client, couple, time_machine
+):
     time_machine.move_to("2026-03-20 03:00:00+00:00", tick=False)
     login(client, "tng26-001-a", "kata-sandi-uji-123")
     assert client.get("/learn/lessons/awal").status_code == 200
@@ -140,16 +145,18 @@ def test_unknown_lesson_is_404(client, couple):
 def test_english_reader_gets_the_english_lesson(client, couple):
     login(client, "tng26-001-a", "kata-sandi-uji-123")
     page = client.get("/learn")
-    client.post("/language", data={"locale": "en", "next": "/learn",
-                                   "csrf_token": csrf_of(page.text)})
+    client.post(
+        "/language", data={"locale": "en", "next": "/learn", "csrf_token": csrf_of(page.text)}
+    )
     lesson = client.get("/learn/lessons/awal").text
     assert "First lesson" in lesson and "Honesty means" in lesson
     second = client.get("/learn")
     assert "Module One" in second.text
 
 
-def test_lesson_page_runs_few_queries_and_renders_no_markdown(client, couple, count_queries,
-                                                              monkeypatch, mini, settings):
+def test_lesson_page_runs_few_queries_and_renders_no_markdown(
+    client, couple, count_queries, monkeypatch, mini, settings
+):
     import markdown_it
 
     # many other participants with progress must not change the count

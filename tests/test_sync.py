@@ -67,9 +67,13 @@ def test_editing_a_question_keeps_the_old_revision(db, copy):
     report = sync_content(db, load(copy))
     assert report.version == 2 and report.counts["questions_revised"] == 1
     with db.read() as session:
-        rows = session.execute(
-            select(Question).where(Question.slug == "s-c-2").order_by(Question.revision)
-        ).scalars().all()
+        rows = (
+            session.execute(
+                select(Question).where(Question.slug == "s-c-2").order_by(Question.revision)
+            )
+            .scalars()
+            .all()
+        )
         assert [(r.revision, r.current) for r in rows] == [(1, False), (2, True)]
         assert rows[0].text["id"] == "Adil berarti…"  # the past stays as it was given
         assert session.query(Choice).filter_by(question_id=old.id).count() == 2
@@ -81,13 +85,18 @@ def test_removing_a_completed_lesson_is_refused_unless_forced(db, copy, settings
     official, _ = make_couple(db, settings, cohort, "x1")
     with db.write() as session:
         lesson = session.execute(select(Lesson).where(Lesson.slug == "ketiga")).scalar_one()
-        session.add(LessonProgress(user_id=official.id, lesson_id=lesson.id,
-                                   completed_at=lesson_completed()))
+        session.add(
+            LessonProgress(
+                user_id=official.id, lesson_id=lesson.id, completed_at=lesson_completed()
+            )
+        )
     (copy / "02-dua/lessons/01-ketiga.md").unlink()
     (copy / "02-dua/checks.yaml").write_text("[]\n")
     (copy / "02-dua/lessons/01-baru.md").write_text(
-        (FIXTURE_CONTENT / "02-dua/lessons/01-ketiga.md").read_text().replace(
-            "slug: ketiga", "slug: baru"))
+        (FIXTURE_CONTENT / "02-dua/lessons/01-ketiga.md")
+        .read_text()
+        .replace("slug: ketiga", "slug: baru")
+    )
     with pytest.raises(SyncRefused, match=r"ketiga \(1 completed\).*--force"):
         sync_content(db, load(copy))
     with db.read() as session:  # nothing half-written

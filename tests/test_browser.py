@@ -1,0 +1,153 @@
+"""End to end in headless Chromium (Debian's package) driven by Playwright: the pages render,
+sign-in and sign-out work, htmx works under the strict CSP, and the console stays clean."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.config import ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = pytest.mark.browser
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(
+        f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)",
+        allow_module_level=True,
+    )
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+if os.environ.get("TEST_DATABASE_URL"):
+    pytest.skip("browser tests run once, on SQLite", allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("browser")
+    env = {
+        **os.environ,
+        "APP_ENV": "test",
+        "APP_DATABASE_URL": f"sqlite:///{folder / 'e2e.db'}",
+        "APP_SECRET_KEY": "browser-test-secret-" + "y" * 32,
+        "APP_DATA_DIR": str(folder),
+    }
+    cli = [sys.executable, "-m", "app.cli"]
+    for args in (["migrate"], ["content", "sync"], ["seed-demo"]):
+        subprocess.run(cli + args, env=env, cwd=ROOT, check=True, capture_output=True)
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("the server did not start")
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, tmp_path):
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="id-ID")
+    page = context.new_page()
+    problems: list[str] = []
+    page.on(
+        "console",
+        lambda m: (
+            problems.append(f"console {m.type}: {m.text}")
+            if m.type in ("error", "warning")
+            else None
+        ),
+    )
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.problems = problems
+    yield page
+    context.close()
+
+
+def test_login_page_renders_without_console_errors(server, page, tmp_path):
+    page.goto(server + "/login")
+    assert page.title().startswith("Masuk")
+    assert page.locator("label[for=username]").inner_text() == "Nama pengguna"
+    page.screenshot(path=str(tmp_path / "login.png"), full_page=True)
+    assert page.problems == []
+
+
+def test_demo_user_logs_in_reads_completes_with_htmx_and_logs_out(server, page, tmp_path):
+    page.goto(server + "/login")
+    page.fill("#username", "budi")
+    page.fill("#password", "demo-integritas")
+    page.click("button[type=submit]")
+    page.wait_for_url(server + "/learn")
+    assert "Halo, Budi Santoso" in page.inner_text("h1")
+    page.click("a.button.primary")  # continue where you left off: the first lesson
+    page.wait_for_url("**/learn/lessons/**")
+    lesson_url = page.url
+    page.screenshot(path=str(tmp_path / "lesson.png"), full_page=True)
+    # htmx: the completion box is replaced in place, without a page load
+    page.evaluate("window.__marker = 1")
+    page.click("#complete-box button[type=submit]")
+    page.wait_for_selector("#complete-box .notice")
+    assert page.evaluate("window.__marker") == 1
+    assert page.url == lesson_url
+    page.click("footer button:has-text('Keluar')")
+    page.wait_for_url(server + "/login")
+    assert page.problems == []
+    # the session is over on the server too
+    page.goto(server + "/learn")
+    page.wait_for_url("**/login?next=/learn")
