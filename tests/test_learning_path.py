@@ -8,7 +8,7 @@ import pytest
 
 from app.curriculum.models import LessonProgress
 from tests.conftest import csrf_of, login
-from tests.factories import make_couple, make_cohort, make_user
+from tests.factories import make_cohort, make_couple, make_user
 
 TODAY = date(2026, 3, 2)
 

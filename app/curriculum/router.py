@@ -37,7 +37,7 @@ def _load(request: Request, user: User, *, with_partner: bool = True):  # noqa: 
 
 def _find(outline, slug: str):  # noqa: ANN001, ANN202
     for module in outline:
-        for i, lesson in enumerate(module.lessons):
+        for lesson in module.lessons:
             if lesson.slug == slug:
                 return module, lesson
     raise HTTPException(status_code=404)
