@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app import i18n
 from app.accounts.deps import Forbidden, LoginRequired, load_context, load_identity
 from app.config import Settings, get_settings
+from app.curriculum.service import CurriculumCache
 from app.db import Database, make_engine, utcnow
 from app.web import SecurityHeadersMiddleware, is_htmx, make_templates, render
 
@@ -47,15 +48,18 @@ def create_app(
     app.state.db = db
     app.state.clock = clock
     app.state.templates = make_templates(settings)
+    app.state.curriculum = CurriculumCache()
 
     from app.accounts.router import router as accounts_router
     from app.admin.router import router as admin_router
     from app.curriculum.router import router as curriculum_router
     from app.facilitator.router import router as facilitator_router
+    from app.quizzes.router import router as quizzes_router
     from app.reports.router import router as reports_router
 
     app.include_router(accounts_router)
     app.include_router(curriculum_router)
+    app.include_router(quizzes_router)
     app.include_router(facilitator_router)
     app.include_router(reports_router)
     app.include_router(admin_router)

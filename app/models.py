@@ -13,3 +13,4 @@ from app.curriculum.models import (  # noqa: F401
     QuestionValue,
     Quiz,
 )
+from app.quizzes.models import AttemptItem, CheckAnswer, ExtraAttempts, QuizAttempt  # noqa: F401

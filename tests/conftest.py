@@ -186,3 +186,51 @@ def mini(db: Database) -> Database:
 
     sync_content(db, fixture_content())
     return db
+
+
+QUESTION_RE = re.compile(r'name="q(\d+)" value="(\d+)"')
+ATTEMPT_RE = re.compile(r'name="attempt_id" value="(\d+)"')
+
+
+def open_quiz(client: TestClient, slug: str) -> str:
+    """The quiz page with an attempt in progress (started through the page's own form)."""
+    page = client.get(f"/learn/quizzes/{slug}")
+    if f'action="/learn/quizzes/{slug}/start"' in page.text:
+        client.post(f"/learn/quizzes/{slug}/start", data={"csrf_token": csrf_of(page.text)})
+        page = client.get(f"/learn/quizzes/{slug}")
+    assert ATTEMPT_RE.search(page.text), page.text[:3000]
+    return page.text
+
+
+def quiz_form(db: Database, html: str, *, right: bool | float = True) -> dict:
+    """Answers for every question of a quiz page: all right, all wrong, or right for the
+    given share of questions (in page order)."""
+    from sqlalchemy import select
+
+    from app.curriculum.models import Choice
+
+    choices: dict[int, list[int]] = {}
+    for qid, cid in QUESTION_RE.findall(html):
+        choices.setdefault(int(qid), []).append(int(cid))
+    with db.read() as session:
+        correct = set(
+            session.execute(
+                select(Choice.id).where(Choice.question_id.in_(choices), Choice.correct.is_(True))
+            ).scalars()
+        )
+    share = 1.0 if right is True else 0.0 if right is False else right
+    data: dict = {"attempt_id": ATTEMPT_RE.search(html).group(1), "csrf_token": csrf_of(html)}
+    for n, (qid, ids) in enumerate(choices.items()):
+        good = n < round(share * len(choices))
+        picked = [c for c in ids if (c in correct) == good]
+        data[f"q{qid}"] = picked if good else picked[:1]
+    return data
+
+
+def take_quiz(client: TestClient, db: Database, slug: str, *, right: bool | float = True):
+    html = open_quiz(client, slug)
+    return client.post(
+        f"/learn/quizzes/{slug}/submit",
+        data=quiz_form(db, html, right=right),
+        follow_redirects=False,
+    )

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from app.curriculum.models import LessonProgress
-from tests.conftest import csrf_of, login
+from tests.conftest import csrf_of, login, take_quiz
 from tests.factories import make_cohort, make_couple, make_user
 
 TODAY = date(2026, 3, 2)
@@ -20,7 +20,27 @@ def couple(mini, settings, time_machine):
     return make_couple(mini, settings, cohort, "tng26-001")
 
 
+def start(client, db, username="tng26-001-a"):
+    """Sign in and take the pre-test, which comes before the first lesson."""
+    login(client, username, "kata-sandi-uji-123")
+    assert take_quiz(client, db, "pre-test", right=False).status_code == 303
+
+
+def answer_checks(client, slug):
+    import re
+
+    page = client.get(f"/learn/lessons/{slug}").text
+    for qid in dict.fromkeys(re.findall(rf"/learn/lessons/{slug}/checks/(\d+)", page)):
+        first = re.search(rf'checks/{qid}".*?name="choice" value="(\d+)"', page, re.S).group(1)
+        client.post(
+            f"/learn/lessons/{slug}/checks/{qid}",
+            data={"choice": first, "csrf_token": csrf_of(page)},
+        )
+        page = client.get(f"/learn/lessons/{slug}").text
+
+
 def complete(client, slug, *, htmx=False):
+    answer_checks(client, slug)
     page = client.get(f"/learn/lessons/{slug}")
     headers = {"HX-Request": "true"} if htmx else {}
     return client.post(
@@ -31,8 +51,19 @@ def complete(client, slug, *, htmx=False):
     )
 
 
-def test_a_new_participant_sees_the_map_with_only_the_first_lesson_open(client, couple):
+def test_the_pre_test_comes_before_the_first_lesson(client, couple, mini):
     login(client, "tng26-001-a", "kata-sandi-uji-123")
+    page = client.get("/learn").text
+    assert 'href="/learn/quizzes/pre-test"' in page
+    assert 'href="/learn/lessons/awal"' not in page
+    locked = client.get("/learn/lessons/awal")
+    assert locked.status_code == 403 and "Kerjakan tes awal dulu" in locked.text
+    take_quiz(client, mini, "pre-test", right=False)
+    assert client.get("/learn/lessons/awal").status_code == 200
+
+
+def test_a_new_participant_sees_the_map_with_only_the_first_lesson_open(client, couple, mini):
+    start(client, mini)
     page = client.get("/learn")
     assert page.status_code == 200
     text = page.text
@@ -44,8 +75,8 @@ def test_a_new_participant_sees_the_map_with_only_the_first_lesson_open(client, 
     assert "0 dari 3 pelajaran" in text
 
 
-def test_locked_lesson_fetched_directly_is_403_saying_what_opens_it(client, couple):
-    login(client, "tng26-001-a", "kata-sandi-uji-123")
+def test_locked_lesson_fetched_directly_is_403_saying_what_opens_it(client, couple, mini):
+    start(client, mini)
     response = client.get("/learn/lessons/kedua")
     assert response.status_code == 403
     assert "Pelajaran ini belum terbuka" in response.text
@@ -57,7 +88,7 @@ def test_locked_lesson_fetched_directly_is_403_saying_what_opens_it(client, coup
 
 
 def test_completing_in_order_with_plain_forms(client, couple, mini):
-    login(client, "tng26-001-a", "kata-sandi-uji-123")
+    start(client, mini)
     response = complete(client, "awal")
     assert response.status_code == 303
     assert response.headers["location"] == "/learn/lessons/kedua"
@@ -70,8 +101,8 @@ def test_completing_in_order_with_plain_forms(client, couple, mini):
         assert session.query(LessonProgress).count() == 1
 
 
-def test_completing_with_htmx_returns_a_fragment(client, couple):
-    login(client, "tng26-001-a", "kata-sandi-uji-123")
+def test_completing_with_htmx_returns_a_fragment(client, couple, mini):
+    start(client, mini)
     response = complete(client, "awal", htmx=True)
     assert response.status_code == 200
     assert "<html" not in response.text
@@ -80,10 +111,11 @@ def test_completing_with_htmx_returns_a_fragment(client, couple):
     assert 'hx-swap-oob="true"' in response.text and 'value="1"' in response.text
 
 
-def test_after_lessons_open_only_when_the_workshop_is_over(client, couple, time_machine):
-    login(client, "tng26-001-a", "kata-sandi-uji-123")
+def test_after_lessons_open_only_when_the_workshop_is_over(client, couple, time_machine, mini):
+    start(client, mini)
     complete(client, "awal")
     complete(client, "kedua")
+    assert take_quiz(client, mini, "kuis-satu").status_code == 303
     response = client.get("/learn/lessons/ketiga")
     assert response.status_code == 403
     assert "setelah lokakarya" in response.text
@@ -95,20 +127,20 @@ def test_after_lessons_open_only_when_the_workshop_is_over(client, couple, time_
 
 
 def test_before_lessons_stay_open_after_the_workshop_and_are_marked_late(
-    client, couple, time_machine
+    client, couple, time_machine, mini
 ):
     time_machine.move_to("2026-03-20 03:00:00+00:00", tick=False)
-    login(client, "tng26-001-a", "kata-sandi-uji-123")
+    start(client, mini)
     assert client.get("/learn/lessons/awal").status_code == 200
     complete(client, "awal")
     page = client.get("/learn")
     assert "Selesai terlambat" in page.text
 
 
-def test_partner_progress_shows_beside_ones_own(make_client, couple):
+def test_partner_progress_shows_beside_ones_own(make_client, couple, mini):
     official, spouse = make_client(), make_client()
-    login(official, "tng26-001-a", "kata-sandi-uji-123")
-    login(spouse, "tng26-001-b", "kata-sandi-uji-123")
+    start(official, mini)
+    start(spouse, mini, "tng26-001-b")
     complete(spouse, "awal")
     page = official.get("/learn").text
     assert "tng26-001 b" in page  # the partner's name
@@ -119,14 +151,14 @@ def test_partner_progress_shows_beside_ones_own(make_client, couple):
 def test_one_participant_cannot_complete_for_another(make_client, couple, mini):
     a, b = couple
     official = make_client()
-    login(official, "tng26-001-a", "kata-sandi-uji-123")
+    start(official, mini)
     complete(official, "awal")
     with mini.read() as session:
         rows = session.query(LessonProgress).all()
     assert [r.user_id for r in rows] == [a.id]
     # another couple's participant sees nothing of theirs either
     spouse = make_client()
-    login(spouse, "tng26-001-b", "kata-sandi-uji-123")
+    start(spouse, mini, "tng26-001-b")
     assert spouse.get("/learn/lessons/kedua").status_code == 403
 
 
@@ -137,13 +169,13 @@ def test_staff_and_participants_without_couple_are_refused(client, mini, setting
     assert client.get("/learn/lessons/awal").status_code == 403
 
 
-def test_unknown_lesson_is_404(client, couple):
-    login(client, "tng26-001-a", "kata-sandi-uji-123")
+def test_unknown_lesson_is_404(client, couple, mini):
+    start(client, mini)
     assert client.get("/learn/lessons/tidak-ada").status_code == 404
 
 
-def test_english_reader_gets_the_english_lesson(client, couple):
-    login(client, "tng26-001-a", "kata-sandi-uji-123")
+def test_english_reader_gets_the_english_lesson(client, couple, mini):
+    start(client, mini)
     page = client.get("/learn")
     client.post(
         "/language", data={"locale": "en", "next": "/learn", "csrf_token": csrf_of(page.text)}
@@ -163,7 +195,7 @@ def test_lesson_page_runs_few_queries_and_renders_no_markdown(
     cohort = make_cohort(mini, "lain")
     for n in range(5):
         make_couple(mini, settings, cohort, f"lain-{n}")
-    login(client, "tng26-001-a", "kata-sandi-uji-123")
+    start(client, mini)
 
     def no_render(*args, **kwargs):
         raise AssertionError("Markdown rendered during a request")
@@ -172,7 +204,8 @@ def test_lesson_page_runs_few_queries_and_renders_no_markdown(
     with count_queries() as counter:
         response = client.get("/learn/lessons/awal")
     assert response.status_code == 200
-    assert counter.count <= 5, counter.statements
+    # session, couple, content version, completions, attempts, check answers
+    assert counter.count <= 6, counter.statements
     with count_queries() as counter:
         assert client.get("/learn").status_code == 200
-    assert counter.count <= 4, counter.statements
+    assert counter.count <= 5, counter.statements

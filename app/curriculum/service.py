@@ -9,17 +9,26 @@ Rules (DESIGN §3), all enforced here on the server:
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from app.accounts.models import User
 from app.cohorts.models import Cohort, Couple
-from app.curriculum.models import Lesson, LessonProgress, Module
+from app.curriculum.models import (
+    Choice,
+    ContentVersion,
+    Lesson,
+    LessonProgress,
+    Module,
+    Question,
+    Quiz,
+)
 
 WIB = timedelta(hours=7)
 
@@ -65,6 +74,9 @@ class LessonInfo:
     phase: str
     module_id: int
     position: int
+    html: dict = field(default_factory=dict, repr=False)
+    sources: list = field(default_factory=list)
+    discussion: list = field(default_factory=list)
 
 
 @dataclass
@@ -171,8 +183,56 @@ def learner_for(session: Session, *, user: User) -> Learner | None:
     )
 
 
-def curriculum_outline(session: Session) -> list[ModuleInfo]:
-    """Active modules and lessons in order (no lesson bodies), in one query."""
+@dataclass
+class QuizInfo:
+    id: int
+    slug: str
+    kind: str  # module | pre | post
+    module_id: int | None
+    title: dict
+    pass_mark: int
+    max_attempts: int
+
+
+@dataclass
+class CheckQuestion:
+    """A lesson-check question (current version) with its choices in authored order."""
+
+    id: int
+    slug: str
+    type: str
+    text: dict
+    explanation: dict
+    source: str
+    choices: list[dict]  # id, text, feedback, correct
+
+
+@dataclass
+class Curriculum:
+    """Everything about the content a page needs, loaded once per content version."""
+
+    version: int
+    modules: list[ModuleInfo]
+    quizzes: dict[str, QuizInfo]
+    checks: dict[int, list[CheckQuestion]]  # by lesson id
+
+    def find(self, slug: str) -> tuple[ModuleInfo, LessonInfo] | None:
+        for module in self.modules:
+            for lesson in module.lessons:
+                if lesson.slug == slug:
+                    return module, lesson
+        return None
+
+    def neighbours(self, lesson: LessonInfo) -> tuple[LessonInfo | None, LessonInfo | None]:
+        flat = [item for module in self.modules for item in module.lessons]
+        i = next(n for n, item in enumerate(flat) if item.id == lesson.id)
+        return (flat[i - 1] if i > 0 else None), (flat[i + 1] if i + 1 < len(flat) else None)
+
+    def module_quiz(self, module_id: int) -> QuizInfo | None:
+        return next((q for q in self.quizzes.values() if q.module_id == module_id), None)
+
+
+def load_curriculum(session: Session, version: int) -> Curriculum:
     rows = session.execute(
         select(
             Module.id,
@@ -187,6 +247,9 @@ def curriculum_outline(session: Session) -> list[ModuleInfo]:
             Lesson.minutes,
             Lesson.phase,
             Lesson.position,
+            Lesson.html,
+            Lesson.sources,
+            Lesson.discussion,
         )
         .join(Lesson, Lesson.module_id == Module.id)
         .where(Module.active.is_(True), Lesson.active.is_(True))
@@ -197,8 +260,72 @@ def curriculum_outline(session: Session) -> list[ModuleInfo]:
         module = modules.get(r[0])
         if module is None:
             module = modules[r[0]] = ModuleInfo(r[0], r[1], r[2], r[3], r[4], r[5])
-        module.lessons.append(LessonInfo(r[6], r[7], r[8], r[9], r[10], r[0], r[11]))
-    return list(modules.values())
+        module.lessons.append(
+            LessonInfo(r[6], r[7], r[8], r[9], r[10], r[0], r[11], r[12], r[13], r[14])
+        )
+    quizzes = {
+        r[1]: QuizInfo(*r)
+        for r in session.execute(
+            select(
+                Quiz.id,
+                Quiz.slug,
+                Quiz.kind,
+                Quiz.module_id,
+                Quiz.title,
+                Quiz.pass_mark,
+                Quiz.max_attempts,
+            )
+        ).all()
+        if r[2] != "module" or r[3] in modules
+    }
+    checks: dict[int, list[CheckQuestion]] = {}
+    questions = session.execute(
+        select(
+            Question.id,
+            Question.slug,
+            Question.type,
+            Question.text,
+            Question.explanation,
+            Question.source,
+            Question.lesson_id,
+        )
+        .where(Question.current.is_(True), Question.pool == "check")
+        .order_by(Question.lesson_id, Question.position)
+    ).all()
+    by_id = {}
+    for q in questions:
+        item = CheckQuestion(q[0], q[1], q[2], q[3], q[4], q[5], [])
+        by_id[q[0]] = item
+        checks.setdefault(q[6], []).append(item)
+    for cid, qid, text, feedback, correct in session.execute(
+        select(Choice.id, Choice.question_id, Choice.text, Choice.feedback, Choice.correct)
+        .join(Question, Question.id == Choice.question_id)
+        .where(Question.current.is_(True), Question.pool == "check")
+        .order_by(Choice.question_id, Choice.position)
+    ).all():
+        by_id[qid].choices.append(
+            {"id": cid, "text": text, "feedback": feedback, "correct": correct}
+        )
+    return Curriculum(version, list(modules.values()), quizzes, checks)
+
+
+class CurriculumCache:
+    """The curriculum kept in memory per content version: a page asks the database only for
+    the latest version number, and reloads after a sync (in every worker)."""
+
+    def __init__(self) -> None:
+        self._value: Curriculum | None = None
+        self._lock = threading.Lock()
+
+    def get(self, session: Session) -> Curriculum:
+        version = session.execute(select(func.max(ContentVersion.id))).scalar() or 0
+        current = self._value
+        if current is None or current.version != version:
+            with self._lock:
+                current = self._value
+                if current is None or current.version != version:
+                    current = self._value = load_curriculum(session, version)
+        return current
 
 
 def completions_for(session: Session, *, user_ids: list[int]) -> dict[int, dict[int, tuple]]:
@@ -224,11 +351,13 @@ def path_progress(
     now: datetime,
     after_opens: datetime,
     modules_passed: set[int] | None = None,
+    pretest_done: bool = True,
 ) -> PathProgress:
     """Every lesson's state for one participant. Pure: no database, easy to test.
 
     ``modules_passed``: the modules whose gate is passed (their quiz); None means a module
-    counts as passed once all its lessons are done.
+    counts as passed once all its lessons are done. ``pretest_done``: the pre-test comes
+    before the first lesson.
     """
     result = []
     previous_done = True  # the first lesson of the path has nothing before it
@@ -243,7 +372,9 @@ def path_progress(
                 previous_done = True
                 continue
             blocked: tuple | None = None
-            if lesson.phase == "after" and now < after_opens:
+            if not pretest_done:
+                blocked = ("pretest", None)
+            elif lesson.phase == "after" and now < after_opens:
                 blocked = ("phase", after_opens)
             elif i == 0 and previous_module is not None:
                 passed = (
@@ -263,16 +394,6 @@ def path_progress(
         result.append(progress)
         previous_module = progress
     return PathProgress(result)
-
-
-def lesson_body(session: Session, *, lesson_id: int) -> tuple[dict, list, list, int]:
-    """The prerendered HTML (per language), sources, discussion prompts and word count."""
-    row = session.execute(
-        select(Lesson.html, Lesson.sources, Lesson.discussion, Lesson.words).where(
-            Lesson.id == lesson_id
-        )
-    ).one()
-    return row[0], row[1], row[2], row[3]
 
 
 class LessonLocked(Exception):

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 419753028162
+Revision ID: ec341a34744a
 Revises: 
-Create Date: 2026-11-28 16:16:16.907495
+Create Date: 2026-11-28 16:36:06.610130
 
 """
 from typing import Sequence, Union
@@ -15,7 +15,7 @@ import app.db  # noqa: F401
 
 
 # revision identifiers, used by Alembic.
-revision: str = '419753028162'
+revision: str = 'ec341a34744a'
 down_revision: Union[str, Sequence[str], None] = None
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -234,12 +234,38 @@ def upgrade() -> None:
     with op.batch_alter_table('auth_session', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_auth_session_user_id'), ['user_id'], unique=False)
 
+    op.create_table('check_answer',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('question_id', sa.Integer(), nullable=False),
+    sa.Column('selected', sa.JSON(), nullable=False),
+    sa.Column('correct', sa.Boolean(), nullable=False),
+    sa.Column('tries', sa.Integer(), nullable=False),
+    sa.Column('answered_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['question_id'], ['question.id'], name=op.f('fk_check_answer_question_id_question'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_check_answer_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_check_answer')),
+    sa.UniqueConstraint('user_id', 'question_id', name=op.f('uq_check_answer_user_id_question_id'))
+    )
+    with op.batch_alter_table('check_answer', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_check_answer_user_id'), ['user_id'], unique=False)
+
     op.create_table('cohort_facilitator',
     sa.Column('cohort_id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['cohort_id'], ['cohort.id'], name=op.f('fk_cohort_facilitator_cohort_id_cohort'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_cohort_facilitator_user_id_user_account'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('cohort_id', 'user_id', name=op.f('pk_cohort_facilitator'))
+    )
+    op.create_table('extra_attempts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('quiz_id', sa.Integer(), nullable=False),
+    sa.Column('extra', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['quiz_id'], ['quiz.id'], name=op.f('fk_extra_attempts_quiz_id_quiz'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_extra_attempts_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_extra_attempts')),
+    sa.UniqueConstraint('user_id', 'quiz_id', name=op.f('uq_extra_attempts_user_id_quiz_id'))
     )
     op.create_table('lesson_progress',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -257,18 +283,69 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_lesson_progress_lesson_id'), ['lesson_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_lesson_progress_user_id'), ['user_id'], unique=False)
 
+    op.create_table('quiz_attempt',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('quiz_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('seed', sa.Integer(), nullable=False),
+    sa.Column('started_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('submitted_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('score', sa.Float(), nullable=True),
+    sa.Column('passed', sa.Boolean(), nullable=True),
+    sa.ForeignKeyConstraint(['quiz_id'], ['quiz.id'], name=op.f('fk_quiz_attempt_quiz_id_quiz'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_quiz_attempt_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_quiz_attempt')),
+    sa.UniqueConstraint('user_id', 'quiz_id', 'number', name=op.f('uq_quiz_attempt_user_id_quiz_id_number'))
+    )
+    with op.batch_alter_table('quiz_attempt', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_quiz_attempt_quiz_id'), ['quiz_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_quiz_attempt_user_id'), ['user_id'], unique=False)
+
+    op.create_table('attempt_item',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('attempt_id', sa.Integer(), nullable=False),
+    sa.Column('question_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('selected', sa.JSON(), nullable=True),
+    sa.Column('answered_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('score', sa.Float(), nullable=True),
+    sa.ForeignKeyConstraint(['attempt_id'], ['quiz_attempt.id'], name=op.f('fk_attempt_item_attempt_id_quiz_attempt'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['question_id'], ['question.id'], name=op.f('fk_attempt_item_question_id_question'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_attempt_item')),
+    sa.UniqueConstraint('attempt_id', 'question_id', name=op.f('uq_attempt_item_attempt_id_question_id'))
+    )
+    with op.batch_alter_table('attempt_item', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_attempt_item_attempt_id'), ['attempt_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_attempt_item_question_id'), ['question_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     """Downgrade schema."""
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('attempt_item', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_attempt_item_question_id'))
+        batch_op.drop_index(batch_op.f('ix_attempt_item_attempt_id'))
+
+    op.drop_table('attempt_item')
+    with op.batch_alter_table('quiz_attempt', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_quiz_attempt_user_id'))
+        batch_op.drop_index(batch_op.f('ix_quiz_attempt_quiz_id'))
+
+    op.drop_table('quiz_attempt')
     with op.batch_alter_table('lesson_progress', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_lesson_progress_user_id'))
         batch_op.drop_index(batch_op.f('ix_lesson_progress_lesson_id'))
 
     op.drop_table('lesson_progress')
+    op.drop_table('extra_attempts')
     op.drop_table('cohort_facilitator')
+    with op.batch_alter_table('check_answer', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_check_answer_user_id'))
+
+    op.drop_table('check_answer')
     with op.batch_alter_table('auth_session', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_auth_session_user_id'))
 

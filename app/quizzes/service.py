@@ -1,0 +1,543 @@
+"""The quiz engine: lesson checks, module quizzes, pre-test and post-test.
+
+Rules (DESIGN §3, §8):
+- module quiz: pass mark 70 %, 3 attempts (a facilitator may grant more), the best counts;
+- pre-test: before the first lesson, one attempt, answers never revealed;
+- post-test: when the workshop is over and every module is passed; the pre-test's very question
+  versions, reshuffled; one attempt;
+- an attempt keeps the question versions it served; answers are saved as they are given;
+- submitting is idempotent: whatever the number of clicks, tabs or retries, one submission.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from app.curriculum.models import Choice, Question
+from app.curriculum.service import CheckQuestion, Learner, PathProgress, QuizInfo
+from app.i18n import N_
+from app.quizzes.models import AttemptItem, CheckAnswer, ExtraAttempts, QuizAttempt
+from app.quizzes.scoring import attempt_percent, score_item, shuffled
+
+
+class QuizError(Exception):
+    """A request the quiz rules refuse; ``status`` is the HTTP status, ``message`` an English
+    message id translated where it is shown."""
+
+    def __init__(self, status: int, message: str, **values: object) -> None:
+        super().__init__(message)
+        self.status, self.message, self.values = status, message, values
+
+
+# ---------------------------------------------------------------- reading
+
+
+@dataclass
+class AttemptInfo:
+    id: int
+    number: int
+    seed: int
+    started_at: datetime
+    submitted_at: datetime | None
+    score: float | None
+    passed: bool | None
+
+
+@dataclass
+class QuizRecord:
+    """What one user did at one quiz."""
+
+    attempts: list[AttemptInfo] = field(default_factory=list)
+    extra: int = 0
+
+    @property
+    def open_attempt(self) -> AttemptInfo | None:
+        return next((a for a in self.attempts if a.submitted_at is None), None)
+
+    @property
+    def submitted(self) -> list[AttemptInfo]:
+        return [a for a in self.attempts if a.submitted_at is not None]
+
+    @property
+    def passed(self) -> bool:
+        return any(a.passed for a in self.submitted)
+
+    @property
+    def best(self) -> AttemptInfo | None:
+        done = self.submitted
+        return max(done, key=lambda a: (a.score or 0, -a.number)) if done else None
+
+
+def records_for(session: Session, *, user_ids: list[int]) -> dict[int, dict[int, QuizRecord]]:
+    """Every attempt of the given users: {user_id: {quiz_id: QuizRecord}}, in one query."""
+    out: dict[int, dict[int, QuizRecord]] = {uid: {} for uid in user_ids}
+    for row in session.execute(
+        select(
+            QuizAttempt.user_id,
+            QuizAttempt.quiz_id,
+            QuizAttempt.id,
+            QuizAttempt.number,
+            QuizAttempt.seed,
+            QuizAttempt.started_at,
+            QuizAttempt.submitted_at,
+            QuizAttempt.score,
+            QuizAttempt.passed,
+        )
+        .where(QuizAttempt.user_id.in_(user_ids))
+        .order_by(QuizAttempt.number)
+    ).all():
+        out[row[0]].setdefault(row[1], QuizRecord()).attempts.append(AttemptInfo(*row[2:]))
+    return out
+
+
+def extra_attempts(session: Session, *, user_id: int, quiz_id: int) -> int:
+    return (
+        session.execute(
+            select(ExtraAttempts.extra).where(
+                ExtraAttempts.user_id == user_id, ExtraAttempts.quiz_id == quiz_id
+            )
+        ).scalar()
+        or 0
+    )
+
+
+@dataclass
+class Gates:
+    """What the quizzes open on the learning path, for ``path_progress``."""
+
+    pretest_done: bool
+    modules_passed: set[int]
+
+
+def gates_for(quizzes: dict[str, QuizInfo], records: dict[int, QuizRecord]) -> Gates:
+    pre = quizzes.get("pre-test")
+    pretest_done = pre is None or bool(records.get(pre.id, QuizRecord()).submitted)
+    passed = {
+        q.module_id
+        for q in quizzes.values()
+        if q.kind == "module" and records.get(q.id, QuizRecord()).passed
+    }
+    return Gates(pretest_done=pretest_done, modules_passed=passed)
+
+
+class Access:
+    locked = "locked"
+    available = "available"  # may start an attempt
+    in_progress = "in_progress"
+    done = "done"  # nothing more to do (passed, or the one attempt is submitted)
+    exhausted = "exhausted"  # module quiz: every attempt used, not passed
+
+
+@dataclass
+class QuizStatus:
+    quiz: QuizInfo
+    access: str
+    record: QuizRecord
+    attempts_allowed: int
+    reason: str | None = None  # why locked (an English message id)
+    reason_values: dict = field(default_factory=dict)
+
+    @property
+    def attempts_left(self) -> int:
+        return max(0, self.attempts_allowed - len(self.record.submitted))
+
+
+def quiz_status(
+    quiz: QuizInfo,
+    record: QuizRecord,
+    *,
+    learner: Learner,
+    progress: PathProgress,
+    quizzes: dict[str, QuizInfo],
+    records: dict[int, QuizRecord],
+    now: datetime,
+) -> QuizStatus:
+    allowed = quiz.max_attempts + (record.extra if quiz.kind == "module" else 0)
+    status = QuizStatus(quiz, Access.locked, record, allowed)
+    if quiz.kind == "module":
+        module = next((m for m in progress.modules if m.module.id == quiz.module_id), None)
+        if module is None:
+            status.reason = N_("This quiz is not part of the curriculum any more.")
+            return status
+        if not module.complete:
+            status.reason = N_("It opens when you have completed every lesson of the module.")
+            return status
+    elif quiz.kind == "post":
+        if now < learner.after_opens:
+            status.reason = N_("The post-test opens after the workshop, on %(date)s.")
+            status.reason_values = {"date": learner.after_opens}
+            return status
+        module_quizzes = [q for q in quizzes.values() if q.kind == "module"]
+        if not all(records.get(q.id, QuizRecord()).passed for q in module_quizzes):
+            status.reason = N_("The post-test opens when you have passed every module quiz.")
+            return status
+    if record.open_attempt is not None:
+        status.access = Access.in_progress
+    elif quiz.kind == "module" and record.passed:
+        status.access = Access.done
+    elif quiz.kind != "module" and record.submitted:
+        status.access = Access.done
+    elif len(record.submitted) >= allowed:
+        status.access = Access.exhausted
+    else:
+        status.access = Access.available
+    return status
+
+
+# ---------------------------------------------------------------- attempts
+
+
+def _pool_query(quiz: QuizInfo):  # noqa: ANN202
+    query = select(Question.id).where(Question.current.is_(True))
+    if quiz.kind == "module":
+        return query.where(Question.pool == "quiz", Question.module_id == quiz.module_id)
+    return query.where(Question.pool == "prepost")
+
+
+def attempt_start(
+    session: Session,
+    *,
+    user_id: int,
+    status: QuizStatus,
+    quizzes: dict[str, QuizInfo],
+    now: datetime,
+) -> int:
+    """Start (or resume) an attempt and return its id. Safe to call twice at once: the
+    unique (user, quiz, number) key lets exactly one attempt exist."""
+    if status.access == Access.in_progress:
+        return status.record.open_attempt.id
+    if status.access != Access.available:
+        raise QuizError(409, N_("You cannot start this quiz now."))
+    quiz = status.quiz
+    question_ids: list[int] | None = None
+    if quiz.kind == "post":
+        pre = quizzes["pre-test"]
+        question_ids = (
+            list(
+                session.execute(
+                    select(AttemptItem.question_id)
+                    .join(QuizAttempt, QuizAttempt.id == AttemptItem.attempt_id)
+                    .where(QuizAttempt.user_id == user_id, QuizAttempt.quiz_id == pre.id)
+                    .order_by(AttemptItem.position)
+                ).scalars()
+            )
+            or None
+        )
+    if question_ids is None:
+        question_ids = list(
+            session.execute(_pool_query(quiz).order_by(Question.position, Question.id)).scalars()
+        )
+    if not question_ids:
+        raise QuizError(409, N_("This quiz has no questions yet."))
+    seed = secrets.randbelow(2**31)
+    attempt = QuizAttempt(
+        user_id=user_id,
+        quiz_id=quiz.id,
+        number=len(status.record.attempts) + 1,
+        seed=seed,
+        started_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(attempt)
+            session.flush()
+    except IntegrityError:
+        # another tab started the same attempt a moment ago: use that one
+        return session.execute(
+            select(QuizAttempt.id).where(
+                QuizAttempt.user_id == user_id,
+                QuizAttempt.quiz_id == quiz.id,
+                QuizAttempt.submitted_at.is_(None),
+            )
+        ).scalar_one()
+    session.add_all(
+        AttemptItem(attempt_id=attempt.id, question_id=qid, position=n)
+        for n, qid in enumerate(shuffled(question_ids, seed, "questions"), 1)
+    )
+    return attempt.id
+
+
+@dataclass
+class ServedItem:
+    item_id: int
+    question_id: int
+    position: int
+    type: str
+    text: dict
+    explanation: dict
+    source: str
+    choices: list[dict]  # id, text, feedback, correct — in this attempt's order
+    selected: list[int]
+    score: float | None
+
+    @property
+    def correct_ids(self) -> set[int]:
+        return {c["id"] for c in self.choices if c["correct"]}
+
+
+def attempt_get(session: Session, *, attempt_id: int, user_id: int) -> AttemptInfo:
+    """The attempt, only if it is the user's own (another's is 404, never shown)."""
+    row = session.execute(
+        select(
+            QuizAttempt.id,
+            QuizAttempt.number,
+            QuizAttempt.seed,
+            QuizAttempt.started_at,
+            QuizAttempt.submitted_at,
+            QuizAttempt.score,
+            QuizAttempt.passed,
+        ).where(QuizAttempt.id == attempt_id, QuizAttempt.user_id == user_id)
+    ).first()
+    if row is None:
+        raise QuizError(404, N_("This attempt does not exist."))
+    return AttemptInfo(*row)
+
+
+def attempt_items(session: Session, *, attempt: AttemptInfo) -> list[ServedItem]:
+    """The questions of an attempt in its order, choices shuffled by its seed: two queries."""
+    rows = session.execute(
+        select(
+            AttemptItem.id,
+            AttemptItem.question_id,
+            AttemptItem.position,
+            Question.type,
+            Question.text,
+            Question.explanation,
+            Question.source,
+            AttemptItem.selected,
+            AttemptItem.score,
+        )
+        .join(Question, Question.id == AttemptItem.question_id)
+        .where(AttemptItem.attempt_id == attempt.id)
+        .order_by(AttemptItem.position)
+    ).all()
+    choices = _choices_for(session, [r[1] for r in rows])
+    items = []
+    for r in rows:
+        own = choices.get(r[1], [])
+        if r[3] != "true_false":
+            own = shuffled(own, attempt.seed, r[1])
+        items.append(ServedItem(r[0], r[1], r[2], r[3], r[4], r[5], r[6], own, r[7] or [], r[8]))
+    return items
+
+
+def _choices_for(session: Session, question_ids: list[int]) -> dict[int, list[dict]]:
+    out: dict[int, list[dict]] = {}
+    for cid, qid, text, feedback, correct in session.execute(
+        select(Choice.id, Choice.question_id, Choice.text, Choice.feedback, Choice.correct)
+        .where(Choice.question_id.in_(question_ids))
+        .order_by(Choice.question_id, Choice.position)
+    ).all():
+        out.setdefault(qid, []).append(
+            {"id": cid, "text": text, "feedback": feedback, "correct": correct}
+        )
+    return out
+
+
+def parse_answers(form: dict[str, list[str]]) -> dict[int, list[int]]:
+    """Form fields ``q<question id>`` → choice ids. Malformed fields are a 422."""
+    answers: dict[int, list[int]] = {}
+    for key, values in form.items():
+        if not key.startswith("q"):
+            continue
+        try:
+            qid = int(key[1:])
+            answers[qid] = sorted({int(v) for v in values if v != ""})
+        except ValueError as exc:
+            raise QuizError(422, N_("The answer form is not valid. Reload the page.")) from exc
+    return answers
+
+
+def attempt_save(
+    session: Session, *, attempt: AttemptInfo, answers: dict[int, list[int]], now: datetime
+) -> int:
+    """Save answers as they are given, all or nothing. Returns how many were saved."""
+    if attempt.submitted_at is not None:
+        raise QuizError(409, N_("This attempt is already submitted; answers can no longer change."))
+    if not answers:
+        return 0
+    items = {
+        r[1]: r
+        for r in session.execute(
+            select(AttemptItem.id, AttemptItem.question_id, Question.type)
+            .join(Question, Question.id == AttemptItem.question_id)
+            .where(AttemptItem.attempt_id == attempt.id)
+        ).all()
+    }
+    unknown = [qid for qid in answers if qid not in items]
+    if unknown:
+        raise QuizError(422, N_("A question you answered is not part of this attempt."))
+    valid = _choices_for(session, list(answers))
+    for qid, picked in answers.items():
+        ids = {c["id"] for c in valid.get(qid, [])}
+        if not set(picked) <= ids:
+            raise QuizError(422, N_("An answer does not belong to its question."))
+        if items[qid][2] != "multiple" and len(picked) > 1:
+            raise QuizError(422, N_("Choose only one answer for this question."))
+    for qid, picked in answers.items():
+        session.execute(
+            update(AttemptItem)
+            .where(AttemptItem.id == items[qid][0])
+            .values(selected=picked or None, answered_at=now if picked else None)
+        )
+    return len(answers)
+
+
+def attempt_submit(
+    session: Session, *, attempt: AttemptInfo, quiz: QuizInfo, now: datetime
+) -> bool:
+    """Score and close the attempt. Returns False when it was already submitted (a double
+    click, a retry, another tab): nothing changes then."""
+    claimed = session.execute(
+        update(QuizAttempt)
+        .where(QuizAttempt.id == attempt.id, QuizAttempt.submitted_at.is_(None))
+        .values(submitted_at=now)
+    ).rowcount
+    if claimed == 0:
+        return False
+    items = attempt_items(session, attempt=attempt)
+    scores = []
+    for item in items:
+        s = score_item(item.type, [c["id"] for c in item.choices], item.correct_ids, item.selected)
+        scores.append(s)
+        session.execute(update(AttemptItem).where(AttemptItem.id == item.item_id).values(score=s))
+    percent = attempt_percent(scores)
+    session.execute(
+        update(QuizAttempt)
+        .where(QuizAttempt.id == attempt.id)
+        .values(score=percent, passed=percent >= quiz.pass_mark)
+    )
+    return True
+
+
+def unanswered(items: list[ServedItem]) -> list[int]:
+    return [i.position for i in items if not i.selected]
+
+
+# ---------------------------------------------------------------- lesson checks
+
+
+@dataclass
+class CheckView:
+    """A lesson-check question with the user's latest answer."""
+
+    question: CheckQuestion
+    selected: list[int]
+    correct: bool | None  # None: not answered yet
+    tries: int
+
+    @property
+    def answered(self) -> bool:
+        return self.correct is not None
+
+
+def checks_for_lesson(
+    session: Session, *, questions: list[CheckQuestion], user_id: int
+) -> list[CheckView]:
+    """The lesson's check questions (from the curriculum cache) with the user's latest
+    answers: one query."""
+    if not questions:
+        return []
+    answers = {
+        r[0]: r[1:]
+        for r in session.execute(
+            select(
+                CheckAnswer.question_id,
+                CheckAnswer.selected,
+                CheckAnswer.correct,
+                CheckAnswer.tries,
+            ).where(
+                CheckAnswer.user_id == user_id,
+                CheckAnswer.question_id.in_([q.id for q in questions]),
+            )
+        ).all()
+    }
+    return [CheckView(q, *(answers[q.id] if q.id in answers else ([], None, 0))) for q in questions]
+
+
+def check_answer(
+    session: Session, *, user_id: int, check: CheckQuestion, selected: list[int], now: datetime
+) -> bool:
+    """Record an answer to a lesson check (unlimited tries). Returns whether it is right."""
+    ids = [c["id"] for c in check.choices]
+    if not selected:
+        raise QuizError(422, N_("Choose an answer first."))
+    if not set(selected) <= set(ids):
+        raise QuizError(422, N_("An answer does not belong to its question."))
+    if check.type != "multiple" and len(selected) > 1:
+        raise QuizError(422, N_("Choose only one answer for this question."))
+    correct_ids = {c["id"] for c in check.choices if c["correct"]}
+    right = score_item(check.type, ids, correct_ids, selected) == 1.0
+    row = session.execute(
+        select(CheckAnswer).where(
+            CheckAnswer.user_id == user_id, CheckAnswer.question_id == check.id
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        row = CheckAnswer(
+            user_id=user_id,
+            question_id=check.id,
+            selected=selected,
+            correct=right,
+            tries=0,
+            answered_at=now,
+        )
+    row.selected, row.correct, row.tries, row.answered_at = selected, right, row.tries + 1, now
+    session.add(row)
+    return right
+
+
+# ---------------------------------------------------------------- results and gain
+
+
+@dataclass
+class TopicScore:
+    key: str
+    title: dict
+    pre: float | None
+    post: float | None
+
+
+def topic_scores(
+    session: Session, *, pre_attempt_id: int | None, post_attempt_id: int | None, by: str
+) -> list[tuple]:
+    """Percent correct per module (``by="module"``) or per value (``by="value"``) in the pre
+    and post attempts, computed in SQL: rows of (key, attempt_id, percent)."""
+    from app.curriculum.models import Module, QuestionValue
+
+    ids = [a for a in (pre_attempt_id, post_attempt_id) if a is not None]
+    if not ids:
+        return []
+    if by == "module":
+        key = Module.slug
+        query = (
+            select(
+                key, AttemptItem.attempt_id, 100.0 * func.avg(func.coalesce(AttemptItem.score, 0.0))
+            )
+            .join(Question, Question.id == AttemptItem.question_id)
+            .join(Module, Module.id == Question.module_id)
+        )
+    else:
+        key = QuestionValue.value_slug
+        query = select(
+            key, AttemptItem.attempt_id, 100.0 * func.avg(func.coalesce(AttemptItem.score, 0.0))
+        ).join(QuestionValue, QuestionValue.question_id == AttemptItem.question_id)
+    return session.execute(
+        query.where(AttemptItem.attempt_id.in_(ids)).group_by(key, AttemptItem.attempt_id)
+    ).all()
+
+
+def value_titles(session: Session) -> dict[str, dict]:
+    from app.curriculum.models import IntegrityValue
+
+    return dict(
+        session.execute(
+            select(IntegrityValue.slug, IntegrityValue.title).order_by(IntegrityValue.position)
+        ).all()
+    )
