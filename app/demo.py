@@ -282,29 +282,108 @@ def seed_demo(db: Database, settings: Settings, *, today: date | None = None) ->
 
 
 def _historic_progress(session: Session, cohort: Cohort, users: list[User]) -> int:
-    """Realistic progress for the 2024 cohort: most finished the lessons before the workshop,
-    some late, a few stalled; module 3 after the workshop. Users with any record are left."""
+    """Realistic history for the 2024 cohort, following the same rules as the site: the
+    pre-test first, lessons with their checks in order, module quizzes (up to three tries),
+    module 3 after the workshop, then the post-test. Most finished; some stalled; a few
+    barely started. Users with any record are left as they are. Returns lessons recorded."""
+    from app.curriculum.models import Choice, Question, Quiz
+    from app.quizzes.models import AttemptItem, CheckAnswer, QuizAttempt
+    from app.quizzes.scoring import attempt_percent, score_item
+
     lessons = session.execute(
-        select(Lesson.id, Lesson.phase)
+        select(Lesson.id, Lesson.phase, Lesson.module_id)
         .join(Module, Module.id == Lesson.module_id)
         .where(Lesson.active.is_(True), Module.active.is_(True))
         .order_by(Module.position, Lesson.position)
     ).all()
     if not lessons:
         return 0
+    ids = [u.id for u in users]
     started = set(
         session.execute(
-            select(LessonProgress.user_id).where(LessonProgress.user_id.in_([u.id for u in users]))
+            select(LessonProgress.user_id).where(LessonProgress.user_id.in_(ids))
         ).scalars()
+    ) | set(
+        session.execute(select(QuizAttempt.user_id).where(QuizAttempt.user_id.in_(ids))).scalars()
     )
+    quizzes = {q.slug: q for q in session.execute(select(Quiz)).scalars()}
+    questions = session.execute(
+        select(Question.id, Question.pool, Question.module_id, Question.lesson_id, Question.type)
+        .where(Question.current.is_(True))
+        .order_by(Question.position, Question.id)
+    ).all()
+    choices: dict[int, list[tuple[int, bool]]] = {}
+    for cid, qid, correct in session.execute(
+        select(Choice.id, Choice.question_id, Choice.correct).order_by(Choice.position)
+    ).all():
+        choices.setdefault(qid, []).append((cid, correct))
+    kinds = {q[0]: q[4] for q in questions}
+    prepost = [q[0] for q in questions if q[1] == "prepost"]
+    by_module = {}
+    checks = {}
+    for q in questions:
+        if q[1] == "quiz":
+            by_module.setdefault(q[2], []).append(q[0])
+        elif q[1] == "check":
+            checks.setdefault(q[3], []).append(q[0])
+
     rng = random.Random(1014)  # noqa: S311 — demo data, reproducible
     end = datetime.combine(cohort.workshop_end, time(17)).replace(tzinfo=UTC) - WIB
+
+    def answer(qid: int, p_right: float) -> tuple[list[int], float]:
+        options = choices[qid]
+        right = [c for c, ok in options if ok]
+        if rng.random() < p_right:
+            picked = right
+        else:
+            wrong = [c for c, ok in options if not ok] or right
+            picked = [rng.choice(wrong)]
+        return picked, score_item(kinds[qid], [c for c, _ in options], right, picked)
+
+    def attempt(
+        user: User,
+        quiz,
+        number: int,
+        items: list[int],
+        p_right: float,  # noqa: ANN001
+        when: datetime,
+    ) -> bool:
+        row = QuizAttempt(
+            user_id=user.id,
+            quiz_id=quiz.id,
+            number=number,
+            seed=rng.randrange(2**31),
+            started_at=when - timedelta(minutes=15),
+        )
+        session.add(row)
+        session.flush()
+        scores = []
+        order = list(items)
+        rng.shuffle(order)
+        for n, qid in enumerate(order, 1):
+            picked, s = answer(qid, p_right)
+            scores.append(s)
+            session.add(
+                AttemptItem(
+                    attempt_id=row.id,
+                    question_id=qid,
+                    position=n,
+                    selected=picked,
+                    answered_at=when,
+                    score=s,
+                )
+            )
+        row.submitted_at = when
+        row.score = attempt_percent(scores)
+        row.passed = row.score >= quiz.pass_mark
+        return row.passed
+
     made = 0
     for user in users:
         if user.id in started:
             continue
+        ability = rng.uniform(0.3, 0.75)
         profile = rng.random()
-        # how far this person got: 75% everything, 15% part of it, 10% barely started
         if profile < 0.75:
             reach = len(lessons)
         elif profile < 0.90:
@@ -312,10 +391,28 @@ def _historic_progress(session: Session, cohort: Cohort, users: list[User]) -> i
         else:
             reach = rng.randint(0, 2)
         when = cohort.pre_opens + timedelta(hours=rng.randint(10, 60))
-        for lesson_id, phase in lessons[:reach]:
+        if "pre-test" in quizzes and prepost:
+            attempt(user, quizzes["pre-test"], 1, prepost, ability, when)
+        done_modules: set[int] = set()
+        stalled = False
+        for index, (lesson_id, phase, module_id) in enumerate(lessons):
+            if index >= reach or stalled:
+                break
             if phase == "after" and when < end:
                 when = end + timedelta(hours=rng.randint(20, 120))
             when += timedelta(minutes=rng.randint(20, 60 * 30))
+            for qid in checks.get(lesson_id, []):
+                picked, s = answer(qid, 0.85)
+                session.add(
+                    CheckAnswer(
+                        user_id=user.id,
+                        question_id=qid,
+                        selected=picked,
+                        correct=s == 1.0,
+                        tries=1,
+                        answered_at=when,
+                    )
+                )
             session.add(
                 LessonProgress(
                     user_id=user.id,
@@ -326,4 +423,27 @@ def _historic_progress(session: Session, cohort: Cohort, users: list[User]) -> i
                 )
             )
             made += 1
+            last_of_module = index + 1 == len(lessons) or lessons[index + 1][2] != module_id
+            if last_of_module:
+                quiz = next((q for q in quizzes.values() if q.module_id == module_id), None)
+                if quiz is None or module_id not in by_module:
+                    continue
+                for number in range(1, 4):
+                    when += timedelta(hours=rng.randint(1, 20))
+                    if attempt(
+                        user,
+                        quiz,
+                        number,
+                        by_module[module_id],
+                        min(0.97, ability + 0.2 + 0.1 * number),
+                        when,
+                    ):
+                        done_modules.add(module_id)
+                        break
+                else:
+                    stalled = True
+        all_modules = {m for _, _, m in lessons}
+        if done_modules == all_modules and "post-test" in quizzes and prepost:
+            when = max(when, end) + timedelta(hours=rng.randint(2, 48))
+            attempt(user, quizzes["post-test"], 1, prepost, min(0.97, ability + 0.3), when)
     return made
