@@ -135,13 +135,28 @@ def test_demo_user_logs_in_reads_completes_with_htmx_and_logs_out(server, page, 
     page.click("button[type=submit]")
     page.wait_for_url(server + "/learn")
     assert "Halo, Budi Santoso" in page.inner_text("h1")
+    page.click("a[href='/learn/quizzes/pre-test']")  # the pre-test comes first
+    page.click("form[action='/learn/quizzes/pre-test/start'] button")
+    page.wait_for_selector("fieldset.question")
+    for fieldset in page.locator("fieldset.question").all():
+        fieldset.locator("label.choice").last.click()
+        fieldset.locator(".saved").wait_for()  # saved as given, through htmx
+    page.click("button:has-text('Kumpulkan jawaban saya')")
+    page.wait_for_url(server + "/learn/quizzes/pre-test")
+    page.goto(server + "/learn")
     page.click("a.button.primary")  # continue where you left off: the first lesson
     page.wait_for_url("**/learn/lessons/**")
     lesson_url = page.url
     page.screenshot(path=str(tmp_path / "lesson.png"), full_page=True)
-    # htmx: the completion box is replaced in place, without a page load
+    # htmx: each check answered in place, then the completion box, without a page load
     page.evaluate("window.__marker = 1")
-    page.click("#complete-box button[type=submit]")
+    unanswered = page.locator("#checks section.check:not(:has(.feedback))")
+    while unanswered.count():
+        check_id = unanswered.first.get_attribute("id")
+        unanswered.first.locator("label.choice").first.click()
+        unanswered.first.locator("button").click()
+        page.wait_for_selector(f"#{check_id} .feedback")
+    page.click("#complete-box button[type=submit]:not([disabled])")
     page.wait_for_selector("#complete-box .notice")
     assert page.evaluate("window.__marker") == 1
     assert page.url == lesson_url
@@ -151,3 +166,26 @@ def test_demo_user_logs_in_reads_completes_with_htmx_and_logs_out(server, page, 
     # the session is over on the server too
     page.goto(server + "/learn")
     page.wait_for_url("**/login?next=/learn")
+
+
+def test_pre_test_with_javascript_off(server, browser, tmp_path):
+    context = browser.new_context(viewport={"width": 360, "height": 740}, java_script_enabled=False)
+    page = context.new_page()
+    page.goto(server + "/login")
+    page.fill("#username", "sari")
+    page.fill("#password", "demo-integritas")
+    page.click("button[type=submit]")
+    page.wait_for_url(server + "/learn")
+    page.click("a[href='/learn/quizzes/pre-test']")
+    page.click("form[action='/learn/quizzes/pre-test/start'] button")
+    page.wait_for_selector("fieldset.question")
+    for fieldset in page.locator("fieldset.question").all():
+        fieldset.locator("label.choice").first.click()
+    page.screenshot(path=str(tmp_path / "pretest.png"), full_page=True)
+    page.click("button:has-text('Kumpulkan jawaban saya')")
+    page.wait_for_url(server + "/learn/quizzes/pre-test")
+    assert "Tes awal Anda sudah tersimpan" in page.inner_text("main")
+    page.goto(server + "/learn")
+    first_lesson = page.locator("a.button.primary").first
+    assert "/learn/lessons/" in first_lesson.get_attribute("href")
+    context.close()
