@@ -162,6 +162,50 @@ def create_user(
     typer.echo(f"Created {role} {user.username!r}.")
 
 
+@app.command("import-roster")
+def import_roster(
+    file: Annotated[Path, typer.Argument(help="Roster file: CSV (, or ;) or XLSX")],
+    cohort: Annotated[str, typer.Option("--cohort", help="Cohort slug, e.g. tng-2024")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only check; write nothing")] = False,
+) -> None:
+    """Import the couples of a roster into a cohort. Nothing is written if any row is invalid."""
+    from app.cohorts.roster import MAX_BYTES, parse_roster
+    from app.cohorts.service import cohort_by_slug, roster_import
+    from app.db import utcnow
+    from app.i18n import translations
+
+    settings = get_settings()
+    tr = translations(settings.default_locale)
+    if not file.is_file():
+        fail(f"{file}: file not found.", 2)
+    data = file.read_bytes()[: MAX_BYTES + 1]
+    parsed = parse_roster(data, file.name)
+    db = _database()
+    with db.write() as session:
+        target = cohort_by_slug(session, slug=cohort)
+        if target is None:
+            fail(f"Unknown cohort {cohort!r}.", 2)
+        result = roster_import(
+            session,
+            cohort=target,
+            parsed=parsed,
+            actor_id=None,
+            now=utcnow(),
+            activation_days=30,
+            dry_run=dry_run,
+        )
+    if result.problems:
+        for p in sorted(result.problems, key=lambda p: (p.row, p.column or "")):
+            column = f" [{p.column}]" if p.column else ""
+            typer.echo(f"{file.name}:{p.row}{column}: {tr.gettext(p.message) % p.values}", err=True)
+        fail(f"{len(result.problems)} problem(s); nothing was imported.")
+    verb = "Would import" if dry_run else "Imported"
+    typer.echo(
+        f"{verb}: {len(result.created)} new couples, {len(result.updated)} updated, "
+        f"{len(result.unchanged)} unchanged."
+    )
+
+
 def main() -> None:
     try:
         app()

@@ -198,6 +198,7 @@ def seed_demo(db: Database, settings: Settings, *, today: date | None = None) ->
         demo = _ensure_cohort(
             session,
             slug="tng-demo",
+            code_prefix="TNGD",
             region_id=region.id,
             title="Bimtek Keluarga Berintegritas Kota Tangerang (Angkatan Demo)",
             venue="Pusat Pemerintahan Kota Tangerang",
@@ -209,6 +210,7 @@ def seed_demo(db: Database, settings: Settings, *, today: date | None = None) ->
         historic = _ensure_cohort(
             session,
             slug="tng-2024",
+            code_prefix="TNG24",
             region_id=region.id,
             title="Bimtek Keluarga Berintegritas Kota Tangerang",
             venue="Hotel Novotel Kota Tangerang",

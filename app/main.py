@@ -52,14 +52,18 @@ def create_app(
 
     from app.accounts.router import router as accounts_router
     from app.admin.router import router as admin_router
+    from app.certificates.router import router as certificates_router
     from app.curriculum.router import router as curriculum_router
     from app.facilitator.router import router as facilitator_router
+    from app.family.router import router as family_router
     from app.quizzes.router import router as quizzes_router
     from app.reports.router import router as reports_router
 
     app.include_router(accounts_router)
     app.include_router(curriculum_router)
     app.include_router(quizzes_router)
+    app.include_router(family_router)
+    app.include_router(certificates_router)
     app.include_router(facilitator_router)
     app.include_router(reports_router)
     app.include_router(admin_router)

@@ -1,7 +1,15 @@
 """Every table of the application, imported in one place for Alembic and the tests."""
 
 from app.accounts.models import AuditLog, AuthSession, LoginFailure, User  # noqa: F401
-from app.cohorts.models import Cohort, CohortFacilitator, Couple, Organization, Region  # noqa: F401
+from app.certificates.models import Certificate  # noqa: F401
+from app.cohorts.models import (  # noqa: F401
+    ActivationCode,  # noqa: F401
+    Cohort,
+    CohortFacilitator,
+    Couple,
+    Organization,
+    Region,
+)
 from app.curriculum.models import (  # noqa: F401
     Choice,
     ContentVersion,
@@ -13,4 +21,5 @@ from app.curriculum.models import (  # noqa: F401
     QuestionValue,
     Quiz,
 )
+from app.family.models import FamilyReflection, PledgeSignature  # noqa: F401
 from app.quizzes.models import AttemptItem, CheckAnswer, ExtraAttempts, QuizAttempt  # noqa: F401

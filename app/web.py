@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -78,6 +79,8 @@ def make_templates(settings: Settings) -> Environment:
     )
     env.install_null_translations(newstyle=True)  # replaced per request by the context
     env.globals["language_names"] = i18n.LANGUAGE_NAMES
+    env.globals["wib"] = timedelta(hours=7)
+    env.globals["one_day"] = timedelta(days=1)
     return env
 
 

@@ -49,6 +49,7 @@ def make_cohort(
             session.flush()
         cohort = Cohort(
             slug=slug,
+            code_prefix=slug.upper()[:12],
             region_id=region.id,
             title=f"Angkatan {slug}",
             venue="Aula",

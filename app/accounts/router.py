@@ -6,7 +6,7 @@ from fastapi.responses import Response
 from app.accounts import service
 from app.accounts.deps import require_user
 from app.accounts.models import Role, User
-from app.i18n import LOCALES
+from app.i18n import LOCALES, N_
 from app.web import cookie_name, gettext_for, redirect, render, set_cookie
 
 router = APIRouter()
@@ -153,3 +153,83 @@ async def set_language(
 @router.get("/account")
 async def account(request: Request, user: User = Depends(require_user)) -> Response:
     return render(request, "accounts/account.html", {"home": home_url(user)})
+
+
+@router.get("/activate")
+async def activate_form(request: Request, code: str = "") -> Response:
+    from app.cohorts.service import normalize_code
+
+    return render(request, "accounts/activate.html", {"code": normalize_code(code)[:20]})
+
+
+@router.post("/activate")
+async def activate(
+    request: Request,
+    code: str = Form(""),
+    password: str = Form(""),
+    password2: str = Form(""),
+) -> Response:
+    from datetime import timedelta
+
+    from app.cohorts.service import ActivationError, activation_find, activation_use
+
+    _ = gettext_for(request).gettext
+    state = request.app.state
+    settings = state.settings
+    now = state.clock()
+    address = request.client.host if request.client else "unknown"
+    key = f"activate:{address[:100]}"
+    context = {"code": code.strip()[:20]}
+    try:
+        with state.db.write() as session:
+            service.throttle_keys(
+                session,
+                limits={key: settings.login_max_per_account * 2},
+                window=timedelta(minutes=settings.login_window_minutes),
+                now=now,
+            )
+            try:
+                activation, user = activation_find(session, code=code, now=now)
+            except ActivationError as exc:
+                session.add(service.LoginFailure(key=key, at=now))
+                context["error"] = _(exc.message)
+                context["field"] = "code"
+                user = None
+            if user is not None:
+                problem = service.password_problem(password, username=user.username)
+                if problem is None and password != password2:
+                    problem = N_("The two passwords are not the same.")
+                if problem:
+                    context["error"] = _(problem)
+                    context["field"] = "password"
+                    context["username"] = user.username
+                else:
+                    activation_use(
+                        session,
+                        activation=activation,
+                        user=user,
+                        password_hash=service.hash_password(password, settings),
+                        now=now,
+                    )
+                    service.sessions_end_for_user(session, user_id=user.id)
+                    token = service.session_create(
+                        session,
+                        user=user,
+                        settings=settings,
+                        now=now,
+                        user_agent=request.headers.get("user-agent"),
+                    )
+    except service.Throttled as exc:
+        context["error"] = _("Too many failed attempts. Wait a few minutes, then try again.")
+        return render(
+            request,
+            "accounts/activate.html",
+            context,
+            status_code=429,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
+    if "error" in context:
+        return render(request, "accounts/activate.html", context, status_code=422)
+    response = redirect(request, home_url(user) + "?welcome=1")
+    set_cookie(response, settings, "kb_session", token, max_age=settings.session_days * 86400)
+    return response

@@ -14,7 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import delete, func, select, update
 from sqlmodel import Session
 
-from app.accounts.models import AuthSession, LoginFailure, Role, User
+from app.accounts.models import AuthSession, LoginFailure, Role, User  # noqa: F401
 from app.config import Settings
 from app.db import utcnow
 from app.i18n import N_
@@ -90,19 +90,27 @@ def throttle_check(
     session: Session, *, username: str, address: str, settings: Settings, now: datetime
 ) -> None:
     """Raise ``Throttled`` while too many recent failures stand against the account or address."""
-    since = now - timedelta(minutes=settings.login_window_minutes)
     user_key, addr_key = _failure_keys(username, address)
+    throttle_keys(
+        session,
+        limits={user_key: settings.login_max_per_account, addr_key: settings.login_max_per_address},
+        window=timedelta(minutes=settings.login_window_minutes),
+        now=now,
+    )
+
+
+def throttle_keys(
+    session: Session, *, limits: dict[str, int], window: timedelta, now: datetime
+) -> None:
+    """Raise ``Throttled`` when any key has reached its limit of failures within the window."""
     rows = session.execute(
         select(LoginFailure.key, func.count(), func.min(LoginFailure.at))
-        .where(LoginFailure.key.in_([user_key, addr_key]), LoginFailure.at > since)
+        .where(LoginFailure.key.in_(list(limits)), LoginFailure.at > now - window)
         .group_by(LoginFailure.key)
     ).all()
-    limits = {user_key: settings.login_max_per_account, addr_key: settings.login_max_per_address}
     for key, count, oldest in rows:
         if count >= limits[key]:
-            if oldest.tzinfo is None:
-                oldest = oldest.replace(tzinfo=now.tzinfo)
-            wait = oldest + timedelta(minutes=settings.login_window_minutes) - now
+            wait = oldest + window - now
             raise Throttled(retry_after=max(1, int(wait.total_seconds()) + 1))
 
 
@@ -188,11 +196,11 @@ def user_create(
     username = username.strip().lower()
     if not USERNAME_RE.match(username):
         raise UserError(
-            "Username must be 2–64 characters: lowercase letters, digits, '.', '_' or '-'."
+            N_("Username must be 2–64 characters: lowercase letters, digits, '.', '_' or '-'.")
         )
     display_name = display_name.strip()
     if not display_name or len(display_name) > 200:
-        raise UserError("Display name must be 1–200 characters.")
+        raise UserError(N_("Display name must be 1–200 characters."))
     if role not in Role.__members__:
         raise UserError(f"Unknown role {role!r}: choose one of {', '.join(Role.__members__)}.")
     if password is not None:
@@ -201,7 +209,7 @@ def user_create(
             raise UserError(problem)
         password_hash = hash_password(password, settings)
     if user_by_username(session, username=username) is not None:
-        raise UserError(f"The username {username!r} is already taken.")
+        raise UserError(N_("This username is already taken."))
     user = User(
         username=username,
         display_name=display_name,

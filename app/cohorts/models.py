@@ -41,6 +41,8 @@ class Cohort(SQLModel, table=True):
     )
     title: str = Field(max_length=200)
     venue: str = Field(max_length=200)
+    # couples are numbered <prefix>-001, <prefix>-002, …
+    code_prefix: str = Field(max_length=12)
     workshop_start: date = Field(sa_column=Column(Date, nullable=False))
     workshop_end: date = Field(sa_column=Column(Date, nullable=False))
     pre_opens: datetime = Field(sa_column=ts())
@@ -73,3 +75,23 @@ class Couple(SQLModel, table=True):
             Integer, ForeignKey("organization.id", ondelete="RESTRICT"), nullable=False, index=True
         )
     )
+
+
+class ActivationCode(SQLModel, table=True):
+    """A one-time code printed on a participant's card. The code is kept readable until it is
+    used (so cards can be printed again) and then cleared; a reissue retires the old one."""
+
+    __tablename__ = "activation_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("user_account.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    code_hash: str = Field(max_length=64, unique=True)
+    code: str | None = Field(default=None, max_length=16)
+    issued_at: datetime = Field(sa_column=ts())
+    expires_at: datetime = Field(sa_column=ts())
+    used_at: datetime | None = Field(default=None, sa_column=ts(nullable=True))
+    retired_at: datetime | None = Field(default=None, sa_column=ts(nullable=True))

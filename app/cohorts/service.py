@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, func, select
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, func, or_, select, update
 from sqlmodel import Session
 
-from app.accounts.models import Role, User
-from app.cohorts.models import Cohort, CohortFacilitator, Couple, Region
+from app.accounts.models import PartnerRole, Role, User
+from app.audit import audit_record
+from app.cohorts.models import (
+    ActivationCode,
+    Cohort,
+    CohortFacilitator,
+    Couple,
+    Organization,
+    Region,
+)
+from app.i18n import N_
 
 
 def cohorts_visible_to(*, user: User) -> Select:
@@ -58,3 +72,362 @@ def cohort_list_for(session: Session, *, user: User) -> list[dict]:
 
 def cohort_by_slug(session: Session, *, slug: str) -> Cohort | None:
     return session.execute(select(Cohort).where(Cohort.slug == slug)).scalar_one_or_none()
+
+
+# ---------------------------------------------------------------- activation codes
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read from a card
+
+
+def new_activation_code() -> str:
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+def normalize_code(text: str) -> str:
+    raw = "".join(ch for ch in text.upper() if ch.isalnum())[:16]
+    return f"{raw[:4]}-{raw[4:]}" if len(raw) == 8 else raw
+
+
+def code_hash(code: str) -> str:
+    return hashlib.sha256(normalize_code(code).encode()).hexdigest()
+
+
+def activation_issue(session: Session, *, user_id: int, now: datetime, days: int) -> str:
+    """A new one-time code for a participant; any earlier code stops working."""
+    session.execute(
+        update(ActivationCode)
+        .where(
+            ActivationCode.user_id == user_id,
+            ActivationCode.used_at.is_(None),
+            ActivationCode.retired_at.is_(None),
+        )
+        .values(retired_at=now, code=None)
+    )
+    code = new_activation_code()
+    session.add(
+        ActivationCode(
+            user_id=user_id,
+            code_hash=code_hash(code),
+            code=code,
+            issued_at=now,
+            expires_at=now + timedelta(days=days),
+        )
+    )
+    return code
+
+
+class ActivationError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def activation_find(session: Session, *, code: str, now: datetime) -> tuple[ActivationCode, User]:
+    """The valid code and its participant; ActivationError (English id) otherwise."""
+    if not code or len(code) > 40:
+        raise ActivationError(N_("Enter the activation code printed on your card."))
+    row = session.execute(
+        select(ActivationCode, User)
+        .join(User, User.id == ActivationCode.user_id)
+        .where(ActivationCode.code_hash == code_hash(code))
+    ).first()
+    if row is None:
+        raise ActivationError(
+            N_("This activation code is not known. Check the letters on your card.")
+        )
+    activation, user = row
+    if activation.used_at is not None:
+        raise ActivationError(
+            N_("This code was already used. Sign in with your username and password.")
+        )
+    if activation.retired_at is not None:
+        raise ActivationError(
+            N_("This code was replaced by a newer one. Use the newest card from your facilitator.")
+        )
+    if activation.expires_at <= now:
+        raise ActivationError(N_("This code has expired. Ask your facilitator for a new one."))
+    if not user.is_active:
+        raise ActivationError(N_("This account is not active. Contact your facilitator."))
+    return activation, user
+
+
+def activation_use(
+    session: Session, *, activation: ActivationCode, user: User, password_hash: str, now: datetime
+) -> None:
+    session.execute(update(User).where(User.id == user.id).values(password_hash=password_hash))
+    session.execute(
+        update(ActivationCode)
+        .where(ActivationCode.id == activation.id)
+        .values(used_at=now, code=None)
+    )
+
+
+# ---------------------------------------------------------------- roster import
+
+
+@dataclass
+class ImportResult:
+    problems: list = field(default_factory=list)  # RosterProblem
+    created: list[str] = field(default_factory=list)  # new couple codes
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _norm(text: str | None) -> str:
+    return " ".join((text or "").split()).casefold()
+
+
+def roster_import(
+    session: Session,
+    *,
+    cohort: Cohort,
+    parsed,  # noqa: ANN001 — app.cohorts.roster.RosterParse
+    actor_id: int | None,
+    now: datetime,
+    activation_days: int,
+    dry_run: bool = False,
+) -> ImportResult:
+    """Import a parsed roster into a cohort, all or nothing. Couples already in this cohort
+    are matched (by NIP, contact, or organization and name) and updated; a couple that is in
+    another cohort is refused. Each new participant gets an activation code."""
+    from app.cohorts.roster import RosterProblem
+
+    result = ImportResult(problems=list(parsed.problems), dry_run=dry_run)
+    if result.problems:
+        return result
+    rows = parsed.rows
+    nips = {r.nip for r in rows if r.nip}
+    contacts = {c for r in rows for c in (r.official_contact, r.spouse_contact) if c}
+    people = session.execute(
+        select(User, Couple, Cohort.title, Organization.name)
+        .join(Couple, Couple.id == User.couple_id)
+        .join(Cohort, Cohort.id == Couple.cohort_id)
+        .join(Organization, Organization.id == Couple.organization_id)
+        .where(or_(User.nip.in_(nips), User.contact.in_(contacts), Couple.cohort_id == cohort.id))
+    ).all()
+    by_couple: dict[int, dict] = {}
+    for user, couple, cohort_title, org_name in people:
+        entry = by_couple.setdefault(
+            couple.id, {"couple": couple, "cohort": cohort_title, "org": org_name, "users": {}}
+        )
+        entry["users"][user.partner_role] = user
+    # partners of matched couples that were not loaded by the filter
+    missing = [cid for cid, e in by_couple.items() if len(e["users"]) < 2]
+    if missing:
+        for user in session.execute(select(User).where(User.couple_id.in_(missing))).scalars():
+            by_couple[user.couple_id]["users"].setdefault(user.partner_role, user)
+
+    def match(row) -> dict | None:  # noqa: ANN001
+        for entry in by_couple.values():
+            official = entry["users"].get(PartnerRole.official)
+            spouse = entry["users"].get(PartnerRole.spouse)
+            if official is None:
+                continue
+            if row.nip and official.nip == row.nip:
+                return entry
+            if row.official_contact and official.contact == row.official_contact:
+                return entry
+            if row.spouse_contact and spouse is not None and spouse.contact == row.spouse_contact:
+                return entry
+            if (
+                entry["couple"].cohort_id == cohort.id
+                and _norm(entry["org"]) == _norm(row.organization)
+                and _norm(official.display_name) == _norm(row.official_name)
+            ):
+                return entry
+        return None
+
+    plan = []
+    for row in rows:
+        entry = match(row)
+        if entry is not None and entry["couple"].cohort_id != cohort.id:
+            result.problems.append(
+                RosterProblem(
+                    row=row.row,
+                    column=None,
+                    message=N_(
+                        "This couple is already registered in another cohort: %(cohort)s "
+                        "(%(code)s)."
+                    ),
+                    values={"cohort": entry["cohort"], "code": entry["couple"].code},
+                )
+            )
+            continue
+        plan.append((row, entry))
+    if result.problems or dry_run:
+        for row, entry in plan:
+            (result.created if entry is None else result.unchanged).append(
+                entry["couple"].code if entry else f"#{row.row}"
+            )
+        return result
+
+    orgs = {
+        _norm(o.name): o
+        for o in session.execute(
+            select(Organization).where(Organization.region_id == cohort.region_id)
+        ).scalars()
+    }
+    numbers = [
+        int(code.rsplit("-", 1)[-1])
+        for code in session.execute(
+            select(Couple.code).where(Couple.cohort_id == cohort.id)
+        ).scalars()
+        if code.rsplit("-", 1)[-1].isdigit()
+    ]
+    next_number = max(numbers, default=0) + 1
+    for row, entry in plan:
+        org = orgs.get(_norm(row.organization))
+        if org is None:
+            org = Organization(region_id=cohort.region_id, name=row.organization)
+            session.add(org)
+            session.flush()
+            orgs[_norm(row.organization)] = org
+        official_fields = {
+            "display_name": row.official_name,
+            "nip": row.nip,
+            "position": row.position,
+            "contact": row.official_contact,
+        }
+        spouse_fields = {"display_name": row.spouse_name, "contact": row.spouse_contact}
+        if entry is None:
+            code = f"{cohort.code_prefix}-{next_number:03d}"
+            next_number += 1
+            couple = Couple(code=code, cohort_id=cohort.id, organization_id=org.id)
+            session.add(couple)
+            session.flush()
+            for suffix, role, fields in (
+                ("a", PartnerRole.official, official_fields),
+                ("b", PartnerRole.spouse, spouse_fields),
+            ):
+                user = User(
+                    username=f"{code.lower()}{suffix}",
+                    role=Role.participant,
+                    couple_id=couple.id,
+                    partner_role=role,
+                    **fields,
+                )
+                session.add(user)
+                session.flush()
+                activation_issue(session, user_id=user.id, now=now, days=activation_days)
+            result.created.append(code)
+            continue
+        couple = entry["couple"]
+        changed = couple.organization_id != org.id
+        couple.organization_id = org.id
+        for role, fields in (
+            (PartnerRole.official, official_fields),
+            (PartnerRole.spouse, spouse_fields),
+        ):
+            user = entry["users"].get(role)
+            for key, value in fields.items():
+                if user is not None and getattr(user, key) != value:
+                    setattr(user, key, value)
+                    changed = True
+        (result.updated if changed else result.unchanged).append(couple.code)
+    audit_record(
+        session,
+        actor_id=actor_id,
+        action="roster.import",
+        target=f"cohort:{cohort.slug}",
+        detail={
+            "created": len(result.created),
+            "updated": len(result.updated),
+            "unchanged": len(result.unchanged),
+        },
+    )
+    return result
+
+
+class CohortDenied(Exception):
+    """The cohort exists but the user may not manage it."""
+
+
+def cohort_for(session: Session, *, user: User, slug: str) -> Cohort | None:
+    """The cohort if the user may manage it; None when it does not exist; CohortDenied when
+    it is someone else's."""
+    cohort = cohort_by_slug(session, slug=slug)
+    if cohort is None:
+        return None
+    visible = session.execute(cohorts_visible_to(user=user).where(Cohort.id == cohort.id)).first()
+    if visible is None:
+        raise CohortDenied
+    return cohort
+
+
+def cohort_roster(session: Session, *, cohort_id: int) -> list[dict]:
+    """Couples of a cohort with both partners and their activation state, in one query."""
+    active_code = (
+        select(ActivationCode.user_id, func.max(ActivationCode.expires_at).label("expires_at"))
+        .where(ActivationCode.used_at.is_(None), ActivationCode.retired_at.is_(None))
+        .group_by(ActivationCode.user_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            Couple.id,
+            Couple.code,
+            Organization.name,
+            User.id,
+            User.username,
+            User.display_name,
+            User.partner_role,
+            User.password_hash.is_not(None),
+            active_code.c.expires_at,
+            User.is_active,
+        )
+        .join(Organization, Organization.id == Couple.organization_id)
+        .join(User, User.couple_id == Couple.id)
+        .outerjoin(active_code, active_code.c.user_id == User.id)
+        .where(Couple.cohort_id == cohort_id)
+        .order_by(Couple.code, User.partner_role)
+    ).all()
+    couples: dict[int, dict] = {}
+    for cid, code, org, uid, username, name, role, activated, expires, active in rows:
+        couple = couples.setdefault(
+            cid, {"id": cid, "code": code, "organization": org, "partners": []}
+        )
+        couple["partners"].append(
+            {
+                "id": uid,
+                "username": username,
+                "name": name,
+                "role": role,
+                "activated": activated,
+                "code_expires": expires,
+                "active": active,
+            }
+        )
+    return list(couples.values())
+
+
+def cards_for(session: Session, *, cohort_id: int, user_id: int | None = None) -> list[dict]:
+    """Readable activation codes of a cohort's participants who have not activated yet."""
+    query = (
+        select(
+            User.id,
+            User.display_name,
+            User.username,
+            User.partner_role,
+            Couple.code.label("couple_code"),
+            ActivationCode.code.label("code"),
+            ActivationCode.expires_at,
+        )
+        .join(Couple, Couple.id == User.couple_id)
+        .join(ActivationCode, ActivationCode.user_id == User.id)
+        .where(
+            Couple.cohort_id == cohort_id,
+            ActivationCode.used_at.is_(None),
+            ActivationCode.retired_at.is_(None),
+            ActivationCode.code.is_not(None),
+        )
+        .order_by(Couple.code, User.partner_role)
+    )
+    if user_id is not None:
+        query = query.where(User.id == user_id)
+    return [dict(r._mapping) for r in session.execute(query).all()]

@@ -88,6 +88,7 @@ class ModuleInfo:
     phase: str
     position: int
     lessons: list[LessonInfo] = field(default_factory=list)
+    discussion: list = field(default_factory=list)
 
 
 @dataclass
@@ -241,6 +242,7 @@ def load_curriculum(session: Session, version: int) -> Curriculum:
             Module.summary,
             Module.phase,
             Module.position,
+            Module.discussion,
             Lesson.id,
             Lesson.slug,
             Lesson.title,
@@ -259,9 +261,9 @@ def load_curriculum(session: Session, version: int) -> Curriculum:
     for r in rows:
         module = modules.get(r[0])
         if module is None:
-            module = modules[r[0]] = ModuleInfo(r[0], r[1], r[2], r[3], r[4], r[5])
+            module = modules[r[0]] = ModuleInfo(r[0], r[1], r[2], r[3], r[4], r[5], discussion=r[6])
         module.lessons.append(
-            LessonInfo(r[6], r[7], r[8], r[9], r[10], r[0], r[11], r[12], r[13], r[14])
+            LessonInfo(r[7], r[8], r[9], r[10], r[11], r[0], r[12], r[13], r[14], r[15])
         )
     quizzes = {
         r[1]: QuizInfo(*r)

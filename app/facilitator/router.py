@@ -1,18 +1,202 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request, UploadFile
 from fastapi.responses import Response
 
 from app.accounts.deps import require_facilitator
 from app.accounts.models import User
-from app.cohorts.service import cohort_list_for
-from app.web import render
+from app.audit import audit_record
+from app.cohorts import service
+from app.cohorts.models import Cohort
+from app.quizzes.stats import participant_summaries
+from app.web import gettext_for, redirect, render
 
 router = APIRouter(prefix="/facilitator")
+
+ACTIVATION_DAYS = 30
+
+
+def _cohort(request: Request, user: User, slug: str) -> Cohort:
+    with request.app.state.db.read() as session:
+        try:
+            cohort = service.cohort_for(session, user=user, slug=slug)
+        except service.CohortDenied as exc:
+            raise HTTPException(status_code=403) from exc
+    if cohort is None:
+        raise HTTPException(status_code=404)
+    return cohort
 
 
 @router.get("")
 async def facilitator_home(request: Request, user: User = Depends(require_facilitator)) -> Response:
     with request.app.state.db.read() as session:
-        cohorts = cohort_list_for(session, user=user)
+        cohorts = service.cohort_list_for(session, user=user)
     return render(request, "facilitator/home.html", {"cohorts": cohorts})
+
+
+@router.get("/roster-template.csv")
+async def roster_template(request: Request, user: User = Depends(require_facilitator)) -> Response:
+    from app.cohorts.roster import template_csv
+
+    return Response(
+        template_csv(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="template-peserta.csv"'},
+    )
+
+
+@router.get("/cohorts/{slug}")
+async def cohort_page(
+    request: Request, slug: str, user: User = Depends(require_facilitator)
+) -> Response:
+    cohort = _cohort(request, user, slug)
+    with request.app.state.db.read() as session:
+        couples = service.cohort_roster(session, cohort_id=cohort.id)
+        summaries = participant_summaries(session, cohort_id=cohort.id)
+    return render(
+        request,
+        "facilitator/cohort.html",
+        {
+            "cohort": cohort,
+            "couples": couples,
+            "summaries": summaries,
+            "now": request.app.state.clock(),
+        },
+    )
+
+
+@router.get("/cohorts/{slug}/import")
+async def import_form(
+    request: Request, slug: str, user: User = Depends(require_facilitator)
+) -> Response:
+    cohort = _cohort(request, user, slug)
+    return render(request, "facilitator/import.html", {"cohort": cohort})
+
+
+def problem_text(request: Request, problem) -> str:  # noqa: ANN001
+    return gettext_for(request).gettext(problem.message) % problem.values
+
+
+@router.post("/cohorts/{slug}/import")
+async def import_roster(
+    request: Request, slug: str, user: User = Depends(require_facilitator)
+) -> Response:
+    from app.cohorts.roster import MAX_BYTES, parse_roster
+
+    cohort = _cohort(request, user, slug)
+    form = await request.form()
+    upload = form.get("file")
+    dry_run = form.get("action") == "check"
+    _ = gettext_for(request).gettext
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return render(
+            request,
+            "facilitator/import.html",
+            {"cohort": cohort, "error": _("Choose the roster file (CSV or XLSX) first.")},
+            status_code=422,
+        )
+    data = await upload.read(MAX_BYTES + 1)
+    parsed = parse_roster(data, upload.filename)
+    state = request.app.state
+    with state.db.write() as session:
+        result = service.roster_import(
+            session,
+            cohort=session.get(Cohort, cohort.id),
+            parsed=parsed,
+            actor_id=user.id,
+            now=state.clock(),
+            activation_days=ACTIVATION_DAYS,
+            dry_run=dry_run,
+        )
+    problems = [
+        {"row": p.row, "column": p.column, "message": problem_text(request, p)}
+        for p in sorted(result.problems, key=lambda p: (p.row, p.column or ""))
+    ]
+    return render(
+        request,
+        "facilitator/import.html",
+        {"cohort": cohort, "result": result, "problems": problems, "filename": upload.filename},
+        status_code=422 if problems else 200,
+    )
+
+
+@router.get("/cohorts/{slug}/cards")
+async def cards_page(
+    request: Request, slug: str, user: User = Depends(require_facilitator)
+) -> Response:
+    from app.certificates.pdf import qr_svg
+
+    cohort = _cohort(request, user, slug)
+    with request.app.state.db.read() as session:
+        cards = service.cards_for(session, cohort_id=cohort.id)
+    base = str(request.base_url).rstrip("/")
+    for card in cards:
+        card["url"] = f"{base}/activate?code={card['code']}"
+        card["qr"] = qr_svg(card["url"])
+    return render(request, "facilitator/cards.html", {"cohort": cohort, "cards": cards})
+
+
+@router.get("/cohorts/{slug}/cards.pdf")
+async def cards_pdf(
+    request: Request, slug: str, user: User = Depends(require_facilitator)
+) -> Response:
+    from app.certificates.pdf import Card, activation_cards_pdf
+
+    cohort = _cohort(request, user, slug)
+    with request.app.state.db.read() as session:
+        cards = service.cards_for(session, cohort_id=cohort.id)
+    _ = gettext_for(request).gettext
+    base = str(request.base_url).rstrip("/")
+    roles = {"official": _("Official"), "spouse": _("Spouse")}
+    pdf = activation_cards_pdf(
+        [
+            Card(
+                name=c["display_name"],
+                couple_code=c["couple_code"],
+                role_label=roles.get(c["partner_role"], ""),
+                code=c["code"],
+                url=f"{base}/activate?code={c['code']}",
+            )
+            for c in cards
+        ],
+        title=_("Integrity Family: your account"),
+        instructions=_(
+            "Scan the QR code or open %(url)s/activate and enter the code. Then "
+            "choose your own password."
+        )
+        % {"url": base},
+        cohort=cohort.title,
+    )
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="kartu-aktivasi-{cohort.slug}.pdf"'},
+    )
+
+
+@router.post("/cohorts/{slug}/participants/{user_id}/reissue")
+async def reissue_code(
+    request: Request, slug: str, user_id: int, user: User = Depends(require_facilitator)
+) -> Response:
+    cohort = _cohort(request, user, slug)
+    state = request.app.state
+    with state.db.write() as session:
+        participant = session.get(User, user_id)
+        if participant is None or participant.couple_id is None:
+            raise HTTPException(status_code=404)
+        from app.cohorts.models import Couple
+
+        couple = session.get(Couple, participant.couple_id)
+        if couple.cohort_id != cohort.id:
+            raise HTTPException(status_code=404)
+        service.activation_issue(
+            session, user_id=participant.id, now=state.clock(), days=ACTIVATION_DAYS
+        )
+        audit_record(
+            session,
+            actor_id=user.id,
+            action="activation.reissue",
+            target=f"user:{participant.username}",
+            detail={"cohort": cohort.slug},
+        )
+    return redirect(request, f"/facilitator/cohorts/{slug}/cards?participant={user_id}")

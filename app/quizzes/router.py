@@ -174,6 +174,10 @@ async def quiz_submit(
             )
         with state.db.write() as session:
             service.attempt_submit(session, attempt=attempt, quiz=status.quiz, now=standing.now)
+            if status.quiz.kind == "post":
+                from app.family.service import certificates_issue_if_complete
+
+                certificates_issue_if_complete(session, couple_id=user.couple_id, now=standing.now)
     except QuizError as exc:
         return _error(request, exc, slug)
     return redirect(request, _after_submit_url(status.quiz, attempt.number))

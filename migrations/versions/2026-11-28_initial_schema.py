@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: ec341a34744a
+Revision ID: 4eb529d4e704
 Revises: 
-Create Date: 2026-11-28 16:36:06.610130
+Create Date: 2026-11-28 16:48:40.391364
 
 """
 from typing import Sequence, Union
@@ -15,7 +15,7 @@ import app.db  # noqa: F401
 
 
 # revision identifiers, used by Alembic.
-revision: str = 'ec341a34744a'
+revision: str = '4eb529d4e704'
 down_revision: Union[str, Sequence[str], None] = None
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -73,6 +73,7 @@ def upgrade() -> None:
     sa.Column('region_id', sa.Integer(), nullable=False),
     sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('venue', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('code_prefix', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
     sa.Column('workshop_start', sa.Date(), nullable=False),
     sa.Column('workshop_end', sa.Date(), nullable=False),
     sa.Column('pre_opens', app.db.UTCDateTime(timezone=True), nullable=False),
@@ -205,6 +206,22 @@ def upgrade() -> None:
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_user_account_couple_id'), ['couple_id'], unique=False)
 
+    op.create_table('activation_code',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('code_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+    sa.Column('issued_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('retired_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_activation_code_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_activation_code')),
+    sa.UniqueConstraint('code_hash', name=op.f('uq_activation_code_code_hash'))
+    )
+    with op.batch_alter_table('activation_code', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_activation_code_user_id'), ['user_id'], unique=False)
+
     op.create_table('audit_log',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('at', app.db.UTCDateTime(timezone=True), nullable=False),
@@ -234,6 +251,20 @@ def upgrade() -> None:
     with op.batch_alter_table('auth_session', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_auth_session_user_id'), ['user_id'], unique=False)
 
+    op.create_table('certificate',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('issued_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_by', sa.Integer(), nullable=True),
+    sa.Column('revoke_reason', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
+    sa.ForeignKeyConstraint(['revoked_by'], ['user_account.id'], name=op.f('fk_certificate_revoked_by_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_certificate_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_certificate')),
+    sa.UniqueConstraint('code', name=op.f('uq_certificate_code')),
+    sa.UniqueConstraint('user_id', name=op.f('uq_certificate_user_id'))
+    )
     op.create_table('check_answer',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -267,6 +298,26 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_extra_attempts')),
     sa.UniqueConstraint('user_id', 'quiz_id', name=op.f('uq_extra_attempts_user_id_quiz_id'))
     )
+    op.create_table('family_reflection',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('couple_id', sa.Integer(), nullable=False),
+    sa.Column('module_id', sa.Integer(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('written_by', sa.Integer(), nullable=False),
+    sa.Column('written_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('confirmed_by', sa.Integer(), nullable=True),
+    sa.Column('confirmed_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reply', sa.Text(), nullable=True),
+    sa.Column('replied_by', sa.Integer(), nullable=True),
+    sa.Column('replied_at', app.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['confirmed_by'], ['user_account.id'], name=op.f('fk_family_reflection_confirmed_by_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['couple_id'], ['couple.id'], name=op.f('fk_family_reflection_couple_id_couple'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['module_id'], ['module.id'], name=op.f('fk_family_reflection_module_id_module'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['replied_by'], ['user_account.id'], name=op.f('fk_family_reflection_replied_by_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['written_by'], ['user_account.id'], name=op.f('fk_family_reflection_written_by_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_family_reflection')),
+    sa.UniqueConstraint('couple_id', 'module_id', name=op.f('uq_family_reflection_couple_id_module_id'))
+    )
     op.create_table('lesson_progress',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -282,6 +333,21 @@ def upgrade() -> None:
     with op.batch_alter_table('lesson_progress', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_lesson_progress_lesson_id'), ['lesson_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_lesson_progress_user_id'), ['user_id'], unique=False)
+
+    op.create_table('pledge_signature',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('couple_id', sa.Integer(), nullable=False),
+    sa.Column('signed_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('content_version_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['content_version_id'], ['content_version.id'], name=op.f('fk_pledge_signature_content_version_id_content_version')),
+    sa.ForeignKeyConstraint(['couple_id'], ['couple.id'], name=op.f('fk_pledge_signature_couple_id_couple'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_pledge_signature_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pledge_signature')),
+    sa.UniqueConstraint('user_id', name=op.f('uq_pledge_signature_user_id'))
+    )
+    with op.batch_alter_table('pledge_signature', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pledge_signature_couple_id'), ['couple_id'], unique=False)
 
     op.create_table('quiz_attempt',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -335,17 +401,23 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_quiz_attempt_quiz_id'))
 
     op.drop_table('quiz_attempt')
+    with op.batch_alter_table('pledge_signature', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pledge_signature_couple_id'))
+
+    op.drop_table('pledge_signature')
     with op.batch_alter_table('lesson_progress', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_lesson_progress_user_id'))
         batch_op.drop_index(batch_op.f('ix_lesson_progress_lesson_id'))
 
     op.drop_table('lesson_progress')
+    op.drop_table('family_reflection')
     op.drop_table('extra_attempts')
     op.drop_table('cohort_facilitator')
     with op.batch_alter_table('check_answer', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_check_answer_user_id'))
 
     op.drop_table('check_answer')
+    op.drop_table('certificate')
     with op.batch_alter_table('auth_session', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_auth_session_user_id'))
 
@@ -356,6 +428,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_audit_log_action'))
 
     op.drop_table('audit_log')
+    with op.batch_alter_table('activation_code', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_activation_code_user_id'))
+
+    op.drop_table('activation_code')
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_user_account_couple_id'))
 
