@@ -200,3 +200,63 @@ async def reissue_code(
             detail={"cohort": cohort.slug},
         )
     return redirect(request, f"/facilitator/cohorts/{slug}/cards?participant={user_id}")
+
+
+@router.get("/cohorts/{slug}/reflections")
+async def reflections_page(
+    request: Request, slug: str, user: User = Depends(require_facilitator)
+) -> Response:
+    from sqlalchemy import select
+
+    from app.cohorts.models import Couple
+    from app.curriculum.models import Module
+    from app.family.models import FamilyReflection
+
+    cohort = _cohort(request, user, slug)
+    with request.app.state.db.read() as session:
+        rows = session.execute(
+            select(FamilyReflection, Couple.code, Module.title, User.display_name)
+            .join(Couple, Couple.id == FamilyReflection.couple_id)
+            .join(Module, Module.id == FamilyReflection.module_id)
+            .join(User, User.id == FamilyReflection.written_by)
+            .where(Couple.cohort_id == cohort.id)
+            .order_by(FamilyReflection.reply.is_not(None), FamilyReflection.written_at.desc())
+        ).all()
+    return render(request, "facilitator/reflections.html", {"cohort": cohort, "rows": rows})
+
+
+@router.post("/cohorts/{slug}/reflections/{reflection_id}/reply")
+async def reflection_reply(
+    request: Request, slug: str, reflection_id: int, user: User = Depends(require_facilitator)
+) -> Response:
+    from app.family.service import FamilyError
+    from app.family.service import reflection_reply as reply
+
+    cohort = _cohort(request, user, slug)
+    form = await request.form()
+    try:
+        with request.app.state.db.write() as session:
+            reply(
+                session,
+                reflection_id=reflection_id,
+                cohort_id=cohort.id,
+                user_id=user.id,
+                text=str(form.get("text") or ""),
+                now=request.app.state.clock(),
+            )
+            audit_record(
+                session,
+                actor_id=user.id,
+                action="reflection.reply",
+                target=f"reflection:{reflection_id}",
+            )
+    except FamilyError as exc:
+        if exc.status == 404:
+            raise HTTPException(status_code=404) from exc
+        return render(
+            request,
+            "quizzes/problem.html",
+            {"message": gettext_for(request).gettext(exc.message), "slug": ""},
+            status_code=exc.status,
+        )
+    return redirect(request, f"/facilitator/cohorts/{slug}/reflections")
