@@ -71,6 +71,11 @@ def content_check(
     ] = None,
 ) -> None:
     """Validate every curriculum file; problems are named with file and line."""
+    typer.echo(_valid_content(folder, "").describe())
+
+
+def _valid_content(folder: Path | None, consequence: str):  # noqa: ANN202
+    """The content of the folder, or exit 1 after listing every problem with file and line."""
     from app.curriculum.content import load_content
 
     folder = folder or get_settings().content_dir
@@ -78,8 +83,8 @@ def content_check(
     if problems:
         for p in problems:
             typer.echo(str(p), err=True)
-        fail(f"{len(problems)} problem(s) found in {folder}.")
-    typer.echo(content.describe())
+        fail(f"{len(problems)} problem(s) found in {folder}{consequence}.")
+    return content
 
 
 @content_app.command("sync")
@@ -92,15 +97,9 @@ def content_sync(
     ] = False,
 ) -> None:
     """Load the curriculum files into the database (by stable slug)."""
-    from app.curriculum.content import load_content
     from app.curriculum.sync import SyncRefused, sync_content
 
-    folder = folder or get_settings().content_dir
-    content, problems = load_content(folder)
-    if problems:
-        for p in problems:
-            typer.echo(str(p), err=True)
-        fail(f"{len(problems)} problem(s) found in {folder}; nothing was synced.")
+    content = _valid_content(folder, "; nothing was synced")
     db = _database()
     try:
         report = sync_content(db, content, force=force)

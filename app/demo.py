@@ -5,10 +5,10 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlmodel import Session
 
-from app.accounts.models import PartnerRole, Role, User
+from app.accounts.models import Role, User
 from app.accounts.service import hash_password
 from app.cohorts.models import Cohort, CohortFacilitator, Couple, Organization, Region
 from app.config import Settings
@@ -146,13 +146,89 @@ def _ensure_cohort(session: Session, **fields) -> Cohort:
     return cohort
 
 
-def _ensure_couple(session: Session, code: str, cohort: Cohort, org: Organization) -> Couple:
-    couple = session.execute(select(Couple).where(Couple.code == code)).scalar_one_or_none()
-    if couple is None:
-        couple = Couple(code=code, cohort_id=cohort.id, organization_id=org.id)
-        session.add(couple)
-        session.flush()
-    return couple
+def make_roster_csv(n: int, *, seed: int = 2024, organizations: list[str] | None = None) -> bytes:
+    """A roster in the template's format with ``n`` realistic, made-up couples."""
+    import csv
+    import io
+
+    from app.cohorts.roster import COLUMNS
+
+    rng = random.Random(seed)  # noqa: S311 — demo data, reproducible
+    orgs = organizations or ORGANIZATIONS
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    for i in range(1, n + 1):
+        family = rng.choice(FAMILY)
+        title = rng.choice(TITLES)
+        official = " ".join(p for p in [title, rng.choice(MEN), family] if p)
+        official += ", " + rng.choice(DEGREES)
+        org = orgs[(i - 1) % len(orgs)]
+        nip = (
+            f"19{rng.randint(60, 85)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+            f"{rng.randint(1990, 2015)}{rng.randint(1, 12):02d}1{rng.randint(0, 999):03d}"
+        )
+        writer.writerow(
+            [
+                org,
+                official,
+                nip if rng.random() < 0.8 else "",
+                f"{rng.choice(POSITIONS)} {org}",
+                f"0812 {1000 + i:04d} {rng.randint(100, 999)}",
+                f"{rng.choice(WOMEN)} {rng.choice(FAMILY)}",
+                f"+62 813-{2000 + i:04d}-{rng.randint(100, 999)}" if rng.random() < 0.9 else "",
+            ]
+        )
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _import(session: Session, cohort: Cohort, data: bytes, now: datetime) -> None:
+    """Through the same code path as a facilitator's upload."""
+    from app.cohorts.roster import parse_roster
+    from app.cohorts.service import roster_import
+
+    result = roster_import(
+        session,
+        cohort=cohort,
+        parsed=parse_roster(data, "demo.csv"),
+        actor_id=None,
+        now=now,
+        activation_days=30,
+    )
+    if not result.ok:
+        raise RuntimeError(f"demo roster refused: {result.problems[:3]}")
+
+
+def _activate_all(
+    session: Session,
+    cohort: Cohort,
+    password_hash: str,
+    now: datetime,
+    renames: dict[str, str] | None = None,
+) -> list[User]:
+    """Demo participants are already activated, with the demo password."""
+    from app.cohorts.models import ActivationCode
+
+    users = list(
+        session.execute(
+            select(User)
+            .join(Couple, Couple.id == User.couple_id)
+            .where(Couple.cohort_id == cohort.id)
+            .order_by(User.username)
+        ).scalars()
+    )
+    for user in users:
+        if renames and user.username in renames:
+            user.username = renames[user.username]
+        if user.password_hash is None:
+            user.password_hash = password_hash
+    session.execute(
+        update(ActivationCode)
+        .where(ActivationCode.user_id.in_([u.id for u in users]), ActivationCode.used_at.is_(None))
+        .values(used_at=now, code=None)
+    )
+    session.flush()
+    return users
 
 
 def seed_demo(db: Database, settings: Settings, *, today: date | None = None) -> str:
@@ -223,59 +299,17 @@ def seed_demo(db: Database, settings: Settings, *, today: date | None = None) ->
             if session.get(CohortFacilitator, (cohort.id, staff["fasilitator"].id)) is None:
                 session.add(CohortFacilitator(cohort_id=cohort.id, user_id=staff["fasilitator"].id))
 
-        couple = _ensure_couple(session, "TNGD-001", demo, orgs["Dinas Pendidikan"])
-        _ensure_user(
-            session,
-            settings=settings,
-            password_hash=password_hash,
-            username="budi",
-            display_name="Budi Santoso",
-            role=Role.participant,
-            couple_id=couple.id,
-            partner_role=PartnerRole.official,
-            position="Kepala Dinas Pendidikan",
+        budi_row = (
+            b"organisasi,nama_pejabat,nip,jabatan,kontak_pejabat,nama_pasangan,kontak_pasangan\n"
+            b"Dinas Pendidikan,Budi Santoso,,Kepala Dinas Pendidikan,0812 7000 1001,"
+            b"Sari Wulandari,0813 7000 1002\n"
         )
-        _ensure_user(
-            session,
-            settings=settings,
-            password_hash=password_hash,
-            username="sari",
-            display_name="Sari Wulandari",
-            role=Role.participant,
-            couple_id=couple.id,
-            partner_role=PartnerRole.spouse,
+        _import(session, demo, budi_row, now)
+        _activate_all(
+            session, demo, password_hash, now, renames={"tngd-001a": "budi", "tngd-001b": "sari"}
         )
-
-        rng = random.Random(2024)  # noqa: S311 — demo data, reproducible
-        historic_users = []
-        for n in range(1, 41):
-            code = f"TNG24-{n:03d}"
-            org = ORGANIZATIONS[(n - 1) % len(ORGANIZATIONS)]
-            family = rng.choice(FAMILY)
-            official = (
-                " ".join(p for p in [rng.choice(TITLES), rng.choice(MEN), family] if p)
-                + ", "
-                + rng.choice(DEGREES)
-            )
-            spouse = f"{rng.choice(WOMEN)} {rng.choice(FAMILY)}"
-            c = _ensure_couple(session, code, historic, orgs[org])
-            for suffix, name, role in (
-                ("a", official, PartnerRole.official),
-                ("b", spouse, PartnerRole.spouse),
-            ):
-                historic_users.append(
-                    _ensure_user(
-                        session,
-                        settings=settings,
-                        password_hash=password_hash,
-                        username=f"tng24-{n:03d}{suffix}",
-                        display_name=name,
-                        role=Role.participant,
-                        couple_id=c.id,
-                        partner_role=role,
-                        position=f"{rng.choice(POSITIONS)} — {org}" if suffix == "a" else None,
-                    )
-                )
+        _import(session, historic, make_roster_csv(40, seed=2024), now)
+        historic_users = _activate_all(session, historic, password_hash, now)
         made = _historic_progress(session, historic, historic_users)
     return (
         "Demo ready: admin, fasilitator, kpk, budi + sari (tng-demo), "

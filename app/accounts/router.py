@@ -5,7 +5,7 @@ from fastapi.responses import Response
 
 from app.accounts import service
 from app.accounts.deps import require_user
-from app.accounts.models import Role, User
+from app.accounts.models import LoginFailure, Role, User
 from app.i18n import LOCALES, N_
 from app.web import cookie_name, gettext_for, redirect, render, set_cookie
 
@@ -84,28 +84,39 @@ async def login(
                 service.throttle_clear(session, username=username)
                 if request.state.session_token:
                     service.session_end(session, token=request.state.session_token)
-                token = service.session_create(
-                    session,
-                    user=user,
-                    settings=settings,
-                    now=now,
-                    user_agent=request.headers.get("user-agent"),
-                )
+                token = _new_session(request, session, user, now)
     except service.Throttled as exc:
-        context["error"] = _("Too many failed attempts. Wait a few minutes, then try again.")
-        return render(
-            request,
-            "accounts/login.html",
-            context,
-            status_code=429,
-            headers={"Retry-After": str(exc.retry_after)},
-        )
+        return _throttled(request, "accounts/login.html", context, exc)
     if not ok:
         context["error"] = _("The username or password is not right.")
         return render(request, "accounts/login.html", context, status_code=401)
-    response = redirect(request, safe_next(next) or home_url(user))
+    return _signed_in(request, safe_next(next) or home_url(user), token)
+
+
+def _new_session(request: Request, session, user: User, now) -> str:  # noqa: ANN001
+    return service.session_create(
+        session,
+        user=user,
+        settings=request.app.state.settings,
+        now=now,
+        user_agent=request.headers.get("user-agent"),
+    )
+
+
+def _signed_in(request: Request, url: str, token: str) -> Response:
+    settings = request.app.state.settings
+    response = redirect(request, url)
     set_cookie(response, settings, "kb_session", token, max_age=settings.session_days * 86400)
     return response
+
+
+def _throttled(request: Request, template: str, context: dict, exc: service.Throttled) -> Response:
+    context["error"] = gettext_for(request).gettext(
+        "Too many failed attempts. Wait a few minutes, then try again."
+    )
+    return render(
+        request, template, context, status_code=429, headers={"Retry-After": str(exc.retry_after)}
+    )
 
 
 @router.post("/logout")
@@ -191,7 +202,7 @@ async def activate(
             try:
                 activation, user = activation_find(session, code=code, now=now)
             except ActivationError as exc:
-                session.add(service.LoginFailure(key=key, at=now))
+                session.add(LoginFailure(key=key, at=now))
                 context["error"] = _(exc.message)
                 context["field"] = "code"
                 user = None
@@ -212,24 +223,9 @@ async def activate(
                         now=now,
                     )
                     service.sessions_end_for_user(session, user_id=user.id)
-                    token = service.session_create(
-                        session,
-                        user=user,
-                        settings=settings,
-                        now=now,
-                        user_agent=request.headers.get("user-agent"),
-                    )
+                    token = _new_session(request, session, user, now)
     except service.Throttled as exc:
-        context["error"] = _("Too many failed attempts. Wait a few minutes, then try again.")
-        return render(
-            request,
-            "accounts/activate.html",
-            context,
-            status_code=429,
-            headers={"Retry-After": str(exc.retry_after)},
-        )
+        return _throttled(request, "accounts/activate.html", context, exc)
     if "error" in context:
         return render(request, "accounts/activate.html", context, status_code=422)
-    response = redirect(request, home_url(user) + "?welcome=1")
-    set_cookie(response, settings, "kb_session", token, max_age=settings.session_days * 86400)
-    return response
+    return _signed_in(request, home_url(user), token)

@@ -14,7 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import delete, func, select, update
 from sqlmodel import Session
 
-from app.accounts.models import AuthSession, LoginFailure, Role, User  # noqa: F401
+from app.accounts.models import AuthSession, LoginFailure, Role, User
 from app.config import Settings
 from app.db import utcnow
 from app.i18n import N_

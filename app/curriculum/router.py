@@ -75,6 +75,15 @@ def _lesson_or_404(standing: Standing, slug: str):  # noqa: ANN202
     return found
 
 
+def _open_lesson(request: Request, standing: Standing, slug: str):  # noqa: ANN202
+    """(module, lesson, None) when the lesson is open for the learner, or (…, the 403 page)."""
+    module, lesson = _lesson_or_404(standing, slug)
+    state = standing.mine.state_of(lesson.id)
+    if state.state == service.State.locked:
+        return module, lesson, _locked(request, module, lesson, state)
+    return module, lesson, None
+
+
 def _locked(request: Request, module, lesson, state) -> Response:  # noqa: ANN001
     return render(
         request,
@@ -112,10 +121,9 @@ async def lesson_page(
     request: Request, slug: str, user: User = Depends(require_participant)
 ) -> Response:
     standing = load_standing(request, user)
-    module, lesson = _lesson_or_404(standing, slug)
-    state = standing.mine.state_of(lesson.id)
-    if state.state == service.State.locked:
-        return _locked(request, module, lesson, state)
+    module, lesson, locked = _open_lesson(request, standing, slug)
+    if locked is not None:
+        return locked
     return render(
         request, "curriculum/lesson.html", _lesson_context(request, standing, module, lesson)
     )
@@ -126,10 +134,9 @@ async def lesson_check(
     request: Request, slug: str, question_id: int, user: User = Depends(require_participant)
 ) -> Response:
     standing = load_standing(request, user)
-    module, lesson = _lesson_or_404(standing, slug)
-    state = standing.mine.state_of(lesson.id)
-    if state.state == service.State.locked:
-        return _locked(request, module, lesson, state)
+    module, lesson, locked = _open_lesson(request, standing, slug)
+    if locked is not None:
+        return locked
     question = next(
         (q for q in standing.curriculum.checks.get(lesson.id, []) if q.id == question_id), None
     )
@@ -169,10 +176,9 @@ async def lesson_complete(
     request: Request, slug: str, user: User = Depends(require_participant)
 ) -> Response:
     standing = load_standing(request, user)
-    module, lesson = _lesson_or_404(standing, slug)
-    state = standing.mine.state_of(lesson.id)
-    if state.state == service.State.locked:
-        return _locked(request, module, lesson, state)
+    module, lesson, locked = _open_lesson(request, standing, slug)
+    if locked is not None:
+        return locked
     context = _lesson_context(request, standing, module, lesson)
     if context["checks_left"]:
         context["complete_error"] = gettext_for(request).gettext(

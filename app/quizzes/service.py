@@ -49,6 +49,18 @@ class AttemptInfo:
     passed: bool | None
 
 
+# the columns of an AttemptInfo, in its order
+ATTEMPT_COLUMNS = (
+    QuizAttempt.id,
+    QuizAttempt.number,
+    QuizAttempt.seed,
+    QuizAttempt.started_at,
+    QuizAttempt.submitted_at,
+    QuizAttempt.score,
+    QuizAttempt.passed,
+)
+
+
 @dataclass
 class QuizRecord:
     """What one user did at one quiz."""
@@ -78,17 +90,7 @@ def records_for(session: Session, *, user_ids: list[int]) -> dict[int, dict[int,
     """Every attempt of the given users: {user_id: {quiz_id: QuizRecord}}, in one query."""
     out: dict[int, dict[int, QuizRecord]] = {uid: {} for uid in user_ids}
     for row in session.execute(
-        select(
-            QuizAttempt.user_id,
-            QuizAttempt.quiz_id,
-            QuizAttempt.id,
-            QuizAttempt.number,
-            QuizAttempt.seed,
-            QuizAttempt.started_at,
-            QuizAttempt.submitted_at,
-            QuizAttempt.score,
-            QuizAttempt.passed,
-        )
+        select(QuizAttempt.user_id, QuizAttempt.quiz_id, *ATTEMPT_COLUMNS)
         .where(QuizAttempt.user_id.in_(user_ids))
         .order_by(QuizAttempt.number)
     ).all():
@@ -284,15 +286,7 @@ class ServedItem:
 def attempt_get(session: Session, *, attempt_id: int, user_id: int) -> AttemptInfo:
     """The attempt, only if it is the user's own (another's is 404, never shown)."""
     row = session.execute(
-        select(
-            QuizAttempt.id,
-            QuizAttempt.number,
-            QuizAttempt.seed,
-            QuizAttempt.started_at,
-            QuizAttempt.submitted_at,
-            QuizAttempt.score,
-            QuizAttempt.passed,
-        ).where(QuizAttempt.id == attempt_id, QuizAttempt.user_id == user_id)
+        select(*ATTEMPT_COLUMNS).where(QuizAttempt.id == attempt_id, QuizAttempt.user_id == user_id)
     ).first()
     if row is None:
         raise QuizError(404, N_("This attempt does not exist."))
