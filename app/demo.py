@@ -162,6 +162,8 @@ def make_roster_csv(n: int, *, seed: int = 2024, organizations: list[str] | None
         family = rng.choice(FAMILY)
         title = rng.choice(TITLES)
         official = " ".join(p for p in [title, rng.choice(MEN), family] if p)
+        if n > 100:  # keep every official distinct in a large roster
+            official += f" {i:04d}"
         official += ", " + rng.choice(DEGREES)
         org = orgs[(i - 1) % len(orgs)]
         nip = (

@@ -27,9 +27,11 @@ def fasi(client, mini, settings):
 
 def upload(client, data: bytes, name="roster.csv", action="import", slug="uji"):
     page = client.get(f"/facilitator/cohorts/{slug}/import")
-    return client.post(f"/facilitator/cohorts/{slug}/import",
-                       data={"csrf_token": csrf_of(page.text), "action": action},
-                       files={"file": (name, data, "text/csv")})
+    return client.post(
+        f"/facilitator/cohorts/{slug}/import",
+        data={"csrf_token": csrf_of(page.text), "action": action},
+        files={"file": (name, data, "text/csv")},
+    )
 
 
 def count(db, model):
@@ -38,14 +40,19 @@ def count(db, model):
 
 
 def test_import_creates_couples_with_codes_and_is_idempotent(fasi, mini):
-    data = (HEADER + "Dinas Sosial,\"Dr. H. Ma'ruf Amin, M.Si.\",,Kepala Dinas,"
-            "0812 3456 789,Siti Ñurhaliza,+62 813-1111-2222\n").encode()
+    data = (
+        HEADER + 'Dinas Sosial,"Dr. H. Ma\'ruf Amin, M.Si.",,Kepala Dinas,'
+        "0812 3456 789,Siti Ñurhaliza,+62 813-1111-2222\n"
+    ).encode()
     response = upload(fasi, data)
     assert response.status_code == 200
     assert "1 pasangan baru" in response.text
     with mini.read() as session:
-        users = session.execute(select(User).where(User.couple_id.is_not(None))
-                                .order_by(User.username)).scalars().all()
+        users = (
+            session.execute(select(User).where(User.couple_id.is_not(None)).order_by(User.username))
+            .scalars()
+            .all()
+        )
         assert [u.display_name for u in users] == ["Dr. H. Ma'ruf Amin, M.Si.", "Siti Ñurhaliza"]
         assert [u.contact for u in users] == ["+628123456789", "+6281311112222"]
         assert [u.username for u in users] == ["uji-001a", "uji-001b"]
@@ -58,11 +65,13 @@ def test_import_creates_couples_with_codes_and_is_idempotent(fasi, mini):
 
 
 def test_a_bad_row_writes_nothing_and_the_report_names_rows(fasi, mini):
-    data = (HEADER
-            + "Dinas Sosial,Budi,,Kepala,0812 3456 789,Sari,\n"
-            + "\n"
-            + "Dinas Kesehatan,=SUM(A1),,Kepala,,Ani,\n"
-            + "Dinas Kesehatan,Joko,123,Kepala,,,\n").encode()
+    data = (
+        HEADER
+        + "Dinas Sosial,Budi,,Kepala,0812 3456 789,Sari,\n"
+        + "\n"
+        + "Dinas Kesehatan,=SUM(A1),,Kepala,,Ani,\n"
+        + "Dinas Kesehatan,Joko,123,Kepala,,,\n"
+    ).encode()
     response = upload(fasi, data)
     assert response.status_code == 422
     assert "Tidak ada yang diimpor" in response.text
@@ -82,8 +91,9 @@ def test_dry_run_reports_and_writes_nothing(fasi, mini):
 def test_a_couple_already_in_another_cohort_is_refused(fasi, mini, settings):
     data = make_roster_csv(3, seed=5)
     upload(fasi, data)
-    fasi_user = mini.read().__enter__().execute(
-        select(User).where(User.username == "rina")).scalar_one()
+    fasi_user = (
+        mini.read().__enter__().execute(select(User).where(User.username == "rina")).scalar_one()
+    )
     make_cohort(mini, "kedua", facilitator=fasi_user)
     response = upload(fasi, data, slug="kedua")
     assert response.status_code == 422
@@ -99,8 +109,17 @@ def test_xlsx_upload(fasi, mini):
     wb = Workbook()
     ws = wb.active
     ws.append(HEADER.strip().split(","))
-    ws.append(["Inspektorat", "Ir. Agus Salim", 198501012010011001, "Inspektur",
-               "agus@example.go.id", "Dewi Lestari", "0812 9999 8888"])
+    ws.append(
+        [
+            "Inspektorat",
+            "Ir. Agus Salim",
+            "198501012010011001",
+            "Inspektur",
+            "agus@example.go.id",
+            "Dewi Lestari",
+            "0812 9999 8888",
+        ]
+    )
     buf = io.BytesIO()
     wb.save(buf)
     response = upload(fasi, buf.getvalue(), name="peserta.xlsx")
@@ -113,8 +132,10 @@ def test_xlsx_upload(fasi, mini):
 def test_import_needs_a_file_and_an_own_cohort(fasi, mini, settings, make_client):
     page = fasi.get("/facilitator/cohorts/uji/import")
     assert "Unduh templat" in page.text
-    empty = fasi.post("/facilitator/cohorts/uji/import",
-                      data={"csrf_token": csrf_of(page.text), "action": "import"})
+    empty = fasi.post(
+        "/facilitator/cohorts/uji/import",
+        data={"csrf_token": csrf_of(page.text), "action": "import"},
+    )
     assert empty.status_code == 422 and "Pilih dulu berkas" in empty.text
     template = fasi.get("/facilitator/roster-template.csv")
     assert template.status_code == 200 and "nama_pasangan" in template.text

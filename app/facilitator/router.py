@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
+from starlette.datastructures import UploadFile
 
 from app.accounts.deps import require_facilitator
 from app.accounts.models import User

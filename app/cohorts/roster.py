@@ -1,0 +1,527 @@
+"""The couples roster a facilitator uploads (CSV or XLSX): reading, checking, normalizing.
+
+Pure functions, no database and no web. Bad input never raises: every problem found in the
+file is reported as a ``RosterProblem`` (row numbers as a spreadsheet shows them, header = 1),
+and only the rows without problems come back as ``RosterRow``. Messages are English message
+ids marked with ``N_()``; they are translated where they are shown, with ``values``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import math
+import re
+import warnings
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
+
+from app.i18n import N_
+
+__all__ = [
+    "COLUMNS",
+    "MAX_BYTES",
+    "MAX_ROWS",
+    "RosterParse",
+    "RosterProblem",
+    "RosterRow",
+    "normalize_phone",
+    "parse_roster",
+    "template_csv",
+]
+
+COLUMNS = (
+    "organisasi",
+    "nama_pejabat",
+    "nip",
+    "jabatan",
+    "kontak_pejabat",
+    "nama_pasangan",
+    "kontak_pasangan",
+)
+MAX_BYTES = 5 * 1024 * 1024
+MAX_ROWS = 5000
+MAX_TEXT = 200  # the length of names, organization, position and contacts in the database
+# Unpacked size allowed for an XLSX (a zip of XML): a real 5 MB roster is far below this.
+MAX_XLSX_UNPACKED = 100 * 1024 * 1024
+
+NIP_DIGITS = 18
+PHONE_MIN, PHONE_MAX = 8, 13  # digits of the national number after +62
+
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old binary .xls
+
+REQUIRED = {
+    "organisasi": N_("The organization is empty."),
+    "nama_pejabat": N_("The official's name is empty."),
+    "nama_pasangan": N_("The spouse's name is empty; every row is one couple."),
+}
+TEXT_COLUMNS = ("organisasi", "nama_pejabat", "jabatan", "nama_pasangan")
+CONTACT_COLUMNS = ("kontak_pejabat", "kontak_pasangan")
+
+MSG_EMPTY = N_("The file is empty.")
+MSG_TOO_BIG = N_("The file is larger than %(max)s MB; split the roster into smaller files.")
+MSG_XLS = N_("Old Excel .xls files are not supported; save the file as XLSX or CSV.")
+MSG_BAD_XLSX = N_("This file cannot be read as an XLSX workbook; save it again as XLSX or CSV.")
+MSG_XLSX_UNPACKED = N_(
+    "This XLSX file is too large once unpacked; save only the roster sheet, as XLSX or CSV."
+)
+MSG_BAD_CSV = N_("This file cannot be read as CSV; save it again as CSV (UTF-8) or XLSX.")
+MSG_TOO_MANY = N_("The roster has more than %(max)s couples; split it into smaller files.")
+MSG_NO_ROWS = N_("The file has a header row but no couples under it.")
+MSG_MISSING_COLUMN = N_("The header has no column %(column)s; use the header row of the template.")
+MSG_DOUBLE_COLUMN = N_("The column %(column)s appears more than once in the header.")
+MSG_FORMULA = N_("This cell starts like a spreadsheet formula (%(start)s); remove that character.")
+MSG_TOO_LONG = N_("Too long: %(length)s characters, at most %(max)s.")
+MSG_NIP_CHARS = N_("The NIP may contain only digits: %(value)s")
+MSG_NIP_LENGTH = N_("The NIP must have 18 digits; this one has %(count)s.")
+MSG_NIP_NUMBER = N_(
+    "This NIP was stored as a number and lost its last digits; format the nip column as text "
+    "and type the NIP again."
+)
+MSG_CONTACT = N_("Not a phone number or e-mail address: %(value)s")
+MSG_FOREIGN_PHONE = N_("Only Indonesian phone numbers (+62…) are accepted: %(value)s")
+MSG_SAME_NIP = N_("Same NIP as row %(first)s.")
+MSG_SAME_OFFICIAL = N_("Same official as row %(first)s (same name and organization).")
+MSG_SAME_OFFICIAL_CONTACT = N_("Same official's contact as row %(first)s.")
+MSG_SAME_SPOUSE_CONTACT = N_("Same spouse's contact as row %(first)s.")
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    row: int  # row number as a spreadsheet shows it (header = row 1)
+    organization: str
+    official_name: str
+    nip: str | None  # 18 digits, or None
+    position: str | None  # column "jabatan"
+    official_contact: str | None  # normalized phone "+62…" or lower-cased e-mail
+    spouse_name: str
+    spouse_contact: str | None
+
+
+@dataclass(frozen=True)
+class RosterProblem:
+    row: int  # spreadsheet row number (1 = header)
+    column: str | None  # the template column name, or None for the whole row or file
+    message: str  # English message id with %(name)s placeholders
+    values: dict = field(default_factory=dict)
+
+
+@dataclass
+class RosterParse:
+    rows: list[RosterRow] = field(default_factory=list)
+    problems: list[RosterProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+# ---------------------------------------------------------------- phones and e-mail
+
+_PHONE_TEXT = re.compile(r"\+?[0-9 ().\-]+")
+_EMAIL = re.compile(
+    r"[A-Za-z0-9_%+'\-]+(?:\.[A-Za-z0-9_%+'\-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}"
+)
+
+
+def normalize_phone(text: str) -> str | None:
+    """An Indonesian phone number as ``+62`` and the national number without its leading 0
+    ("0812 3456 789", "+62 812-3456-789", "62812345678", "(0812) 3456-789" all give
+    "+628123456789"), or None when the text is not one. A mobile number that lost its leading
+    0 in a spreadsheet ("812345678") is accepted too."""
+    text = text.strip()
+    if not _PHONE_TEXT.fullmatch(text):
+        return None
+    digits = re.sub(r"\D", "", text)
+    if text.startswith("+"):
+        if not digits.startswith("62"):
+            return None
+        national = digits[2:].removeprefix("0")  # "+62 (0)812…"
+    elif digits.startswith("0062"):
+        national = digits[4:].removeprefix("0")
+    elif digits.startswith("00"):
+        return None
+    elif digits.startswith("0"):
+        national = digits[1:]
+    elif digits.startswith("62"):
+        national = digits[2:].removeprefix("0")
+    elif digits.startswith("8"):
+        national = digits
+    else:
+        return None
+    if not PHONE_MIN <= len(national) <= PHONE_MAX or national.startswith("0"):
+        return None
+    return "+62" + national
+
+
+def _normalize_email(text: str) -> str | None:
+    if len(text) > MAX_TEXT or not _EMAIL.fullmatch(text):
+        return None
+    return text.lower()
+
+
+# ---------------------------------------------------------------- reading the file
+
+
+class _Unreadable(Exception):
+    """The file as a whole cannot be read; carries the problem to report on row 1."""
+
+    def __init__(self, message: str, values: dict | None = None) -> None:
+        super().__init__(message)
+        self.problem = RosterProblem(row=1, column=None, message=message, values=values or {})
+
+
+@dataclass
+class _Table:
+    """The header (first non-blank row), up to MAX_ROWS + 1 non-blank data rows, each with its
+    spreadsheet row number, and the (row, index) of cells holding a number that lost digits."""
+
+    header: tuple[int, list[str]] | None = None
+    body: list[tuple[int, list[str]]] = field(default_factory=list)
+    lossy: set[tuple[int, int]] = field(default_factory=set)
+
+    def collect(self, rows: Iterable[tuple[int, list[str]]]) -> _Table:
+        for number, cells in rows:
+            if all(not cell.strip() for cell in cells):
+                continue  # a blank row: skipped, but it keeps its number
+            if self.header is None:
+                self.header = (number, cells)
+                continue
+            self.body.append((number, cells))
+            if len(self.body) > MAX_ROWS:
+                break
+        return self
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16", errors="replace")  # Excel's "Unicode text"
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")  # cp1252 leaves five bytes undefined; latin-1 never fails
+
+
+def _read_csv(data: bytes) -> _Table:
+    text = _decode(data)
+    if "\x00" in text:
+        raise _Unreadable(MSG_BAD_CSV)
+    lines = re.split(r"\r\n|\r|\n", text[:65536])
+    first_line = next((line for line in lines if line.strip(" \t,;")), "")  # the header's
+    delimiter = max((",", ";", "\t"), key=first_line.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        # A spreadsheet shows one record (even with a quoted line break inside) as one row.
+        return _Table().collect(enumerate(reader, start=1))
+    except csv.Error as exc:
+        raise _Unreadable(MSG_BAD_CSV) from exc
+
+
+def _cell_text(value: object) -> tuple[str, bool]:
+    """A cell's value as text, and whether it is a number that lost digits (a spreadsheet
+    keeps 15 significant digits, an 18-digit NIP typed as a number does not survive)."""
+    if value is None:
+        return "", False
+    if isinstance(value, bool):
+        return ("TRUE" if value else "FALSE"), False
+    if isinstance(value, int):
+        return str(value), False
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer():
+            # repr keeps the digits the spreadsheet stored, not the float's binary noise
+            return str(int(Decimal(repr(value)))), abs(value) >= 1e15
+        return repr(value), False
+    if isinstance(value, datetime):
+        if value.time() == time(0):
+            return value.date().isoformat(), False
+        return value.isoformat(sep=" "), False
+    if isinstance(value, date | time):
+        return value.isoformat(), False
+    return str(value), False
+
+
+def _read_xlsx(data: bytes) -> _Table:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise _Unreadable(MSG_BAD_XLSX) from exc
+    if unpacked > MAX_XLSX_UNPACKED:
+        raise _Unreadable(MSG_XLSX_UNPACKED)
+
+    from openpyxl import load_workbook
+
+    table = _Table()
+
+    def rows(sheet) -> Iterator[tuple[int, list[str]]]:
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            cells = []
+            for index, value in enumerate(values):
+                text, lossy = _cell_text(value)
+                if lossy:
+                    table.lossy.add((number, index))
+                cells.append(text)
+            yield number, cells
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # openpyxl warns about styles and extensions
+            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+            try:
+                if workbook.worksheets:
+                    table.collect(rows(workbook.worksheets[0]))
+            finally:
+                workbook.close()
+    except Exception as exc:  # openpyxl raises many kinds on a damaged workbook
+        raise _Unreadable(MSG_BAD_XLSX) from exc
+    return table
+
+
+def _read(data: bytes, filename: str) -> _Table:
+    """Raises _Unreadable."""
+    if len(data) > MAX_BYTES:
+        raise _Unreadable(MSG_TOO_BIG, {"max": MAX_BYTES // (1024 * 1024)})
+    if not data.strip():
+        raise _Unreadable(MSG_EMPTY)
+    if data.startswith(ZIP_MAGIC) or filename.lower().endswith(".xlsx"):
+        table = _read_xlsx(data)
+    elif data.startswith(OLE_MAGIC):
+        raise _Unreadable(MSG_XLS)
+    else:
+        table = _read_csv(data)
+    if table.header is None:
+        raise _Unreadable(MSG_EMPTY)
+    return table
+
+
+def _header(table: _Table) -> tuple[dict[str, int], list[RosterProblem]]:
+    """Where each template column is; a problem for each missing (or repeated) one."""
+    number, cells = table.header
+    names = [cell.strip().casefold() for cell in cells]
+    index: dict[str, int] = {}
+    problems = []
+    for column in COLUMNS:
+        where = [i for i, name in enumerate(names) if name == column]
+        if not where:
+            problems.append(RosterProblem(number, column, MSG_MISSING_COLUMN, {"column": column}))
+        elif len(where) > 1:
+            problems.append(RosterProblem(number, column, MSG_DOUBLE_COLUMN, {"column": column}))
+        else:
+            index[column] = where[0]
+    return index, problems
+
+
+# ---------------------------------------------------------------- checking the rows
+
+
+def _same(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _shown(value: str, limit: int = 60) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def _looks_like_formula(text: str, column: str) -> bool:
+    """A cell a spreadsheet would run: "=…", or "+", "-", "@" and then not a phone number."""
+    if text.startswith("="):
+        return True
+    if text[:1] not in ("+", "-", "@"):
+        return False
+    if column in CONTACT_COLUMNS and _PHONE_TEXT.fullmatch(text):
+        return False  # only digits and phone punctuation: refused as a contact, with a hint
+    return normalize_phone(text) is None
+
+
+@dataclass
+class _Seen:
+    """The first row of each NIP, official and contact, to report repeats."""
+
+    nip: dict[str, int] = field(default_factory=dict)
+    official: dict[tuple[str, str], list[tuple[int, str | None]]] = field(default_factory=dict)
+    contact: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {column: {} for column in CONTACT_COLUMNS}
+    )
+
+
+class _RowCheck:
+    """The checks of one data row; ``problems`` is empty when the row is good."""
+
+    def __init__(self, number: int, cells: list[str], index: dict[str, int]) -> None:
+        self.number = number
+        self.problems: list[RosterProblem] = []
+        self.value: dict[str, str | None] = {}
+        for column in COLUMNS:
+            i = index[column]
+            text = cells[i].strip() if i < len(cells) else ""
+            if text == "-":  # a common way to write "nothing here"
+                text = ""
+            self.value[column] = text
+
+    def problem(self, column: str | None, message: str, **values: str | int) -> None:
+        self.problems.append(RosterProblem(self.number, column, message, values))
+        if column is not None:
+            self.value[column] = None  # refused: no further checks on it
+
+    def run(
+        self, lossy: set[tuple[int, int]], index: dict[str, int], seen: _Seen
+    ) -> RosterRow | None:
+        for column in COLUMNS:
+            text = self.value[column]
+            if text and _looks_like_formula(text, column):
+                self.problem(column, MSG_FORMULA, start=text[0])
+            elif column == "nip" and (self.number, index[column]) in lossy:
+                self.problem(column, MSG_NIP_NUMBER)
+        for column in TEXT_COLUMNS:
+            text = self.value[column]
+            if text is None:
+                continue
+            if not text and column in REQUIRED:
+                self.problem(column, REQUIRED[column])
+            elif len(text) > MAX_TEXT:
+                self.problem(column, MSG_TOO_LONG, length=len(text), max=MAX_TEXT)
+        nip = self._nip(seen)
+        official_contact = self._contact("kontak_pejabat", seen)
+        spouse_contact = self._contact("kontak_pasangan", seen)
+        organization, official = self.value["organisasi"], self.value["nama_pejabat"]
+        if organization and official:
+            # Two namesakes in one organization are told apart only by two different NIPs.
+            earlier = seen.official.setdefault((_same(organization), _same(official)), [])
+            same = [row for row, other in earlier if not (nip and other and nip != other)]
+            if same:
+                self.problem("nama_pejabat", MSG_SAME_OFFICIAL, first=same[0])
+            else:
+                earlier.append((self.number, nip))
+        if self.problems:
+            return None
+        return RosterRow(
+            row=self.number,
+            organization=organization,
+            official_name=official,
+            nip=nip,
+            position=self.value["jabatan"] or None,
+            official_contact=official_contact,
+            spouse_name=self.value["nama_pasangan"],
+            spouse_contact=spouse_contact,
+        )
+
+    def _nip(self, seen: _Seen) -> str | None:
+        text = self.value["nip"]
+        if not text:
+            return None
+        digits = "".join(text.split())
+        if not (digits.isascii() and digits.isdigit()):
+            if re.fullmatch(r"\d(?:[.,]\d+)?[eE]\+?\d+", digits):
+                self.problem("nip", MSG_NIP_NUMBER)  # "1,98501E+17": a spreadsheet's CSV
+            else:
+                self.problem("nip", MSG_NIP_CHARS, value=_shown(text))
+            return None
+        if len(digits) != NIP_DIGITS:
+            self.problem("nip", MSG_NIP_LENGTH, count=len(digits))
+            return None
+        if digits in seen.nip:
+            self.problem("nip", MSG_SAME_NIP, first=seen.nip[digits])
+        else:
+            seen.nip[digits] = self.number
+        return digits
+
+    def _contact(self, column: str, seen: _Seen) -> str | None:
+        text = self.value[column]
+        if not text:
+            return None
+        normalized = normalize_phone(text) or _normalize_email(text)
+        if normalized is None:
+            foreign = (
+                text.startswith("+")
+                and _PHONE_TEXT.fullmatch(text)
+                and not re.sub(r"\D", "", text).startswith("62")
+            )
+            self.problem(column, MSG_FOREIGN_PHONE if foreign else MSG_CONTACT, value=_shown(text))
+            return None
+        first = seen.contact[column]
+        if normalized in first:
+            same = (
+                MSG_SAME_OFFICIAL_CONTACT if column == "kontak_pejabat" else MSG_SAME_SPOUSE_CONTACT
+            )
+            self.problem(column, same, first=first[normalized])
+        else:
+            first[normalized] = self.number
+        return normalized
+
+
+def _sorted(problems: list[RosterProblem]) -> list[RosterProblem]:
+    return sorted(problems, key=lambda p: (p.row, p.column or ""))
+
+
+def parse_roster(data: bytes, filename: str = "") -> RosterParse:
+    """Read and check a roster: CSV (, or ; — UTF-8 with or without BOM, else cp1252) or XLSX
+    (the first worksheet). Every problem is collected; rows come back only when they have none.
+    Never raises on bad input."""
+    try:
+        table = _read(data, filename)
+    except _Unreadable as exc:
+        return RosterParse(rows=[], problems=[exc.problem])
+    index, problems = _header(table)
+    if problems:
+        return RosterParse(rows=[], problems=_sorted(problems))
+    if len(table.body) > MAX_ROWS:
+        return RosterParse(
+            rows=[], problems=[RosterProblem(1, None, MSG_TOO_MANY, {"max": MAX_ROWS})]
+        )
+    if not table.body:
+        return RosterParse(
+            rows=[], problems=[RosterProblem(table.header[0], None, MSG_NO_ROWS, {})]
+        )
+    rows: list[RosterRow] = []
+    seen = _Seen()
+    for number, cells in table.body:
+        check = _RowCheck(number, cells, index)
+        row = check.run(table.lossy, index, seen)
+        problems.extend(check.problems)
+        if row is not None:
+            rows.append(row)
+    return RosterParse(rows=rows, problems=_sorted(problems))
+
+
+# ---------------------------------------------------------------- the template
+
+
+def template_csv() -> bytes:
+    """The roster template to download: UTF-8 with BOM (so spreadsheets read the accents),
+    the header and two example couples, one official with a NIP and one without."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    writer.writerow(
+        [
+            "Dinas Pendidikan dan Kebudayaan",
+            "Drs. H. Ahmad Fauzi, M.Pd.",
+            "197503122000031002",
+            "Kepala Dinas",
+            "0812 3456 7890",
+            "Hj. Siti Rahmawati",
+            "siti.rahmawati@example.com",
+        ]
+    )
+    writer.writerow(
+        [
+            "Badan Perencanaan Pembangunan Daerah",
+            "Ir. Bambang Sutrisno, M.T.",
+            "",
+            "Sekretaris",
+            "bambang.sutrisno@example.go.id",
+            "Rina Kartika Sari",
+            "+62 813-2222-3333",
+        ]
+    )
+    return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")

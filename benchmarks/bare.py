@@ -1,0 +1,16 @@
+"""The stack's limit: a bare Starlette route returning a prerendered page of the same size."""
+
+import os
+
+from starlette.applications import Starlette
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+
+PAGE = "<!doctype html><title>x</title>" + "x" * int(os.environ.get("BENCH_PAGE_BYTES", "12000"))
+
+
+async def page(request):  # noqa: ANN001, ANN201
+    return HTMLResponse(PAGE)
+
+
+app = Starlette(routes=[Route("/", page)])

@@ -1,0 +1,258 @@
+"""Load benchmarks, reported as ratios measured in one run on this machine (DESIGN §7).
+
+    .venv/bin/python benchmarks/run.py [--seconds 10] [--connections 32]
+
+Needs wrk (apt-get install wrk). Starts its own servers on loopback ports, with a fresh SQLite
+database (migrated, curriculum synced, demo seeded), one uvicorn worker with uvloop and
+httptools. Writes benchmarks/results.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(target: str, env: dict, factory: bool = False) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    args = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        target,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    if factory:
+        args.append("--factory")
+    proc = subprocess.Popen(args, env=env, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            httpx.get(base + "/", timeout=0.5)
+            return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"{target} did not start")
+
+
+def wrk(
+    url: str,
+    seconds: int,
+    connections: int,
+    *,
+    headers: dict | None = None,
+    script: str | None = None,
+) -> dict:
+    args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    for key, value in (headers or {}).items():
+        args += ["-H", f"{key}: {value}"]
+    if script:
+        args += ["-s", script]
+    out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    factor = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": rps,
+        "p99_ms": float(p99.group(1)) * factor,
+        "errors": int(non2xx.group(1)) if non2xx else 0,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    opts = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    work = Path(tempfile.mkdtemp(prefix="bench-"))
+    env = {
+        **os.environ,
+        "APP_ENV": "development",
+        "APP_DATA_DIR": str(work),
+        "APP_DATABASE_URL": f"sqlite:///{work / 'bench.db'}",
+        "APP_SECRET_KEY": "benchmark-secret-" + "z" * 32,
+    }
+    cli = [sys.executable, "-m", "app.cli"]
+    for args in (["migrate"], ["content", "sync"], ["seed-demo"]):
+        subprocess.run(cli + args, env=env, cwd=ROOT, check=True, capture_output=True)
+
+    app_proc, app_base = serve("app.main:create_app", env, factory=True)
+    try:
+        client = httpx.Client(base_url=app_base)
+        page = client.get("/login").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        client.post(
+            "/login",
+            data={"username": "tng24-001a", "password": "demo-integritas", "csrf_token": token},
+        )
+        cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+        learn = client.get("/learn").text
+        lesson = re.findall(r'href="(/learn/lessons/[^"]+)"', learn)[-1]
+        html = client.get(lesson).text
+        page_bytes = len(html.encode())
+        # a quiz answer POST needs an attempt in progress: the demo user "sari" starts the
+        # pre-test (answers are saved as given, over and over, like a participant would)
+        quiz = httpx.Client(base_url=app_base)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', quiz.get("/login").text).group(1)
+        quiz.post(
+            "/login", data={"username": "sari", "password": "demo-integritas", "csrf_token": token}
+        )
+        start = quiz.get("/learn/quizzes/pre-test").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', start).group(1)
+        quiz.post("/learn/quizzes/pre-test/start", data={"csrf_token": token})
+        form = quiz.get("/learn/quizzes/pre-test").text
+        attempt = re.search(r'name="attempt_id" value="(\d+)"', form).group(1)
+        qid, cid = re.search(r'name="q(\d+)" value="(\d+)"', form).groups()
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+        quiz_cookie = "; ".join(f"{k}={v}" for k, v in quiz.cookies.items())
+        lua = work / "answer.lua"
+        lua.write_text(
+            'wrk.method = "POST"\n'
+            f'wrk.body = "attempt_id={attempt}&q{qid}={cid}"\n'
+            'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
+            'wrk.headers["HX-Request"] = "true"\n'
+            f'wrk.headers["X-CSRF-Token"] = "{token}"\n'
+            f'wrk.headers["Cookie"] = "{quiz_cookie}"\n'
+        )
+        results = {
+            "lesson": wrk(
+                app_base + lesson, opts.seconds, opts.connections, headers={"Cookie": cookie}
+            ),
+            "answer": wrk(
+                app_base + "/learn/quizzes/pre-test/save",
+                opts.seconds,
+                opts.connections,
+                script=str(lua),
+            ),
+        }
+    finally:
+        app_proc.terminate()
+        app_proc.wait()
+    bare_proc, bare_base = serve(
+        "benchmarks.bare:app", {**env, "BENCH_PAGE_BYTES": str(page_bytes)}
+    )
+    try:
+        results["bare"] = wrk(bare_base + "/", opts.seconds, opts.connections)
+    finally:
+        bare_proc.terminate()
+        bare_proc.wait()
+
+    results["import"] = import_benchmark(work)
+    limit = results["bare"]["rps"]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"One run on this machine ({os.cpu_count()} cores), wrk {opts.connections} connections, "
+        f"{opts.seconds} s each, one uvicorn worker (uvloop, httptools), SQLite.",
+        "",
+        "| what | req/s | p99 ms | share of the limit | target |",
+        "|---|---|---|---|---|",
+        f"| bare Starlette, prerendered page of {page_bytes} bytes (the limit) | "
+        f"{limit:.0f} | {results['bare']['p99_ms']:.1f} | 1.00 | |",
+        f"| lesson page, signed in (`{lesson}`) | {results['lesson']['rps']:.0f} | "
+        f"{results['lesson']['p99_ms']:.1f} | {results['lesson']['rps'] / limit:.2f} | "
+        "≥ 0.20, p99 ≤ 20 ms |",
+        f"| quiz answer POST (htmx save) | {results['answer']['rps']:.0f} | "
+        f"{results['answer']['p99_ms']:.1f} | {results['answer']['rps'] / limit:.2f} | ≥ 0.10 |",
+        "",
+        f"Errors (non-2xx): lesson {results['lesson']['errors']}, "
+        f"answer {results['answer']['errors']}.",
+        "",
+        "## Roster import",
+        "",
+        f"2,000 couples: parse {results['import']['parse']:.2f} s, parse + import into a fresh "
+        f"SQLite database {results['import']['total']:.2f} s "
+        f"(import/parse ratio {results['import']['total'] / results['import']['parse']:.1f}).",
+    ]
+    (ROOT / "benchmarks" / "results.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def import_benchmark(work: Path) -> dict:
+    from datetime import UTC, datetime
+
+    from app import migrate
+    from app.cohorts.roster import parse_roster
+    from app.cohorts.service import roster_import
+    from app.db import Database, make_engine
+    from app.demo import make_roster_csv
+
+    url = f"sqlite:///{work / 'import.db'}"
+    migrate.upgrade(url)
+    db = Database(make_engine(url))
+    data = make_roster_csv(2000, seed=7)
+    t0 = time.perf_counter()
+    parsed = parse_roster(data, "roster.csv")
+    t1 = time.perf_counter()
+    from app.admin.service import cohort_save, region_create
+
+    with db.write() as session:
+        region = region_create(
+            session,
+            form={"slug": "kota-uji", "name": "Kota Uji", "province": "Banten"},
+            actor_id=None,
+        )
+        cohort = cohort_save(
+            session,
+            form={
+                "slug": "bench",
+                "code_prefix": "BEN",
+                "region_id": str(region.id),
+                "title": "Bench",
+                "venue": "Aula",
+                "workshop_start": "2026-10-14",
+                "workshop_end": "2026-10-15",
+                "pre_opens": "2026-09-30",
+                "post_closes": "2026-11-30",
+            },
+            actor_id=None,
+        )
+    with db.write() as session:
+        result = roster_import(
+            session,
+            cohort=cohort,
+            parsed=parsed,
+            actor_id=None,
+            now=datetime.now(UTC),
+            activation_days=30,
+        )
+    t2 = time.perf_counter()
+    assert result.ok and len(result.created) == 2000, result.problems[:3]
+    return {"parse": t1 - t0, "total": t2 - t0}
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,265 @@
+"""The printable PDFs: activation card sheets and the certificate.
+
+The PDFs are rendered back to images with pypdfium2, and their QR codes read with zxing-cpp,
+so these tests check what a phone camera would see, not just that a file was written.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from app.certificates.pdf import Card, activation_cards_pdf, certificate_pdf, qr_png, qr_svg
+
+BASE = "https://belajar.example.org"
+COHORT = "Angkatan Tangerang 2024 — Kementerian Keuangan"
+TITLE = "Keluarga Berintegritas: akun Anda"
+INSTRUCTIONS = (
+    f"Pindai kode QR atau buka {BASE}/activate lalu masukkan kodenya. "
+    "Kemudian pilih kata sandi Anda sendiri."
+)
+NAMES = [
+    "Ñoño Pérez",
+    "Dr. H. Ma'ruf, M.Si.",
+    "Siti Nurhaliza",
+    "Ir. Bambang Sutrisno Wicaksono Adiningrat, S.T., M.T.",
+    "Ayu",
+    "I Gusti Ayu Ngurah Made Rai",
+    "Yohanes O'Brien Situmorang",
+    "Cut Nyak Dhien Maharani",
+    "Zulkifli",
+]
+LONG_NAME = (
+    "Prof. Dr. Ir. Raden Mas Haji Muhammad Ma'ruf Ñoño Pérez Wicaksono Adiningrat " * 6
+    + "Kusumawardhani" * 8
+).strip()
+
+A4_PT = (595, 842)  # A4 in points, rounded
+DPI = 200
+
+
+def _cards() -> list[Card]:
+    cards = []
+    for i, name in enumerate(NAMES, start=1):
+        code = f"K7P{i}-9QXM"
+        cards.append(
+            Card(
+                name=name,
+                couple_code=f"TNG24-{i:03d}",
+                role_label="Pejabat" if i % 2 else "Pasangan",
+                code=code,
+                url=f"{BASE}/activate?code={code}",
+            )
+        )
+    return cards
+
+
+def _certificate(name: str = "Dr. H. Ma'ruf Ñoño Pérez, M.Si.") -> bytes:
+    return certificate_pdf(
+        name=name,
+        cohort=COHORT,
+        date_text="15 Oktober 2024",
+        code="KB-7Q2M-X9TA",
+        verify_url=f"{BASE}/verify/KB-7Q2M-X9TA",
+        heading="Sertifikat Keluarga Berintegritas",
+        body=(
+            "telah menyelesaikan program belajar Keluarga Berintegritas bersama keluarganya, "
+            "dan menandatangani Pakta Integritas Keluarga."
+        ),
+        verify_label="Periksa keabsahan sertifikat ini:",
+    )
+
+
+@pytest.fixture(scope="module")
+def card_sheet() -> bytes:
+    return activation_cards_pdf(_cards(), title=TITLE, instructions=INSTRUCTIONS, cohort=COHORT)
+
+
+@pytest.fixture(scope="module")
+def certificate() -> bytes:
+    return _certificate()
+
+
+@pytest.fixture(scope="module")
+def pdfium():
+    return pytest.importorskip(
+        "pypdfium2", reason="pypdfium2 is needed to render the PDFs (pip install pypdfium2)"
+    )
+
+
+@pytest.fixture(scope="module")
+def zxing():
+    return pytest.importorskip(
+        "zxingcpp", reason="zxing-cpp is needed to read the QR codes (pip install zxing-cpp)"
+    )
+
+
+def _pages(pdfium, data: bytes) -> list:
+    return list(pdfium.PdfDocument(data))
+
+
+def _image(page):
+    return page.render(scale=DPI / 72).to_pil().convert("L")
+
+
+def _decode(zxing, image) -> list[str]:
+    found = zxing.read_barcodes(image, formats=zxing.BarcodeFormat.QRCode)
+    return [barcode.text for barcode in found]
+
+
+def _text(page) -> str:
+    """The page's text with all runs of whitespace (line breaks too) made single spaces."""
+    textpage = page.get_textpage()
+    try:
+        return " ".join(textpage.get_text_range().split())
+    finally:
+        textpage.close()
+
+
+# --- QR helpers ---------------------------------------------------------------------------
+
+
+def test_qr_png_is_a_png_of_the_url(zxing):
+    from PIL import Image
+
+    url = f"{BASE}/activate?code=K7P2-9QXM"
+    data = qr_png(url)
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    assert _decode(zxing, Image.open(io.BytesIO(data))) == [url]
+    assert len(qr_png(url, scale=4)) < len(data)
+
+
+def test_qr_svg_is_inline_svg():
+    svg = qr_svg(f"{BASE}/activate?code=K7P2-9QXM")
+    assert svg.startswith("<svg ")
+    assert "<?xml" not in svg
+    assert "viewBox=" in svg
+    assert svg.rstrip().endswith("</svg>")
+
+
+# --- activation cards ---------------------------------------------------------------------
+
+
+def test_documents_are_pdf_files(card_sheet, certificate):
+    for data in (card_sheet, certificate):
+        assert data.startswith(b"%PDF-")
+        assert data.rstrip().endswith(b"%%EOF")
+        assert b"DejaVuSans" in data  # the shipped Unicode font is embedded
+        assert len(data) < 200_000  # the fonts are subset
+
+
+def test_card_sheet_is_a_two_page_a4_pdf(card_sheet, pdfium):
+    assert card_sheet.startswith(b"%PDF-")
+    assert card_sheet.rstrip().endswith(b"%%EOF")
+    doc = pdfium.PdfDocument(card_sheet)
+    assert len(doc) == 2  # 8 cards on the first page, 1 on the second
+    for page in doc:
+        assert tuple(round(v) for v in page.get_size()) == A4_PT
+    meta = doc.get_metadata_dict()
+    assert meta["Title"] == "Keluarga Berintegritas"
+    assert meta["Creator"] == "Keluarga Berintegritas"
+
+
+def test_every_card_has_its_own_readable_qr_code(card_sheet, pdfium, zxing):
+    cards = _cards()
+    decoded = []
+    for page in _pages(pdfium, card_sheet):
+        image = _image(page)
+        cell_w, cell_h = image.width / 2, image.height / 4
+        for i in range(8):
+            col, row = i % 2, i // 2
+            box = (col * cell_w, row * cell_h, (col + 1) * cell_w, (row + 1) * cell_h)
+            decoded.extend(_decode(zxing, image.crop(tuple(round(v) for v in box))))
+    assert decoded == [card.url for card in cards]
+
+
+def test_card_sheet_text_keeps_accents_and_apostrophes(card_sheet, pdfium):
+    first, second = (_text(page) for page in _pages(pdfium, card_sheet))
+    assert "Ñoño Pérez" in first
+    assert "Dr. H. Ma'ruf, M.Si." in first
+    assert "Yohanes O'Brien Situmorang" in first
+    for card in _cards()[:8]:
+        assert card.name in first
+        assert card.code in first
+        assert f"{card.couple_code} · {card.role_label}" in first
+    assert "Zulkifli" in second and "K7P9-9QXM" in second
+    assert "Ñoño" not in second
+    for text in (first, second):
+        assert COHORT in text
+        assert TITLE in text
+        assert "Kemudian pilih kata sandi Anda sendiri." in text
+
+
+def test_card_with_a_very_long_name_stays_usable(pdfium, zxing):
+    card = Card(
+        name=LONG_NAME,
+        couple_code="TNG24-017",
+        role_label="Pasangan",
+        code="ABCD-EFGH",
+        url=f"{BASE}/activate?code=ABCD-EFGH",
+    )
+    data = activation_cards_pdf([card], title=TITLE, instructions=INSTRUCTIONS, cohort=COHORT)
+    assert data.startswith(b"%PDF-")
+    (page,) = _pages(pdfium, data)
+    image = _image(page)
+    assert _decode(zxing, image.crop((0, 0, image.width // 2, image.height // 4))) == [card.url]
+    text = _text(page)
+    assert "Prof. Dr. Ir. Raden Mas" in text
+    assert "ABCD-EFGH" in text
+    assert "TNG24-017 · Pasangan" in text
+    # Nothing of the card was pushed past its cell: beyond the cut lines the page is blank.
+    cell_w, cell_h = image.width // 2, image.height // 4
+    beside = image.crop((cell_w + 10, 0, image.width, cell_h - 10))
+    below = image.crop((0, cell_h + 10, image.width, image.height))
+    assert beside.getextrema()[0] > 250
+    assert below.getextrema()[0] > 250
+
+
+def test_empty_card_list_still_gives_a_pdf(pdfium):
+    data = activation_cards_pdf([], title=TITLE, instructions=INSTRUCTIONS, cohort=COHORT)
+    assert data.startswith(b"%PDF-")
+    assert len(pdfium.PdfDocument(data)) == 1
+
+
+# --- certificate --------------------------------------------------------------------------
+
+
+def test_certificate_is_one_landscape_a4_page(certificate, pdfium):
+    assert certificate.startswith(b"%PDF-")
+    doc = pdfium.PdfDocument(certificate)
+    assert len(doc) == 1
+    assert tuple(round(v) for v in doc[0].get_size()) == A4_PT[::-1]
+    assert doc.get_metadata_dict()["Title"] == "Keluarga Berintegritas"
+
+
+def test_certificate_qr_code_opens_the_verification_page(certificate, pdfium, zxing):
+    (page,) = _pages(pdfium, certificate)
+    assert _decode(zxing, _image(page)) == [f"{BASE}/verify/KB-7Q2M-X9TA"]
+
+
+def test_certificate_text(certificate, pdfium):
+    (page,) = _pages(pdfium, certificate)
+    text = _text(page)
+    for expected in (
+        "Sertifikat Keluarga Berintegritas",
+        "Dr. H. Ma'ruf Ñoño Pérez, M.Si.",
+        "menandatangani Pakta Integritas Keluarga.",
+        COHORT,
+        "15 Oktober 2024",
+        "KB-7Q2M-X9TA",
+        "Periksa keabsahan sertifikat ini:",
+        f"{BASE}/verify/KB-7Q2M-X9TA",
+    ):
+        assert expected in text
+
+
+def test_certificate_with_a_very_long_name(pdfium, zxing):
+    data = _certificate(name=LONG_NAME)
+    assert data.startswith(b"%PDF-")
+    (page,) = _pages(pdfium, data)
+    assert _decode(zxing, _image(page)) == [f"{BASE}/verify/KB-7Q2M-X9TA"]
+    text = _text(page)
+    assert "Prof. Dr. Ir. Raden Mas" in text
+    assert "15 Oktober 2024" in text
+    assert "KB-7Q2M-X9TA" in text
