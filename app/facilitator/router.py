@@ -121,18 +121,28 @@ async def import_roster(
     )
 
 
+def _cards(request: Request, cohort: Cohort, participant: int | None = None) -> list[dict]:
+    """The readable activation codes of a cohort, each with its activation URL."""
+    with request.app.state.db.read() as session:
+        cards = service.cards_for(session, cohort_id=cohort.id, user_id=participant)
+    base = str(request.base_url).rstrip("/")
+    for card in cards:
+        card["url"] = f"{base}/activate?code={card['code']}"
+    return cards
+
+
 @router.get("/cohorts/{slug}/cards")
 async def cards_page(
-    request: Request, slug: str, user: User = Depends(require_facilitator)
+    request: Request,
+    slug: str,
+    participant: int | None = None,
+    user: User = Depends(require_facilitator),
 ) -> Response:
     from app.certificates.pdf import qr_svg
 
     cohort = _cohort(request, user, slug)
-    with request.app.state.db.read() as session:
-        cards = service.cards_for(session, cohort_id=cohort.id)
-    base = str(request.base_url).rstrip("/")
+    cards = _cards(request, cohort, participant)
     for card in cards:
-        card["url"] = f"{base}/activate?code={card['code']}"
         card["qr"] = qr_svg(card["url"])
     return render(request, "facilitator/cards.html", {"cohort": cohort, "cards": cards})
 
@@ -144,8 +154,7 @@ async def cards_pdf(
     from app.certificates.pdf import Card, activation_cards_pdf
 
     cohort = _cohort(request, user, slug)
-    with request.app.state.db.read() as session:
-        cards = service.cards_for(session, cohort_id=cohort.id)
+    cards = _cards(request, cohort)
     _ = gettext_for(request).gettext
     base = str(request.base_url).rstrip("/")
     roles = {"official": _("Official"), "spouse": _("Spouse")}
@@ -156,7 +165,7 @@ async def cards_pdf(
                 couple_code=c["couple_code"],
                 role_label=roles.get(c["partner_role"], ""),
                 code=c["code"],
-                url=f"{base}/activate?code={c['code']}",
+                url=c["url"],
             )
             for c in cards
         ],
