@@ -4,7 +4,8 @@ middleware and error pages."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -38,11 +39,17 @@ def create_app(
     if db is None:
         db = Database(make_engine(settings.resolved_database_url()))
 
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        warm_up(app)
+        yield
+
     app = FastAPI(
         title="Keluarga Berintegritas",
         docs_url=None,
         redoc_url=None,
         dependencies=[Depends(load_context)],
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.db = db
@@ -90,6 +97,15 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.production)
     return app
+
+
+def warm_up(app: FastAPI) -> None:
+    """Before the first request: load the curriculum, so no participant waits for it."""
+    try:
+        with app.state.db.reader() as reader:
+            app.state.curriculum.get(reader)
+    except Exception:  # noqa: BLE001 — a database not yet migrated is loaded on first use
+        log.warning("curriculum not loaded at start-up", exc_info=True)
 
 
 def error_response(

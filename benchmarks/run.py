@@ -65,6 +65,33 @@ def serve(target: str, env: dict, factory: bool = False) -> tuple[subprocess.Pop
     raise SystemExit(f"{target} did not start")
 
 
+def csrf_in(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def sign_in(base: str, username: str) -> str:
+    """Signs in over plain HTTP on loopback with production settings (whose cookies are
+    ``Secure``, so they are carried by hand) and returns the Cookie header."""
+    first = httpx.get(base + "/login")
+    anon = first.headers["set-cookie"].split(";", 1)[0]
+    response = httpx.post(
+        base + "/login",
+        data={
+            "username": username,
+            "password": "demo-integritas",
+            "csrf_token": csrf_in(first.text),
+        },
+        headers={"Cookie": anon},
+    )
+    assert response.status_code == 303, response.status_code
+    session = next(
+        v.split(";", 1)[0]
+        for k, v in response.headers.multi_items()
+        if k == "set-cookie" and "kb_session" in v
+    )
+    return f"{anon}; {session}"
+
+
 def wrk(
     url: str,
     seconds: int,
@@ -100,7 +127,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-"))
     env = {
         **os.environ,
-        "APP_ENV": "development",
+        "APP_ENV": "production",
         "APP_DATA_DIR": str(work),
         "APP_DATABASE_URL": f"sqlite:///{work / 'bench.db'}",
         "APP_SECRET_KEY": "benchmark-secret-" + "z" * 32,
@@ -111,33 +138,21 @@ def main() -> None:
 
     app_proc, app_base = serve("app.main:create_app", env, factory=True)
     try:
-        client = httpx.Client(base_url=app_base)
-        page = client.get("/login").text
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-        client.post(
-            "/login",
-            data={"username": "tng24-001a", "password": "demo-integritas", "csrf_token": token},
-        )
-        cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
-        learn = client.get("/learn").text
+        cookie = sign_in(app_base, "tng24-001a")
+        learn = httpx.get(app_base + "/learn", headers={"Cookie": cookie}).text
         lesson = re.findall(r'href="(/learn/lessons/[^"]+)"', learn)[-1]
-        html = client.get(lesson).text
+        html = httpx.get(app_base + lesson, headers={"Cookie": cookie}).text
         page_bytes = len(html.encode())
         # a quiz answer POST needs an attempt in progress: the demo user "sari" starts the
         # pre-test (answers are saved as given, over and over, like a participant would)
-        quiz = httpx.Client(base_url=app_base)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', quiz.get("/login").text).group(1)
-        quiz.post(
-            "/login", data={"username": "sari", "password": "demo-integritas", "csrf_token": token}
-        )
-        start = quiz.get("/learn/quizzes/pre-test").text
-        token = re.search(r'name="csrf_token" value="([^"]+)"', start).group(1)
+        quiz_cookie = sign_in(app_base, "sari")
+        quiz = httpx.Client(base_url=app_base, headers={"Cookie": quiz_cookie})
+        token = csrf_in(quiz.get("/learn/quizzes/pre-test").text)
         quiz.post("/learn/quizzes/pre-test/start", data={"csrf_token": token})
         form = quiz.get("/learn/quizzes/pre-test").text
         attempt = re.search(r'name="attempt_id" value="(\d+)"', form).group(1)
         qid, cid = re.search(r'name="q(\d+)" value="(\d+)"', form).groups()
-        token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-        quiz_cookie = "; ".join(f"{k}={v}" for k, v in quiz.cookies.items())
+        token = csrf_in(form)
         lua = work / "answer.lua"
         lua.write_text(
             'wrk.method = "POST"\n'

@@ -140,8 +140,11 @@ def post_form(
 
 
 class QueryCounter:
-    def __init__(self, engine) -> None:
-        self.engine = engine
+    """Every statement sent to the database: through SQLAlchemy and through ``Query``."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.engine = db.engine
         self.statements: list[str] = []
 
     def _on(self, conn, cursor, statement, *args) -> None:  # noqa: ANN001
@@ -150,10 +153,15 @@ class QueryCounter:
 
     def __enter__(self) -> QueryCounter:
         event.listen(self.engine, "before_cursor_execute", self._on)
+        self.db.statement_hooks.append(self._record)
         return self
+
+    def _record(self, statement: str) -> None:
+        self._on(None, None, statement)
 
     def __exit__(self, *exc) -> None:
         event.remove(self.engine, "before_cursor_execute", self._on)
+        self.db.statement_hooks.remove(self._record)
 
     @property
     def count(self) -> int:
@@ -162,7 +170,7 @@ class QueryCounter:
 
 @pytest.fixture
 def count_queries(db: Database):
-    return lambda: QueryCounter(db.engine)
+    return lambda: QueryCounter(db)
 
 
 def unique(prefix: str = "u") -> str:

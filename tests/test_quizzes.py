@@ -143,7 +143,8 @@ def test_concurrent_submits_in_the_service(official, mini):
     finish_module_one(official)
     html = open_quiz(official, "kuis-satu")
     attempt_id = int(re.search(r'name="attempt_id" value="(\d+)"', html).group(1))
-    quiz = CurriculumCache().get(mini.read().__enter__()).quizzes["kuis-satu"]
+    with mini.reader() as reader:
+        quiz = CurriculumCache().get(reader).quizzes["kuis-satu"]
     barrier = threading.Barrier(4)
     outcomes = []
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from app.accounts.models import Role, User
+from app.accounts.models import CurrentUser, Role
 from app.accounts.service import session_user
 from app.i18n import LOCALES
 from app.web import check_csrf, cookie_name
@@ -34,8 +34,8 @@ def load_identity(request: Request) -> None:
     token = request.cookies.get(cookie_name(settings, "kb_session"))
     user = None
     if token:
-        with app_state.db.read() as session:
-            user = session_user(session, token=token, now=app_state.clock())
+        with app_state.db.reader() as reader:
+            user = session_user(reader, token=token, now=app_state.clock())
     request.state.user = user
     request.state.session_token = token if user else None
     lang = request.cookies.get("lang")
@@ -47,7 +47,7 @@ def load_identity(request: Request) -> None:
         request.state.locale = settings.default_locale
 
 
-async def require_user(request: Request) -> User:
+async def require_user(request: Request) -> CurrentUser:
     await load_context(request)
     user = request.state.user
     if user is None:
@@ -58,7 +58,7 @@ async def require_user(request: Request) -> User:
 def require_role(*roles: Role):  # noqa: ANN201
     allowed = {r.value for r in roles}
 
-    async def guard(request: Request) -> User:
+    async def guard(request: Request) -> CurrentUser:
         user = await require_user(request)
         if user.role not in allowed:
             raise Forbidden

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -45,6 +46,31 @@ class User(SQLModel, table=True):
     contact: str | None = Field(default=None, max_length=200)
     nip: str | None = Field(default=None, max_length=18)
     position: str | None = Field(default=None, max_length=200)
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentUser:
+    """The signed-in user as a request sees it: read-only, without the password hash."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    locale: str
+    couple_id: int | None
+    partner_role: str | None
+    is_active: bool = True
+
+
+CURRENT_USER_COLUMNS = (
+    User.id,
+    User.username,
+    User.display_name,
+    User.role,
+    User.locale,
+    User.couple_id,
+    User.partner_role,
+)
 
 
 class AuthSession(SQLModel, table=True):

@@ -5,7 +5,7 @@ from fastapi.responses import Response
 
 from app.accounts import service
 from app.accounts.deps import require_user
-from app.accounts.models import LoginFailure, Role, User
+from app.accounts.models import CurrentUser, LoginFailure, Role
 from app.i18n import LOCALES, N_
 from app.web import cookie_name, gettext_for, redirect, render, set_cookie
 
@@ -19,7 +19,7 @@ HOMES = {
 }
 
 
-def home_url(user: User) -> str:
+def home_url(user: CurrentUser) -> str:
     return HOMES.get(Role(user.role), "/")
 
 
@@ -93,7 +93,7 @@ async def login(
     return _signed_in(request, safe_next(next) or home_url(user), token)
 
 
-def _new_session(request: Request, session, user: User, now) -> str:  # noqa: ANN001
+def _new_session(request: Request, session, user: CurrentUser, now) -> str:  # noqa: ANN001
     return service.session_create(
         session,
         user=user,
@@ -162,7 +162,7 @@ async def set_language(
 
 
 @router.get("/account")
-async def account(request: Request, user: User = Depends(require_user)) -> Response:
+async def account(request: Request, user: CurrentUser = Depends(require_user)) -> Response:
     return render(request, "accounts/account.html", {"home": home_url(user)})
 
 

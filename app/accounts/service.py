@@ -11,12 +11,19 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlmodel import Session
 
-from app.accounts.models import AuthSession, LoginFailure, Role, User
+from app.accounts.models import (
+    CURRENT_USER_COLUMNS,
+    AuthSession,
+    CurrentUser,
+    LoginFailure,
+    Role,
+    User,
+)
 from app.config import Settings
-from app.db import utcnow
+from app.db import Query, Reader, utcnow
 from app.i18n import N_
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -145,19 +152,23 @@ def session_create(
     return token
 
 
-def session_user(session: Session, *, token: str, now: datetime) -> User | None:
+SESSION_USER = Query(
+    select(*CURRENT_USER_COLUMNS)
+    .join(AuthSession, AuthSession.user_id == User.id)
+    .where(
+        AuthSession.token_hash == bindparam("token_hash"),
+        AuthSession.expires_at > bindparam("now"),
+        User.is_active.is_(True),
+    )
+)
+
+
+def session_user(reader: Reader, *, token: str, now: datetime) -> CurrentUser | None:
     """The active user behind a session token, in one query."""
     if not token or len(token) > 100:
         return None
-    return session.execute(
-        select(User)
-        .join(AuthSession, AuthSession.user_id == User.id)
-        .where(
-            AuthSession.token_hash == token_hash(token),
-            AuthSession.expires_at > now,
-            User.is_active.is_(True),
-        )
-    ).scalar_one_or_none()
+    row = reader.first(SESSION_USER, token_hash=token_hash(token), now=now)
+    return CurrentUser(*row) if row else None
 
 
 def session_end(session: Session, *, token: str) -> None:

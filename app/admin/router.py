@@ -5,7 +5,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from app.accounts.deps import require_admin
-from app.accounts.models import Role, User
+from app.accounts.models import CurrentUser, Role, User
 from app.accounts.service import UserError, user_create, user_set_active
 from app.admin import service
 from app.audit import audit_record
@@ -51,7 +51,7 @@ def _home_context(request: Request) -> dict:
 
 
 @router.get("")
-async def admin_home(request: Request, user: User = Depends(require_admin)) -> Response:
+async def admin_home(request: Request, user: CurrentUser = Depends(require_admin)) -> Response:
     return render(request, "admin/home.html", _home_context(request))
 
 
@@ -76,7 +76,7 @@ async def _form(request: Request) -> dict:
 
 
 @router.post("/regions")
-async def region_create(request: Request, user: User = Depends(require_admin)) -> Response:
+async def region_create(request: Request, user: CurrentUser = Depends(require_admin)) -> Response:
     form = await _form(request)
     try:
         with request.app.state.db.write() as session:
@@ -87,7 +87,9 @@ async def region_create(request: Request, user: User = Depends(require_admin)) -
 
 
 @router.post("/organizations")
-async def organization_create(request: Request, user: User = Depends(require_admin)) -> Response:
+async def organization_create(
+    request: Request, user: CurrentUser = Depends(require_admin)
+) -> Response:
     form = await _form(request)
     try:
         with request.app.state.db.write() as session:
@@ -98,7 +100,7 @@ async def organization_create(request: Request, user: User = Depends(require_adm
 
 
 @router.post("/cohorts")
-async def cohort_create(request: Request, user: User = Depends(require_admin)) -> Response:
+async def cohort_create(request: Request, user: CurrentUser = Depends(require_admin)) -> Response:
     form = await _form(request)
     try:
         with request.app.state.db.write() as session:
@@ -135,13 +137,15 @@ def _cohort_context(request: Request, slug: str) -> dict:
 
 
 @router.get("/cohorts/{slug}")
-async def cohort_edit(request: Request, slug: str, user: User = Depends(require_admin)) -> Response:
+async def cohort_edit(
+    request: Request, slug: str, user: CurrentUser = Depends(require_admin)
+) -> Response:
     return render(request, "admin/cohort.html", _cohort_context(request, slug))
 
 
 @router.post("/cohorts/{slug}")
 async def cohort_update(
-    request: Request, slug: str, user: User = Depends(require_admin)
+    request: Request, slug: str, user: CurrentUser = Depends(require_admin)
 ) -> Response:
     form = await _form(request)
     context = _cohort_context(request, slug)
@@ -156,7 +160,7 @@ async def cohort_update(
 
 @router.post("/cohorts/{slug}/facilitators")
 async def cohort_facilitators(
-    request: Request, slug: str, user: User = Depends(require_admin)
+    request: Request, slug: str, user: CurrentUser = Depends(require_admin)
 ) -> Response:
     form = await _form(request)
     context = _cohort_context(request, slug)
@@ -183,7 +187,7 @@ async def cohort_facilitators(
 
 
 @router.post("/users")
-async def staff_create(request: Request, user: User = Depends(require_admin)) -> Response:
+async def staff_create(request: Request, user: CurrentUser = Depends(require_admin)) -> Response:
     form = await _form(request)
     role = form.get("role", "")
     try:
@@ -212,7 +216,7 @@ async def staff_create(request: Request, user: User = Depends(require_admin)) ->
 
 @router.post("/users/{user_id}/active")
 async def admin_set_active(
-    request: Request, user_id: int, user: User = Depends(require_admin)
+    request: Request, user_id: int, user: CurrentUser = Depends(require_admin)
 ) -> Response:
     form = await request.form()
     active = form.get("active") == "1"

@@ -5,7 +5,7 @@ from fastapi.responses import Response
 from sqlalchemy import select, update
 
 from app.accounts.deps import require_admin
-from app.accounts.models import User
+from app.accounts.models import CurrentUser
 from app.audit import audit_record
 from app.certificates.models import Certificate
 from app.certificates.service import certificate_view
@@ -28,7 +28,7 @@ async def revoke(
     request: Request,
     code: str = Form(""),
     reason: str = Form(""),
-    user: User = Depends(require_admin),
+    user: CurrentUser = Depends(require_admin),
 ) -> Response:
     code = code.strip().upper()[:40]
     reason = reason.strip()[:300] or None

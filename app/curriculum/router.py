@@ -5,7 +5,7 @@ from fastapi.responses import Response
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.deps import require_participant
-from app.accounts.models import User
+from app.accounts.models import CurrentUser
 from app.curriculum import service
 from app.i18n import N_
 from app.progress.service import NotInACouple, Standing, standing_for
@@ -15,12 +15,12 @@ from app.web import gettext_for, is_htmx, redirect, render
 router = APIRouter(prefix="/learn")
 
 
-def load_standing(request: Request, user: User, *, with_partner: bool = False) -> Standing:
+def load_standing(request: Request, user: CurrentUser, *, with_partner: bool = False) -> Standing:
     state = request.app.state
     try:
-        with state.db.read() as session:
+        with state.db.reader() as reader:
             return standing_for(
-                session,
+                reader,
                 user=user,
                 cache=state.curriculum,
                 now=state.clock(),
@@ -46,7 +46,9 @@ def quiz_statuses(standing: Standing) -> dict[str, quizzes.QuizStatus]:
 
 
 @router.get("")
-async def learning_map(request: Request, user: User = Depends(require_participant)) -> Response:
+async def learning_map(
+    request: Request, user: CurrentUser = Depends(require_participant)
+) -> Response:
     standing = load_standing(request, user, with_partner=True)
     statuses = quiz_statuses(standing)
     return render(
@@ -94,9 +96,10 @@ def _locked(request: Request, module, lesson, state) -> Response:  # noqa: ANN00
 
 
 def _lesson_context(request: Request, standing: Standing, module, lesson) -> dict:  # noqa: ANN001
-    with request.app.state.db.read() as session:
+    with request.app.state.db.reader() as reader:
         checks = quizzes.checks_for_lesson(
-            session,
+            reader,
+            lesson_id=lesson.id,
             questions=standing.curriculum.checks.get(lesson.id, []),
             user_id=standing.learner.user_id,
         )
@@ -118,7 +121,7 @@ def _lesson_context(request: Request, standing: Standing, module, lesson) -> dic
 
 @router.get("/lessons/{slug}")
 async def lesson_page(
-    request: Request, slug: str, user: User = Depends(require_participant)
+    request: Request, slug: str, user: CurrentUser = Depends(require_participant)
 ) -> Response:
     standing = load_standing(request, user)
     module, lesson, locked = _open_lesson(request, standing, slug)
@@ -131,7 +134,7 @@ async def lesson_page(
 
 @router.post("/lessons/{slug}/checks/{question_id}")
 async def lesson_check(
-    request: Request, slug: str, question_id: int, user: User = Depends(require_participant)
+    request: Request, slug: str, question_id: int, user: CurrentUser = Depends(require_participant)
 ) -> Response:
     standing = load_standing(request, user)
     module, lesson, locked = _open_lesson(request, standing, slug)
@@ -173,7 +176,7 @@ async def lesson_check(
 
 @router.post("/lessons/{slug}/complete")
 async def lesson_complete(
-    request: Request, slug: str, user: User = Depends(require_participant)
+    request: Request, slug: str, user: CurrentUser = Depends(require_participant)
 ) -> Response:
     standing = load_standing(request, user)
     module, lesson, locked = _open_lesson(request, standing, slug)

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from app.accounts.models import User
+from app.accounts.models import CurrentUser, User
 from app.cohorts.models import Cohort, Couple
 from app.curriculum.models import (
     Choice,
@@ -29,6 +29,7 @@ from app.curriculum.models import (
     Question,
     Quiz,
 )
+from app.db import Query, Reader
 
 WIB = timedelta(hours=7)
 
@@ -150,24 +151,29 @@ class PathProgress:
         return None
 
 
-def learner_for(session: Session, *, user: User) -> Learner | None:
+_partner = aliased(User)
+LEARNER = Query(
+    select(
+        Couple.code,
+        Cohort.id,
+        Cohort.title,
+        Cohort.workshop_start,
+        Cohort.workshop_end,
+        _partner.id,
+        _partner.display_name,
+    )
+    .select_from(Couple)
+    .join(Cohort, Cohort.id == Couple.cohort_id)
+    .outerjoin(_partner, (_partner.couple_id == Couple.id) & (_partner.id != bindparam("user_id")))
+    .where(Couple.id == bindparam("couple_id"))
+)
+
+
+def learner_for(reader: Reader, *, user: CurrentUser | User) -> Learner | None:
     """The participant's couple, cohort and partner, in one query."""
-    partner = aliased(User)
-    row = session.execute(
-        select(
-            Couple.code,
-            Cohort.id,
-            Cohort.title,
-            Cohort.workshop_start,
-            Cohort.workshop_end,
-            partner.id,
-            partner.display_name,
-        )
-        .select_from(Couple)
-        .join(Cohort, Cohort.id == Couple.cohort_id)
-        .outerjoin(partner, (partner.couple_id == Couple.id) & (partner.id != user.id))
-        .where(Couple.id == user.couple_id)
-    ).first()
+    if user.couple_id is None:
+        return None
+    row = reader.first(LEARNER, user_id=user.id, couple_id=user.couple_id)
     if row is None:
         return None
     return Learner(
@@ -319,29 +325,42 @@ class CurriculumCache:
         self._value: Curriculum | None = None
         self._lock = threading.Lock()
 
-    def get(self, session: Session) -> Curriculum:
-        version = session.execute(select(func.max(ContentVersion.id))).scalar() or 0
+    def get(self, reader: Reader) -> Curriculum:
+        version = reader.scalar(CONTENT_VERSION) or 0
         current = self._value
         if current is None or current.version != version:
             with self._lock:
                 current = self._value
                 if current is None or current.version != version:
-                    current = self._value = load_curriculum(session, version)
+                    with reader.db.read() as session:
+                        current = self._value = load_curriculum(session, version)
         return current
 
 
-def completions_for(session: Session, *, user_ids: list[int]) -> dict[int, dict[int, tuple]]:
-    """{user_id: {lesson_id: (completed_at, late)}} for the given users, in one query."""
+CONTENT_VERSION = Query(select(func.max(ContentVersion.id)))
+COMPLETIONS = Query(
+    select(
+        LessonProgress.user_id,
+        LessonProgress.lesson_id,
+        LessonProgress.completed_at,
+        LessonProgress.late,
+    ).where(
+        or_(
+            LessonProgress.user_id == bindparam("me"),
+            LessonProgress.user_id == bindparam("partner"),
+        ),
+        LessonProgress.completed_at.is_not(None),
+    )
+)
+
+
+def completions_for(reader: Reader, *, user_ids: list[int]) -> dict[int, dict[int, tuple]]:
+    """{user_id: {lesson_id: (completed_at, late)}} for a participant and maybe the partner
+    (one or two ids), in one query."""
     out: dict[int, dict[int, tuple]] = {uid: {} for uid in user_ids}
-    rows = session.execute(
-        select(
-            LessonProgress.user_id,
-            LessonProgress.lesson_id,
-            LessonProgress.completed_at,
-            LessonProgress.late,
-        ).where(LessonProgress.user_id.in_(user_ids), LessonProgress.completed_at.is_not(None))
-    ).all()
-    for user_id, lesson_id, completed_at, late in rows:
+    for user_id, lesson_id, completed_at, late in reader.rows(
+        COMPLETIONS, me=user_ids[0], partner=user_ids[-1]
+    ):
         out[user_id][lesson_id] = (completed_at, late)
     return out
 

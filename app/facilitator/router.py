@@ -5,7 +5,7 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from app.accounts.deps import require_facilitator
-from app.accounts.models import User
+from app.accounts.models import CurrentUser, User
 from app.audit import audit_record
 from app.cohorts import service
 from app.cohorts.models import Cohort
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/facilitator")
 ACTIVATION_DAYS = 30
 
 
-def _cohort(request: Request, user: User, slug: str) -> Cohort:
+def _cohort(request: Request, user: CurrentUser, slug: str) -> Cohort:
     with request.app.state.db.read() as session:
         try:
             cohort = service.cohort_for(session, user=user, slug=slug)
@@ -29,14 +29,18 @@ def _cohort(request: Request, user: User, slug: str) -> Cohort:
 
 
 @router.get("")
-async def facilitator_home(request: Request, user: User = Depends(require_facilitator)) -> Response:
+async def facilitator_home(
+    request: Request, user: CurrentUser = Depends(require_facilitator)
+) -> Response:
     with request.app.state.db.read() as session:
         cohorts = service.cohort_list_for(session, user=user)
     return render(request, "facilitator/home.html", {"cohorts": cohorts})
 
 
 @router.get("/roster-template.csv")
-async def roster_template(request: Request, user: User = Depends(require_facilitator)) -> Response:
+async def roster_template(
+    request: Request, user: CurrentUser = Depends(require_facilitator)
+) -> Response:
     from app.cohorts.roster import template_csv
 
     return Response(
@@ -48,7 +52,7 @@ async def roster_template(request: Request, user: User = Depends(require_facilit
 
 @router.get("/cohorts/{slug}")
 async def cohort_page(
-    request: Request, slug: str, user: User = Depends(require_facilitator)
+    request: Request, slug: str, user: CurrentUser = Depends(require_facilitator)
 ) -> Response:
     cohort = _cohort(request, user, slug)
     with request.app.state.db.read() as session:
@@ -68,7 +72,7 @@ async def cohort_page(
 
 @router.get("/cohorts/{slug}/import")
 async def import_form(
-    request: Request, slug: str, user: User = Depends(require_facilitator)
+    request: Request, slug: str, user: CurrentUser = Depends(require_facilitator)
 ) -> Response:
     cohort = _cohort(request, user, slug)
     return render(request, "facilitator/import.html", {"cohort": cohort})
@@ -80,7 +84,7 @@ def problem_text(request: Request, problem) -> str:  # noqa: ANN001
 
 @router.post("/cohorts/{slug}/import")
 async def import_roster(
-    request: Request, slug: str, user: User = Depends(require_facilitator)
+    request: Request, slug: str, user: CurrentUser = Depends(require_facilitator)
 ) -> Response:
     from app.cohorts.roster import MAX_BYTES, parse_roster
 
@@ -136,7 +140,7 @@ async def cards_page(
     request: Request,
     slug: str,
     participant: int | None = None,
-    user: User = Depends(require_facilitator),
+    user: CurrentUser = Depends(require_facilitator),
 ) -> Response:
     from app.certificates.pdf import qr_svg
 
@@ -149,7 +153,7 @@ async def cards_page(
 
 @router.get("/cohorts/{slug}/cards.pdf")
 async def cards_pdf(
-    request: Request, slug: str, user: User = Depends(require_facilitator)
+    request: Request, slug: str, user: CurrentUser = Depends(require_facilitator)
 ) -> Response:
     from app.certificates.pdf import Card, activation_cards_pdf
 
@@ -186,7 +190,7 @@ async def cards_pdf(
 
 @router.post("/cohorts/{slug}/participants/{user_id}/reissue")
 async def reissue_code(
-    request: Request, slug: str, user_id: int, user: User = Depends(require_facilitator)
+    request: Request, slug: str, user_id: int, user: CurrentUser = Depends(require_facilitator)
 ) -> Response:
     cohort = _cohort(request, user, slug)
     state = request.app.state
@@ -214,7 +218,7 @@ async def reissue_code(
 
 @router.get("/cohorts/{slug}/reflections")
 async def reflections_page(
-    request: Request, slug: str, user: User = Depends(require_facilitator)
+    request: Request, slug: str, user: CurrentUser = Depends(require_facilitator)
 ) -> Response:
     from sqlalchemy import select
 
@@ -237,7 +241,10 @@ async def reflections_page(
 
 @router.post("/cohorts/{slug}/reflections/{reflection_id}/reply")
 async def reflection_reply(
-    request: Request, slug: str, reflection_id: int, user: User = Depends(require_facilitator)
+    request: Request,
+    slug: str,
+    reflection_id: int,
+    user: CurrentUser = Depends(require_facilitator),
 ) -> Response:
     from app.family.service import FamilyError
     from app.family.service import reflection_reply as reply

@@ -5,7 +5,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from app.accounts.deps import require_participant
-from app.accounts.models import User
+from app.accounts.models import CurrentUser
 from app.certificates.models import Certificate
 from app.curriculum.router import load_standing
 from app.family import service
@@ -15,7 +15,7 @@ from app.web import gettext_for, redirect, render
 router = APIRouter(prefix="/family")
 
 
-def _context(request: Request, user: User) -> dict:
+def _context(request: Request, user: CurrentUser) -> dict:
     standing = load_standing(request, user, with_partner=True)
     with request.app.state.db.read() as session:
         reflections = service.reflections_for(session, couple_id=user.couple_id)
@@ -41,11 +41,13 @@ def _context(request: Request, user: User) -> dict:
 
 
 @router.get("")
-async def family_page(request: Request, user: User = Depends(require_participant)) -> Response:
+async def family_page(
+    request: Request, user: CurrentUser = Depends(require_participant)
+) -> Response:
     return render(request, "family/family.html", _context(request, user))
 
 
-def _module(request: Request, user: User, slug: str):  # noqa: ANN202
+def _module(request: Request, user: CurrentUser, slug: str):  # noqa: ANN202
     standing = load_standing(request, user)
     progress = next((m for m in standing.mine.modules if m.module.slug == slug), None)
     if progress is None:
@@ -53,14 +55,14 @@ def _module(request: Request, user: User, slug: str):  # noqa: ANN202
     return standing, progress
 
 
-def _after_family_change(request: Request, user: User) -> None:
+def _after_family_change(request: Request, user: CurrentUser) -> None:
     with request.app.state.db.write() as session:
         service.certificates_issue_if_complete(
             session, couple_id=user.couple_id, now=request.app.state.clock()
         )
 
 
-def _problem(request: Request, user: User, exc: service.FamilyError) -> Response:
+def _problem(request: Request, user: CurrentUser, exc: service.FamilyError) -> Response:
     context = _context(request, user)
     context["error"] = gettext_for(request).gettext(exc.message)
     return render(request, "family/family.html", context, status_code=exc.status)
@@ -68,7 +70,10 @@ def _problem(request: Request, user: User, exc: service.FamilyError) -> Response
 
 @router.post("/reflections/{slug}")
 async def reflection_write(
-    request: Request, slug: str, text: str = Form(""), user: User = Depends(require_participant)
+    request: Request,
+    slug: str,
+    text: str = Form(""),
+    user: CurrentUser = Depends(require_participant),
 ) -> Response:
     standing, progress = _module(request, user, slug)
     try:
@@ -92,7 +97,7 @@ async def reflection_write(
 
 @router.post("/reflections/{slug}/confirm")
 async def reflection_confirm(
-    request: Request, slug: str, user: User = Depends(require_participant)
+    request: Request, slug: str, user: CurrentUser = Depends(require_participant)
 ) -> Response:
     standing, progress = _module(request, user, slug)
     try:
@@ -111,7 +116,9 @@ async def reflection_confirm(
 
 
 @router.post("/pledge")
-async def pledge_sign(request: Request, user: User = Depends(require_participant)) -> Response:
+async def pledge_sign(
+    request: Request, user: CurrentUser = Depends(require_participant)
+) -> Response:
     context = _context(request, user)
     try:
         with request.app.state.db.write() as session:
@@ -128,7 +135,9 @@ async def pledge_sign(request: Request, user: User = Depends(require_participant
 
 
 @router.get("/certificate.pdf")
-async def certificate_pdf(request: Request, user: User = Depends(require_participant)) -> Response:
+async def certificate_pdf(
+    request: Request, user: CurrentUser = Depends(require_participant)
+) -> Response:
     from app.certificates.service import certificate_document
 
     with request.app.state.db.read() as session:

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session
-
-from app.accounts.models import User
+from app.accounts.models import CurrentUser
 from app.curriculum.service import (
     Curriculum,
     CurriculumCache,
@@ -17,6 +15,7 @@ from app.curriculum.service import (
     learner_for,
     path_progress,
 )
+from app.db import Reader
 from app.quizzes.service import Gates, QuizRecord, gates_for, records_for
 
 
@@ -40,24 +39,24 @@ class Standing:
 
 
 def standing_for(
-    session: Session,
+    reader: Reader,
     *,
-    user: User,
+    user: CurrentUser,
     cache: CurriculumCache,
     now: datetime,
     with_partner: bool = True,
 ) -> Standing:
     """Four lean queries, whatever the size of the cohort: the couple, the content version,
     the lesson completions and the quiz attempts (of both partners when asked)."""
-    learner = learner_for(session, user=user)
+    learner = learner_for(reader, user=user)
     if learner is None:
         raise NotInACouple
-    curriculum = cache.get(session)
+    curriculum = cache.get(reader)
     ids = [learner.user_id]
     if with_partner and learner.partner_id:
         ids.append(learner.partner_id)
-    completions = completions_for(session, user_ids=ids)
-    records = records_for(session, user_ids=ids)
+    completions = completions_for(reader, user_ids=ids)
+    records = records_for(reader, user_ids=ids)
 
     def progress(uid: int) -> tuple[PathProgress, Gates]:
         gates = gates_for(curriculum.quizzes, records[uid])

@@ -5,7 +5,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from app.accounts.deps import require_participant
-from app.accounts.models import User
+from app.accounts.models import CurrentUser, User
 from app.cohorts.models import CohortFacilitator
 from app.curriculum.router import load_standing, quiz_statuses
 from app.i18n import N_
@@ -48,7 +48,7 @@ def _facilitators(request: Request, cohort_id: int) -> list[str]:
 
 @router.get("/quizzes/{slug}")
 async def quiz_page(
-    request: Request, slug: str, user: User = Depends(require_participant), saved: int = 0
+    request: Request, slug: str, user: CurrentUser = Depends(require_participant), saved: int = 0
 ) -> Response:
     standing = load_standing(request, user)
     status = _status(standing, slug)
@@ -83,7 +83,7 @@ def _status_with_extra(standing: Standing, slug: str, extra: int) -> service.Qui
 
 @router.post("/quizzes/{slug}/start")
 async def quiz_start(
-    request: Request, slug: str, user: User = Depends(require_participant)
+    request: Request, slug: str, user: CurrentUser = Depends(require_participant)
 ) -> Response:
     standing = load_standing(request, user)
     status = _status(standing, slug)
@@ -117,7 +117,7 @@ async def _answers(request: Request) -> tuple[int, dict[int, list[int]]]:
 
 @router.post("/quizzes/{slug}/save")
 async def quiz_save(
-    request: Request, slug: str, user: User = Depends(require_participant)
+    request: Request, slug: str, user: CurrentUser = Depends(require_participant)
 ) -> Response:
     state = request.app.state
     try:
@@ -143,7 +143,7 @@ async def quiz_save(
 
 @router.post("/quizzes/{slug}/submit")
 async def quiz_submit(
-    request: Request, slug: str, user: User = Depends(require_participant)
+    request: Request, slug: str, user: CurrentUser = Depends(require_participant)
 ) -> Response:
     state = request.app.state
     standing = load_standing(request, user)
@@ -193,7 +193,7 @@ def _after_submit_url(quiz: service.QuizInfo, number: int) -> str:
 
 @router.get("/quizzes/{slug}/attempts/{number}")
 async def quiz_review(
-    request: Request, slug: str, number: int, user: User = Depends(require_participant)
+    request: Request, slug: str, number: int, user: CurrentUser = Depends(require_participant)
 ) -> Response:
     standing = load_standing(request, user)
     status = _status(standing, slug)
@@ -225,7 +225,7 @@ async def quiz_review(
 
 
 @router.get("/results")
-async def results(request: Request, user: User = Depends(require_participant)) -> Response:
+async def results(request: Request, user: CurrentUser = Depends(require_participant)) -> Response:
     standing = load_standing(request, user, with_partner=True)
     quizzes = standing.curriculum.quizzes
     pre_q, post_q = quizzes.get("pre-test"), quizzes.get("post-test")

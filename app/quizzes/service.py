@@ -15,12 +15,13 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from app.curriculum.models import Choice, Question
 from app.curriculum.service import CheckQuestion, Learner, PathProgress, QuizInfo
+from app.db import Query, Reader
 from app.i18n import N_
 from app.quizzes.models import AttemptItem, CheckAnswer, ExtraAttempts, QuizAttempt
 from app.quizzes.scoring import attempt_percent, score_item, shuffled
@@ -86,14 +87,18 @@ class QuizRecord:
         return max(done, key=lambda a: (a.score or 0, -a.number)) if done else None
 
 
-def records_for(session: Session, *, user_ids: list[int]) -> dict[int, dict[int, QuizRecord]]:
-    """Every attempt of the given users: {user_id: {quiz_id: QuizRecord}}, in one query."""
+RECORDS = Query(
+    select(QuizAttempt.user_id, QuizAttempt.quiz_id, *ATTEMPT_COLUMNS)
+    .where(or_(QuizAttempt.user_id == bindparam("me"), QuizAttempt.user_id == bindparam("partner")))
+    .order_by(QuizAttempt.number)
+)
+
+
+def records_for(reader: Reader, *, user_ids: list[int]) -> dict[int, dict[int, QuizRecord]]:
+    """Every attempt of a participant and maybe the partner (one or two ids):
+    {user_id: {quiz_id: QuizRecord}}, in one query."""
     out: dict[int, dict[int, QuizRecord]] = {uid: {} for uid in user_ids}
-    for row in session.execute(
-        select(QuizAttempt.user_id, QuizAttempt.quiz_id, *ATTEMPT_COLUMNS)
-        .where(QuizAttempt.user_id.in_(user_ids))
-        .order_by(QuizAttempt.number)
-    ).all():
+    for row in reader.rows(RECORDS, me=user_ids[0], partner=user_ids[-1]):
         out[row[0]].setdefault(row[1], QuizRecord()).attempts.append(AttemptInfo(*row[2:]))
     return out
 
@@ -431,26 +436,24 @@ class CheckView:
         return self.correct is not None
 
 
+CHECK_ANSWERS = Query(
+    select(CheckAnswer.question_id, CheckAnswer.selected, CheckAnswer.correct, CheckAnswer.tries)
+    .join(Question, Question.id == CheckAnswer.question_id)
+    .where(
+        CheckAnswer.user_id == bindparam("user_id"), Question.lesson_id == bindparam("lesson_id")
+    )
+)
+
+
 def checks_for_lesson(
-    session: Session, *, questions: list[CheckQuestion], user_id: int
+    reader: Reader, *, lesson_id: int, questions: list[CheckQuestion], user_id: int
 ) -> list[CheckView]:
     """The lesson's check questions (from the curriculum cache) with the user's latest
     answers: one query."""
     if not questions:
         return []
     answers = {
-        r[0]: r[1:]
-        for r in session.execute(
-            select(
-                CheckAnswer.question_id,
-                CheckAnswer.selected,
-                CheckAnswer.correct,
-                CheckAnswer.tries,
-            ).where(
-                CheckAnswer.user_id == user_id,
-                CheckAnswer.question_id.in_([q.id for q in questions]),
-            )
-        ).all()
+        r[0]: r[1:] for r in reader.rows(CHECK_ANSWERS, user_id=user_id, lesson_id=lesson_id)
     }
     return [CheckView(q, *(answers[q.id] if q.id in answers else ([], None, 0))) for q in questions]
 
