@@ -68,6 +68,71 @@ def test_three_failed_attempts_then_a_kind_message_naming_the_facilitator(offici
     assert len(attempts(mini)) == 4  # the pre-test and three tries
 
 
+def test_facilitator_gives_one_more_attempt_once_and_it_is_audited(
+    official, couple, mini, make_client, settings
+):
+    from app.accounts.models import AuditLog
+
+    finish_module_one(official)
+    for _ in range(3):
+        take_quiz(official, mini, "kuis-satu", right=False)
+    fasi = make_client()
+    login(fasi, "rina", PW)
+    cohort_page = fasi.get("/facilitator/cohorts/uji").text
+    assert "Menunggu kesempatan tambahan" in cohort_page
+    assert "tng26-001 a" in cohort_page and "Kuis Satu" in cohort_page
+    url = f"/facilitator/cohorts/uji/participants/{couple[0].id}/extra-attempt"
+    granted = fasi.post(url, data={"quiz": "kuis-satu", "csrf_token": csrf_of(cohort_page)})
+    assert granted.status_code == 200
+    assert "dapat mengerjakan kuis itu sekali lagi" in granted.text
+    assert "Menunggu kesempatan tambahan" not in granted.text
+    # a second click grants nothing more: the participant has an attempt waiting
+    again = fasi.post(url, data={"quiz": "kuis-satu", "csrf_token": csrf_of(cohort_page)})
+    assert again.status_code == 409 and "masih punya kesempatan" in again.text
+    page = official.get("/learn/quizzes/kuis-satu").text
+    assert "sudah terpakai" not in page
+    take_quiz(official, mini, "kuis-satu", right=False)
+    refused = official.post("/learn/quizzes/kuis-satu/start", data={"csrf_token": csrf_of(page)})
+    assert refused.status_code == 409  # the fifth try needs a new grant
+    with mini.read() as session:
+        log = session.execute(
+            select(AuditLog).where(AuditLog.action == "quiz.extra_attempt")
+        ).scalar_one()
+    assert log.detail == {"quiz": "kuis-satu", "extra": 1}
+    assert log.target == f"user:{couple[0].id}"
+
+
+def test_extra_attempts_are_refused_outside_the_rules(
+    official, couple, mini, make_client, settings
+):
+    finish_module_one(official)
+    fasi = make_client()
+    login(fasi, "rina", PW)
+    page = fasi.get("/facilitator/cohorts/uji").text
+    url = f"/facilitator/cohorts/uji/participants/{couple[0].id}/extra-attempt"
+    token = csrf_of(page)
+    still = fasi.post(url, data={"quiz": "kuis-satu", "csrf_token": token})
+    assert still.status_code == 409 and "masih punya kesempatan" in still.text
+    pre = fasi.post(url, data={"quiz": "pre-test", "csrf_token": token})
+    assert pre.status_code == 409 and "hanya untuk kuis modul" in pre.text
+    assert fasi.post(url, data={"quiz": "tidak-ada", "csrf_token": token}).status_code == 404
+    # a participant of another cohort, and a facilitator of another cohort
+    other = make_cohort(mini, "lain")
+    stranger = make_couple(mini, settings, other, "lain-001")[0]
+    wrong = f"/facilitator/cohorts/uji/participants/{stranger.id}/extra-attempt"
+    assert fasi.post(wrong, data={"quiz": "kuis-satu", "csrf_token": token}).status_code == 404
+    make_user(mini, settings, "dewi-fasi", "facilitator")
+    outsider = make_client()
+    login(outsider, "dewi-fasi", PW)
+    token = csrf_of(outsider.get("/facilitator").text)
+    denied = outsider.post(url, data={"quiz": "kuis-satu", "csrf_token": token})
+    assert denied.status_code == 403
+    from app.quizzes.models import ExtraAttempts
+
+    with mini.read() as session:
+        assert session.execute(select(ExtraAttempts)).first() is None
+
+
 def test_the_best_attempt_counts_and_passing_opens_the_next_module(official, mini, time_machine):
     finish_module_one(official)
     take_quiz(official, mini, "kuis-satu", right=False)

@@ -107,6 +107,7 @@ def test_participant_and_quiz_summaries(mini, people):
         "best": 100.0,
         "passed": True,
         "attempts": 2,
+        "extra": 0,
     }
     assert people_summary[b.id]["quizzes"]["kuis-satu"]["passed"] is False
     assert stranger.id not in people_summary

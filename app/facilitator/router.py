@@ -9,7 +9,8 @@ from app.accounts.models import CurrentUser, User
 from app.audit import audit_record
 from app.cohorts import service
 from app.cohorts.models import Cohort
-from app.quizzes.stats import participant_summaries
+from app.i18n import N_
+from app.quizzes.stats import participant_summaries, waiting_for_attempt
 from app.web import gettext_for, redirect, render
 
 router = APIRouter(prefix="/facilitator")
@@ -55,9 +56,33 @@ async def cohort_page(
     request: Request, slug: str, user: CurrentUser = Depends(require_facilitator)
 ) -> Response:
     cohort = _cohort(request, user, slug)
-    with request.app.state.db.read() as session:
+    granted = request.query_params.get("granted", "")
+    return await _cohort_response(
+        request, cohort, granted=int(granted) if granted.isdigit() else None
+    )
+
+
+async def _cohort_response(
+    request: Request,
+    cohort: Cohort,
+    *,
+    error: str | None = None,
+    granted: int | None = None,
+    status_code: int = 200,
+) -> Response:
+    state = request.app.state
+    with state.db.read() as session:
         couples = service.cohort_roster(session, cohort_id=cohort.id)
         summaries = participant_summaries(session, cohort_id=cohort.id)
+    with state.db.reader() as reader:
+        curriculum = state.curriculum.get(reader)
+    names = {p["id"]: p for c in couples for p in c["partners"]}
+    waiting = [
+        (names[uid], quiz)
+        for uid, quizzes in waiting_for_attempt(summaries, curriculum.quizzes).items()
+        if uid in names
+        for quiz in quizzes
+    ]
     return render(
         request,
         "facilitator/cohort.html",
@@ -65,8 +90,12 @@ async def cohort_page(
             "cohort": cohort,
             "couples": couples,
             "summaries": summaries,
-            "now": request.app.state.clock(),
+            "waiting": sorted(waiting, key=lambda w: (w[0]["name"], w[1].slug)),
+            "granted": names.get(granted),
+            "error": error,
+            "now": state.clock(),
         },
+        status_code=status_code,
     )
 
 
@@ -188,6 +217,48 @@ async def cards_pdf(
     )
 
 
+def _participant(session, cohort: Cohort, user_id: int) -> User:  # noqa: ANN001 — a Session
+    """A participant of this cohort; anyone else (or no one) is a 404."""
+    from app.cohorts.models import Couple
+
+    participant = session.get(User, user_id)
+    couple = session.get(Couple, participant.couple_id) if participant is not None else None
+    if couple is None or couple.cohort_id != cohort.id:
+        raise HTTPException(status_code=404)
+    return participant
+
+
+@router.post("/cohorts/{slug}/participants/{user_id}/extra-attempt")
+async def extra_attempt(
+    request: Request, slug: str, user_id: int, user: CurrentUser = Depends(require_facilitator)
+) -> Response:
+    from sqlalchemy.exc import IntegrityError
+
+    from app.quizzes import service as quizzes
+
+    cohort = _cohort(request, user, slug)
+    state = request.app.state
+    form = await request.form()
+    with state.db.reader() as reader:
+        quiz = state.curriculum.get(reader).quizzes.get(str(form.get("quiz", "")))
+    if quiz is None:
+        raise HTTPException(status_code=404)
+    message = None
+    try:
+        with state.db.write() as session:
+            _participant(session, cohort, user_id)
+            quizzes.extra_attempt_grant(session, user_id=user_id, quiz=quiz, actor_id=user.id)
+    except quizzes.QuizError as exc:
+        message = exc.message
+    except IntegrityError:  # two facilitators at the same moment: one grant stands
+        message = N_("This participant still has an attempt left for this quiz.")
+    if message is not None:
+        return await _cohort_response(
+            request, cohort, error=gettext_for(request).gettext(message), status_code=409
+        )
+    return redirect(request, f"/facilitator/cohorts/{slug}?granted={user_id}#waiting")
+
+
 @router.post("/cohorts/{slug}/participants/{user_id}/reissue")
 async def reissue_code(
     request: Request, slug: str, user_id: int, user: CurrentUser = Depends(require_facilitator)
@@ -195,14 +266,7 @@ async def reissue_code(
     cohort = _cohort(request, user, slug)
     state = request.app.state
     with state.db.write() as session:
-        participant = session.get(User, user_id)
-        if participant is None or participant.couple_id is None:
-            raise HTTPException(status_code=404)
-        from app.cohorts.models import Couple
-
-        couple = session.get(Couple, participant.couple_id)
-        if couple.cohort_id != cohort.id:
-            raise HTTPException(status_code=404)
+        participant = _participant(session, cohort, user_id)
         service.activation_issue(
             session, user_id=participant.id, now=state.clock(), days=ACTIVATION_DAYS
         )

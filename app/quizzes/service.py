@@ -15,10 +15,11 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import Integer, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from app.audit import audit_record
 from app.curriculum.models import Choice, Question
 from app.curriculum.service import CheckQuestion, Learner, PathProgress, QuizInfo
 from app.db import Query, Reader
@@ -112,6 +113,45 @@ def extra_attempts(session: Session, *, user_id: int, quiz_id: int) -> int:
         ).scalar()
         or 0
     )
+
+
+def extra_attempt_grant(session: Session, *, user_id: int, quiz: QuizInfo, actor_id: int) -> int:
+    """One more attempt at a module quiz, for a participant who used every attempt without
+    passing. A second click (or a second facilitator) grants nothing more: the participant
+    has an attempt waiting. Returns the extra attempts now granted in all."""
+    if quiz.kind != "module":
+        raise QuizError(422, N_("Only a module quiz can be given another attempt."))
+    row = session.execute(
+        select(ExtraAttempts)
+        .where(ExtraAttempts.user_id == user_id, ExtraAttempts.quiz_id == quiz.id)
+        .with_for_update()
+    ).scalar_one_or_none()
+    extra = row.extra if row else 0
+    used = session.execute(
+        select(
+            func.count(), func.max(func.coalesce(QuizAttempt.passed, False).cast(Integer))
+        ).where(
+            QuizAttempt.user_id == user_id,
+            QuizAttempt.quiz_id == quiz.id,
+            QuizAttempt.submitted_at.is_not(None),
+        )
+    ).one()
+    if used[1]:
+        raise QuizError(409, N_("This participant has already passed this quiz."))
+    if used[0] < quiz.max_attempts + extra:
+        raise QuizError(409, N_("This participant still has an attempt left for this quiz."))
+    if row is None:
+        row = ExtraAttempts(user_id=user_id, quiz_id=quiz.id, extra=0)
+        session.add(row)
+    row.extra = extra + 1
+    audit_record(
+        session,
+        actor_id=actor_id,
+        action="quiz.extra_attempt",
+        target=f"user:{user_id}",
+        detail={"quiz": quiz.slug, "extra": row.extra},
+    )
+    return row.extra
 
 
 @dataclass

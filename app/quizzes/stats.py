@@ -17,7 +17,8 @@ from sqlmodel import Session
 from app.accounts.models import User
 from app.cohorts.models import Couple
 from app.curriculum.models import LessonProgress, Question, Quiz
-from app.quizzes.models import AttemptItem, QuizAttempt
+from app.curriculum.service import QuizInfo
+from app.quizzes.models import AttemptItem, ExtraAttempts, QuizAttempt
 
 
 def _cohort_users(cohort_id: int):  # noqa: ANN202
@@ -30,7 +31,8 @@ def _cohort_users(cohort_id: int):  # noqa: ANN202
 
 
 def participant_summaries(session: Session, *, cohort_id: int) -> dict[int, dict]:
-    """{user_id: {"lessons": n, "quizzes": {quiz slug: {"best", "passed", "attempts"}}}}"""
+    """{user_id: {"lessons": n, "quizzes": {quiz slug: {"best", "passed", "attempts",
+    "extra"}}}}: three queries, whatever the size of the cohort."""
     users = _cohort_users(cohort_id)
     out: dict[int, dict] = {}
     for user_id, lessons in session.execute(
@@ -52,7 +54,37 @@ def participant_summaries(session: Session, *, cohort_id: int) -> dict[int, dict
         .group_by(QuizAttempt.user_id, Quiz.slug)
     ).all():
         entry = out.setdefault(user_id, {"lessons": 0, "quizzes": {}})
-        entry["quizzes"][slug] = {"best": best, "passed": bool(passed), "attempts": count}
+        entry["quizzes"][slug] = {
+            "best": best,
+            "passed": bool(passed),
+            "attempts": count,
+            "extra": 0,
+        }
+    for user_id, slug, extra in session.execute(
+        select(ExtraAttempts.user_id, Quiz.slug, ExtraAttempts.extra)
+        .join(Quiz, Quiz.id == ExtraAttempts.quiz_id)
+        .where(ExtraAttempts.user_id.in_(users))
+    ).all():
+        quizzes = out.setdefault(user_id, {"lessons": 0, "quizzes": {}})["quizzes"]
+        quizzes.setdefault(slug, {"best": None, "passed": False, "attempts": 0})["extra"] = extra
+    return out
+
+
+def waiting_for_attempt(
+    summaries: dict[int, dict], quizzes: dict[str, QuizInfo]
+) -> dict[int, list[QuizInfo]]:
+    """{user_id: [module quizzes]} where the participant used every attempt without passing."""
+    out: dict[int, list[QuizInfo]] = {}
+    for user_id, summary in summaries.items():
+        for quiz in quizzes.values():
+            done = summary["quizzes"].get(quiz.slug)
+            if (
+                quiz.kind == "module"
+                and done is not None
+                and not done["passed"]
+                and done["attempts"] >= quiz.max_attempts + done["extra"]
+            ):
+                out.setdefault(user_id, []).append(quiz)
     return out
 
 
