@@ -26,6 +26,7 @@ from sqlalchemy import (
     MetaData,
     Select,
     TypeDecorator,
+    Update,
     create_engine,
     event,
 )
@@ -118,13 +119,14 @@ class _Plan:
 
 
 class Query:
-    """A Core ``select`` compiled once per database dialect and executed on the driver's cursor.
+    """A Core ``select`` (or ``update``) compiled once per database dialect and executed on the
+    driver's cursor.
 
     Values are converted exactly as SQLAlchemy converts them (the column types' bind and result
     processors, ``UTCDateTime`` included). Parameters are ``bindparam("name")``; a list for
     ``IN`` is not supported: name each value."""
 
-    def __init__(self, statement: Select) -> None:
+    def __init__(self, statement: Select | Update) -> None:
         self.statement = statement
         self._plans: dict[str, _Plan] = {}
 
@@ -148,46 +150,55 @@ class Query:
                     for name, bind in compiled.binds.items()
                 },
                 types=[
-                    column.type.dialect_impl(dialect) for column in self.statement.selected_columns
+                    column.type.dialect_impl(dialect)
+                    for column in getattr(self.statement, "selected_columns", ())
                 ],
             )
         return plan
 
 
 class Reader:
-    """One pooled driver connection for a page's ``Query`` reads (no ORM session)."""
+    """Runs ``Query`` objects on one pooled driver connection (no ORM session): the reads of
+    the pages every participant opens, and small writes inside ``Database.writer()``."""
 
     def __init__(self, db: Database, connection: Any) -> None:  # noqa: ANN401 — DBAPI
         self.db = db
         self.connection = connection
+        self.dialect = db.engine.dialect
 
-    def rows(self, query: Query, **params: Any) -> list:  # noqa: ANN401 — rows are tuples
-        plan = query.plan(self.db.engine.dialect)
+    def _run(self, sql: str, args: Any) -> tuple[list, Any, int]:  # noqa: ANN401
+        """(rows, cursor description, row count) of one statement."""
+        for hook in self.db.statement_hooks:
+            hook(sql)
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(sql, args)
+            description = cursor.description
+            rows = cursor.fetchall() if description else []
+            return rows, description, cursor.rowcount
+        finally:
+            cursor.close()
+
+    def _execute(self, query: Query, params: dict) -> tuple[list, _Plan, int]:
+        plan = query.plan(self.dialect)
         if missing := plan.required - params.keys():
             raise TypeError(f"Query parameters missing: {', '.join(sorted(missing))}")
         values = {**plan.defaults, **params}
         for name, process in plan.binds.items():
             if process is not None:
                 values[name] = process(values[name])
-        for hook in self.db.statement_hooks:
-            hook(plan.sql)
-        cursor = self.connection.cursor()
-        try:
-            if plan.names is None:
-                cursor.execute(plan.sql, values)
-            else:
-                cursor.execute(plan.sql, [values[name] for name in plan.names])
-            rows = cursor.fetchall()
-            if plan.converted is None:
-                plan.converted = [
-                    (i, process)
-                    for i, (type_, described) in enumerate(
-                        zip(plan.types, cursor.description, strict=True)
-                    )
-                    if (process := type_.result_processor(self.db.engine.dialect, described[1]))
-                ]
-        finally:
-            cursor.close()
+        args = values if plan.names is None else tuple(values[name] for name in plan.names)
+        rows, description, count = self._run(plan.sql, args)
+        if plan.converted is None and description:
+            plan.converted = [
+                (i, process)
+                for i, (type_, described) in enumerate(zip(plan.types, description, strict=True))
+                if (process := type_.result_processor(self.dialect, described[1]))
+            ]
+        return rows, plan, count
+
+    def rows(self, query: Query, **params: Any) -> list:  # noqa: ANN401 — rows are tuples
+        rows, plan, _ = self._execute(query, params)
         if not plan.converted:
             return rows
         out = []
@@ -205,6 +216,25 @@ class Reader:
     def scalar(self, query: Query, **params: Any) -> Any:  # noqa: ANN401
         row = self.first(query, **params)
         return row[0] if row else None
+
+    def execute(self, query: Query, **params: Any) -> int:  # noqa: ANN401
+        """An UPDATE or DELETE; returns the number of rows it changed."""
+        return self._execute(query, params)[2]
+
+
+class SessionReader(Reader):
+    """``Query`` objects inside an ORM session's transaction: they see its uncommitted changes
+    and go through SQLAlchemy's events (so query counters see them too)."""
+
+    def __init__(self, session: Session) -> None:
+        self.connection = session.connection()
+        self.dialect = self.connection.dialect
+
+    def _run(self, sql: str, args: Any) -> tuple[list, Any, int]:  # noqa: ANN401
+        result = self.connection.exec_driver_sql(sql, args)
+        description = result.cursor.description if result.returns_rows else None
+        rows = [tuple(r) for r in result.fetchall()] if description else []
+        return rows, description, result.rowcount
 
 
 class Database:

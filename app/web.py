@@ -181,7 +181,7 @@ def template_gettext(locale: str) -> tuple:
         rv = tr.gettext(message)
         if ctx.eval_ctx.autoescape:
             rv = Markup(rv)  # noqa: S704 — our own catalog text; the values are escaped
-        return rv % variables
+        return rv % variables if variables or "%" in rv else rv
 
     @pass_context
     def ngettext(ctx, singular: str, plural: str, num: int, **variables: Any) -> str:  # noqa: ANN001

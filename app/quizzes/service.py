@@ -22,7 +22,7 @@ from sqlmodel import Session
 from app.audit import audit_record
 from app.curriculum.models import Choice, Question
 from app.curriculum.service import CheckQuestion, Learner, PathProgress, QuizInfo
-from app.db import Query, Reader
+from app.db import Query, Reader, SessionReader
 from app.i18n import N_
 from app.quizzes.models import AttemptItem, CheckAnswer, ExtraAttempts, QuizAttempt
 from app.quizzes.scoring import attempt_percent, score_item, shuffled
@@ -328,11 +328,16 @@ class ServedItem:
         return {c["id"] for c in self.choices if c["correct"]}
 
 
+ATTEMPT = Query(
+    select(*ATTEMPT_COLUMNS).where(
+        QuizAttempt.id == bindparam("attempt_id"), QuizAttempt.user_id == bindparam("user_id")
+    )
+)
+
+
 def attempt_get(session: Session, *, attempt_id: int, user_id: int) -> AttemptInfo:
     """The attempt, only if it is the user's own (another's is 404, never shown)."""
-    row = session.execute(
-        select(*ATTEMPT_COLUMNS).where(QuizAttempt.id == attempt_id, QuizAttempt.user_id == user_id)
-    ).first()
+    row = SessionReader(session).first(ATTEMPT, attempt_id=attempt_id, user_id=user_id)
     if row is None:
         raise QuizError(404, N_("This attempt does not exist."))
     return AttemptInfo(*row)
@@ -393,6 +398,20 @@ def parse_answers(form: dict[str, list[str]]) -> dict[int, list[int]]:
     return answers
 
 
+# every choice of every question of an attempt: what an answer may pick
+ATTEMPT_CHOICES = Query(
+    select(AttemptItem.id, AttemptItem.question_id, Question.type, Choice.id)
+    .join(Question, Question.id == AttemptItem.question_id)
+    .join(Choice, Choice.question_id == Question.id)
+    .where(AttemptItem.attempt_id == bindparam("attempt_id"))
+)
+ANSWER = Query(
+    update(AttemptItem)
+    .where(AttemptItem.id == bindparam("item_id"))
+    .values(selected=bindparam("selected"), answered_at=bindparam("answered_at"))
+)
+
+
 def attempt_save(
     session: Session, *, attempt: AttemptInfo, answers: dict[int, list[int]], now: datetime
 ) -> int:
@@ -401,29 +420,25 @@ def attempt_save(
         raise QuizError(409, N_("This attempt is already submitted; answers can no longer change."))
     if not answers:
         return 0
-    items = {
-        r[1]: r
-        for r in session.execute(
-            select(AttemptItem.id, AttemptItem.question_id, Question.type)
-            .join(Question, Question.id == AttemptItem.question_id)
-            .where(AttemptItem.attempt_id == attempt.id)
-        ).all()
-    }
-    unknown = [qid for qid in answers if qid not in items]
-    if unknown:
+    reader = SessionReader(session)
+    items: dict[int, tuple[int, str, set[int]]] = {}  # question id → (item id, type, choices)
+    for item_id, question_id, type_, choice_id in reader.rows(
+        ATTEMPT_CHOICES, attempt_id=attempt.id
+    ):
+        items.setdefault(question_id, (item_id, type_, set()))[2].add(choice_id)
+    if any(qid not in items for qid in answers):
         raise QuizError(422, N_("A question you answered is not part of this attempt."))
-    valid = _choices_for(session, list(answers))
     for qid, picked in answers.items():
-        ids = {c["id"] for c in valid.get(qid, [])}
-        if not set(picked) <= ids:
+        if not set(picked) <= items[qid][2]:
             raise QuizError(422, N_("An answer does not belong to its question."))
-        if items[qid][2] != "multiple" and len(picked) > 1:
+        if items[qid][1] != "multiple" and len(picked) > 1:
             raise QuizError(422, N_("Choose only one answer for this question."))
     for qid, picked in answers.items():
-        session.execute(
-            update(AttemptItem)
-            .where(AttemptItem.id == items[qid][0])
-            .values(selected=picked or None, answered_at=now if picked else None)
+        reader.execute(
+            ANSWER,
+            item_id=items[qid][0],
+            selected=picked or None,
+            answered_at=now if picked else None,
         )
     return len(answers)
 
