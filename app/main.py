@@ -3,6 +3,7 @@ middleware and error pages."""
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -100,12 +101,17 @@ def create_app(
 
 
 def warm_up(app: FastAPI) -> None:
-    """Before the first request: load the curriculum, so no participant waits for it."""
+    """Before the first request: load the curriculum, so no participant waits for it; then
+    move everything loaded so far out of the garbage collector's sight (``gc.freeze``): its
+    full passes over these long-lived objects otherwise stall a request for ~90 ms now and
+    then (measured on a 2-core machine; with the freeze, under 10 ms)."""
     try:
         with app.state.db.reader() as reader:
             app.state.curriculum.get(reader)
     except Exception:  # noqa: BLE001 — a database not yet migrated is loaded on first use
         log.warning("curriculum not loaded at start-up", exc_info=True)
+    gc.collect()
+    gc.freeze()
 
 
 def error_response(
