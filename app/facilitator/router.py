@@ -243,18 +243,24 @@ async def extra_attempt(
         quiz = state.curriculum.get(reader).quizzes.get(str(form.get("quiz", "")))
     if quiz is None:
         raise HTTPException(status_code=404)
-    message = None
     try:
         with state.db.write() as session:
             _participant(session, cohort, user_id)
             quizzes.extra_attempt_grant(session, user_id=user_id, quiz=quiz, actor_id=user.id)
-    except quizzes.QuizError as exc:
-        message = exc.message
     except IntegrityError:  # two facilitators at the same moment: one grant stands
-        message = N_("This participant still has an attempt left for this quiz.")
-    if message is not None:
+        refused = quizzes.QuizError(
+            409, N_("This participant still has an attempt left for this quiz.")
+        )
+    except quizzes.QuizError as exc:
+        refused = exc
+    else:
+        refused = None
+    if refused is not None:
         return await _cohort_response(
-            request, cohort, error=gettext_for(request).gettext(message), status_code=409
+            request,
+            cohort,
+            error=gettext_for(request).gettext(refused.message),
+            status_code=refused.status,
         )
     return redirect(request, f"/facilitator/cohorts/{slug}?granted={user_id}#waiting")
 
