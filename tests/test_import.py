@@ -170,6 +170,13 @@ def test_cli_import_roster(tmp_path, mini, settings, monkeypatch):
 
 
 def test_two_thousand_rows(fasi, mini):
-    response = upload(fasi, make_roster_csv(2000, seed=9))
+    roster = make_roster_csv(2000, seed=9)
+    response = upload(fasi, roster)
     assert response.status_code == 200
     assert count(mini, Couple) == 2000 and count(mini, User) == 4001
+    with mini.read() as session:
+        codes = session.execute(select(ActivationCode.user_id)).scalars().all()
+    assert len(codes) == 4000 and len(set(codes)) == 4000  # one code per participant
+    again = upload(fasi, roster)
+    assert "0 pasangan baru, 0 diperbarui, 2000 tidak berubah" in again.text
+    assert count(mini, Couple) == 2000 and count(mini, ActivationCode) == 4000
