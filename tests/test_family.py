@@ -193,7 +193,11 @@ def test_certificates_when_the_couple_is_complete_and_their_check(
     assert check.status_code == 200 and "Sah." in check.text
     assert "tng26-001 a" in check.text and "Angkatan uji" in check.text
     assert "kontak" not in check.text.lower() and "tng26-001-a" not in check.text
-    assert client.get("/verify/KB-TIDAKADA00").status_code == 404
+    unknown = client.get("/verify/KB-TIDAKADA00")
+    assert unknown.status_code == 404
+    assert "Tidak ditemukan." in unknown.text and "KB-TIDAKADA00" in unknown.text
+    assert "tng26-001 a" not in unknown.text
+    assert f"http://testserver/verify/{mine.code}</a>" in page
     # an admin revokes it
     make_user(mini, settings, "boss")
     admin = client

@@ -71,8 +71,20 @@ def test_a_new_participant_sees_the_map_with_only_the_first_lesson_open(client, 
     assert 'href="/learn/lessons/awal"' in text
     assert 'href="/learn/lessons/kedua"' not in text  # locked: no link
     assert "Terkunci" in text
-    assert "Lanjutkan dari terakhir" in text
+    assert "Mulai dari sini" in text and "Pelajaran awal" in text
     assert "0 dari 3 pelajaran" in text
+
+
+def test_before_the_pre_test_the_map_and_a_locked_lesson_point_to_it(client, couple, mini):
+    login(client, "tng26-001-a", "kata-sandi-uji-123")
+    text = client.get("/learn").text
+    assert "Langkah berikutnya" in text
+    assert 'href="/learn/quizzes/pre-test">Mulai tes awal' in text
+    assert "Pelajaran berikutnya terbuka setelah lokakarya" not in text  # the pre-test is first
+    assert text.count("Kerjakan tes awal dulu") == 3  # once per module, and once up top
+    locked = client.get("/learn/lessons/awal")
+    assert locked.status_code == 403
+    assert 'href="/learn/quizzes/pre-test"' in locked.text
 
 
 def test_locked_lesson_fetched_directly_is_403_saying_what_opens_it(client, couple, mini):

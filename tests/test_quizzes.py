@@ -323,7 +323,7 @@ def test_post_test_opens_after_the_workshop_with_the_same_items(
     results = official.get("/learn/results").text
     assert "Tes awal" in results and "Tes akhir" in results
     assert "50%" in results and "100%" in results
-    assert "1.00" in results  # (100 − 50) / (100 − 50)
+    assert "+100%" in results  # (100 − 50) / (100 − 50)
     assert "Per modul" in results and "Modul Satu" in results and "Per nilai" in results
     # the partner sees totals, never answers
     spouse = make_client()

@@ -126,11 +126,12 @@ def _cohort_context(request: Request, slug: str) -> dict:
             .where(User.role == Role.facilitator, User.is_active.is_(True))
             .order_by(User.display_name)
         ).all()
+    taken = {row.id for row in assigned}
     return {
         "cohort": cohort,
         "regions": regions,
         "assigned": assigned,
-        "facilitators": facilitators,
+        "facilitators": [f for f in facilitators if f.id not in taken],
         "form": {},
         "errors": {},
     }

@@ -18,8 +18,10 @@ router = APIRouter()
 async def verify(request: Request, code: str) -> Response:
     with request.app.state.db.read() as session:
         view = certificate_view(session, code=code)
-    if view is None:
-        raise HTTPException(status_code=404)
+    if view is None:  # unknown: a 404 that says so in words a certificate holder understands
+        return render(
+            request, "certificates/verify.html", {"c": None, "code": code[:40]}, status_code=404
+        )
     return render(request, "certificates/verify.html", {"c": view})
 
 

@@ -60,6 +60,7 @@ async def learning_map(
             "mine": standing.mine,
             "partner": standing.partner,
             "next": standing.mine.next_open(),
+            "blocked": standing.mine.first_locked(),
             "statuses": statuses,
             "module_quiz": {
                 q.module_id: statuses[q.slug]

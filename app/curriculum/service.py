@@ -142,6 +142,14 @@ class PathProgress:
                     return ls
         return None
 
+    def first_locked(self) -> LessonState | None:
+        """What stands in the way: the first lesson that is not open yet."""
+        for m in self.modules:
+            for ls in m.lessons:
+                if ls.state == State.locked:
+                    return ls
+        return None
+
     def next_open(self) -> LessonState | None:
         """Where to continue: the first lesson that is open and not done."""
         for m in self.modules:

@@ -177,7 +177,11 @@ async def cards_page(
     cards = _cards(request, cohort, participant)
     for card in cards:
         card["qr"] = qr_svg(card["url"])
-    return render(request, "facilitator/cards.html", {"cohort": cohort, "cards": cards})
+    return render(
+        request,
+        "facilitator/cards.html",
+        {"cohort": cohort, "cards": cards, "one": participant is not None},
+    )
 
 
 @router.get("/cohorts/{slug}/cards.pdf")
