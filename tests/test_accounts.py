@@ -219,3 +219,58 @@ def test_language_switch_is_remembered_for_the_user(client, db, settings):
     client.cookies.clear()
     login(client, "ana", PASSWORD)
     assert "Sign out" in client.get("/admin").text
+
+
+def test_changing_the_password_signs_out_other_browsers_and_is_audited(make_client, db, settings):
+    from sqlalchemy import select
+
+    from app.accounts.models import AuditLog
+
+    make_user(db, settings, "ana", role=Role.participant)
+    phone, laptop = make_client(), make_client()
+    login(phone, "ana", PASSWORD)
+    login(laptop, "ana", PASSWORD)
+    new = "Sabtu-pagi-di-Cisadane"
+    wrong = post_form(
+        phone,
+        "/account/password",
+        {"current": "bukan-ini-1234", "password": new, "password2": new},
+    )
+    assert wrong.status_code == 422 and "Kata sandi Anda yang sekarang tidak benar" in wrong.text
+    weak = post_form(
+        phone,
+        "/account/password",
+        {"current": PASSWORD, "password": "12345678", "password2": "12345678"},
+    )
+    assert weak.status_code == 422 and "terlalu mudah ditebak" in weak.text
+    differ = post_form(
+        phone, "/account/password", {"current": PASSWORD, "password": new, "password2": new + "x"}
+    )
+    assert differ.status_code == 422 and "tidak sama" in differ.text
+    done = post_form(
+        phone, "/account/password", {"current": PASSWORD, "password": new, "password2": new}
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/account?changed=1"
+    assert "Kata sandi Anda sudah diganti" in phone.get(done.headers["location"]).text
+    assert phone.get("/account", follow_redirects=False).status_code == 200  # still signed in
+    assert laptop.get("/account", follow_redirects=False).status_code == 303  # signed out there
+    again = make_client()
+    assert login(again, "ana", PASSWORD).status_code == 401
+    assert login(again, "ana", new).status_code == 303
+    with db.read() as session:
+        actions = session.execute(select(AuditLog.action)).scalars().all()
+    assert actions.count("account.password") == 1
+
+
+def test_wrong_current_passwords_are_throttled_like_sign_ins(client, db, settings):
+    make_user(db, settings, "ana", role=Role.participant)
+    login(client, "ana", PASSWORD)
+    statuses = [
+        post_form(
+            client,
+            "/account/password",
+            {"current": f"tebakan-{n}-xyz", "password": "x", "password2": "x"},
+        ).status_code
+        for n in range(settings.login_max_per_account + 1)
+    ]
+    assert statuses[0] == 422 and statuses[-1] == 429

@@ -5,8 +5,8 @@ from fastapi.responses import Response
 
 from app.accounts import service
 from app.accounts.deps import require_user
-from app.accounts.models import CurrentUser, LoginFailure, Role
-from app.i18n import LOCALES, N_
+from app.accounts.models import CurrentUser, LoginFailure, Role, User
+from app.i18n import LOCALES
 from app.web import cookie_name, gettext_for, redirect, render, set_cookie
 
 router = APIRouter()
@@ -163,7 +163,61 @@ async def set_language(
 
 @router.get("/account")
 async def account(request: Request, user: CurrentUser = Depends(require_user)) -> Response:
-    return render(request, "accounts/account.html", {"home": home_url(user)})
+    changed = request.query_params.get("changed") == "1"
+    return render(request, "accounts/account.html", {"home": home_url(user), "changed": changed})
+
+
+@router.post("/account/password")
+async def password_change(
+    request: Request,
+    current: str = Form(""),
+    password: str = Form(""),
+    password2: str = Form(""),
+    user: CurrentUser = Depends(require_user),
+) -> Response:
+    """A new password: the current one first (a wrong one counts as a failed sign-in); every
+    other signed-in browser is signed out."""
+    from app.audit import audit_record
+
+    _ = gettext_for(request).gettext
+    state = request.app.state
+    settings = state.settings
+    now = state.clock()
+    address = request.client.host if request.client else "unknown"
+    context = {"home": home_url(user)}
+    try:
+        with state.db.write() as session:
+            service.throttle_check(
+                session, username=user.username, address=address, settings=settings, now=now
+            )
+            record = session.get(User, user.id)
+            if len(current) > service.MAX_PASSWORD or not service.verify_password(
+                record.password_hash, current, settings
+            ):
+                service.throttle_record_failure(
+                    session, username=user.username, address=address, now=now
+                )
+                context.update(error=_("Your current password is not right."), field="current")
+            elif problem := service.new_password_problem(
+                password, password2, username=user.username
+            ):
+                context.update(error=_(problem), field="password")
+            else:
+                service.user_set_password(
+                    session,
+                    user_id=user.id,
+                    password_hash=service.hash_password(password, settings),
+                )
+                service.sessions_end_for_user(session, user_id=user.id)
+                token = _new_session(request, session, user, now)
+                audit_record(
+                    session, actor_id=user.id, action="account.password", target=f"user:{user.id}"
+                )
+    except service.Throttled as exc:
+        return _throttled(request, "accounts/account.html", context, exc)
+    if "error" in context:
+        return render(request, "accounts/account.html", context, status_code=422)
+    return _signed_in(request, "/account?changed=1", token)
 
 
 @router.get("/activate")
@@ -207,9 +261,7 @@ async def activate(
                 context["field"] = "code"
                 user = None
             if user is not None:
-                problem = service.password_problem(password, username=user.username)
-                if problem is None and password != password2:
-                    problem = N_("The two passwords are not the same.")
+                problem = service.new_password_problem(password, password2, username=user.username)
                 if problem:
                     context["error"] = _(problem)
                     context["field"] = "password"

@@ -77,6 +77,18 @@ def password_problem(password: str, *, username: str = "") -> str | None:
     return None
 
 
+def new_password_problem(password: str, again: str, *, username: str) -> str | None:
+    """``password_problem``, and the second entry must match the first."""
+    problem = password_problem(password, username=username)
+    if problem is None and password != again:
+        problem = N_("The two passwords are not the same.")
+    return problem
+
+
+def user_set_password(session: Session, *, user_id: int, password_hash: str) -> None:
+    session.execute(update(User).where(User.id == user_id).values(password_hash=password_hash))
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

@@ -159,7 +159,9 @@ def activation_find(session: Session, *, code: str, now: datetime) -> tuple[Acti
 def activation_use(
     session: Session, *, activation: ActivationCode, user: User, password_hash: str, now: datetime
 ) -> None:
-    session.execute(update(User).where(User.id == user.id).values(password_hash=password_hash))
+    from app.accounts.service import user_set_password
+
+    user_set_password(session, user_id=user.id, password_hash=password_hash)
     session.execute(
         update(ActivationCode)
         .where(ActivationCode.id == activation.id)
