@@ -56,6 +56,7 @@ def test_real_curriculum_is_valid_and_complete():
     every = [q for m in content.modules for q in (*m.checks, *m.quiz)] + content.prepost
     assert all(q.data.source and q.data.explanation.id for q in every)
     assert content.pledge is not None and len(content.pledge.points) >= 5
+    assert len(content.glossary) >= 15, "the glossary explains the lesson words"
 
 
 def test_module_one_teaches_the_nine_values_in_the_workshop_order():
@@ -71,6 +72,7 @@ def test_fixture_content_is_valid():
     content, problems = load_content(FIXTURE)
     assert problems == []
     assert len(content.lessons) == 3
+    assert [t.term for t in content.glossary] == ["LHKPN", "Gratifikasi", "ASN"]
 
 
 def _broken(tmp_path: Path, file: str, old: str, new: str) -> tuple[Path, int]:
@@ -134,6 +136,13 @@ BROKEN = [
         "minutes: 4",
         "minutes: empat",
         "minutes: Input should be a valid integer",
+    ),
+    ("glossary.yaml", "  - term: ASN", "  - term: lhkpn", "duplicate glossary term 'lhkpn'"),
+    (
+        "glossary.yaml",
+        '      id: "Pemberian dalam arti luas kepada pejabat."\n',
+        "",
+        "terms.1.text.id: Field required",
     ),
 ]
 

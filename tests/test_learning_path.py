@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from app.curriculum.models import LessonProgress
-from tests.conftest import csrf_of, login, take_quiz
+from tests.conftest import csrf_of, login, post_form, take_quiz
 from tests.factories import make_cohort, make_couple, make_user
 
 TODAY = date(2026, 3, 2)
@@ -221,3 +221,43 @@ def test_lesson_page_runs_few_queries_and_renders_no_markdown(
     with count_queries() as counter:
         assert client.get("/learn").status_code == 200
     assert counter.count <= 5, counter.statements
+
+
+def test_glossary_explains_the_lesson_words_in_the_reader_language(client, couple, mini):
+    assert client.get("/learn/glossary", follow_redirects=False).status_code == 303  # sign in
+    start(client, mini)
+    lesson = client.get("/learn/lessons/awal").text
+    assert 'href="/learn/glossary">Lihat kamus istilah' in lesson
+    page = client.get("/learn/glossary")
+    assert page.status_code == 200
+    text = page.text
+    # alphabetical, grouped by letter, with the source where one is given
+    assert text.index("<dt") < text.index(">ASN<") < text.index(">Gratifikasi<")
+    assert text.index(">Gratifikasi<") < text.index(">LHKPN<")
+    assert 'href="#huruf-A"' in text and 'href="#huruf-L"' in text
+    assert "daftar harta pejabat untuk KPK" in text and "Sumber: UU 28/1999" in text
+    post_form(client, "/language", {"locale": "en", "next": "/learn/glossary"}, page="/learn")
+    english = client.get("/learn/glossary").text
+    assert "the list of an official&#39;s assets for KPK" in english
+    assert "Aparatur Sipil Negara: pegawai pemerintah." in english  # no English: Indonesian
+
+
+def test_glossary_changes_make_a_new_content_version(mini, tmp_path):
+    import shutil
+
+    from app.curriculum.content import load_content
+    from app.curriculum.service import glossary_terms
+    from app.curriculum.sync import sync_content
+    from tests.conftest import FIXTURE_CONTENT
+
+    root = tmp_path / "content"
+    shutil.copytree(FIXTURE_CONTENT, root)
+    path = root / "glossary.yaml"
+    path.write_text(path.read_text().replace("pegawai pemerintah", "pegawai negeri dan PPPK"))
+    content, problems = load_content(root)
+    assert problems == []
+    report = sync_content(mini, content)
+    assert report.changed
+    with mini.read() as session:
+        asn = next(t for t in glossary_terms(session) if t["term"] == "ASN")
+    assert asn["text"]["id"] == "Aparatur Sipil Negara: pegawai negeri dan PPPK."

@@ -123,6 +123,18 @@ class ValueIn(Strict):
     kpk: str | None = None
 
 
+class TermIn(Strict):
+    """A glossary entry: a word of the lessons explained for readers outside government."""
+
+    term: str = Field(min_length=1, max_length=60)
+    text: Text
+    source: str | None = Field(default=None, max_length=200)
+
+
+class GlossaryIn(Strict):
+    terms: list[TermIn] = Field(min_length=1)
+
+
 class PledgeIn(Strict):
     title: Text
     intro: Text
@@ -187,6 +199,7 @@ class Content:
     modules: list[ModuleDoc] = field(default_factory=list)
     prepost: list[QuestionDoc] = field(default_factory=list)
     pledge: PledgeIn | None = None
+    glossary: list[TermIn] = field(default_factory=list)
 
     @property
     def lessons(self) -> list[LessonDoc]:
@@ -204,6 +217,7 @@ class Content:
                 f"  {m.data.slug} ({m.data.phase}): {len(m.lessons)} lessons, "
                 f"{len(m.checks)} checks, {len(m.quiz)} quiz questions"
             )
+        lines.append(f"  glossary: {len(self.glossary)} terms")
         return "\n".join(lines)
 
     def digest(self) -> str:
@@ -224,6 +238,7 @@ class Content:
             ],
             "prepost": [q.data.model_dump() for q in self.prepost],
             "pledge": self.pledge.model_dump() if self.pledge else None,
+            "glossary": [t.model_dump() for t in self.glossary],
         }
         raw = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(raw).hexdigest()
@@ -348,6 +363,28 @@ def _load_questions(reader: _Reader, path: Path) -> list[QuestionDoc]:
     return out
 
 
+def _load_glossary(reader: _Reader, path: Path) -> list[TermIn]:
+    """``glossary.yaml`` (optional): the terms, each once (whatever the letter case)."""
+    if not path.exists():
+        return []
+    data, node = reader.yaml(path)
+    if data is None and node is None:
+        return []
+    glossary = reader.validate(GlossaryIn, data, path, node)
+    if glossary is None:
+        return []
+    items = next(v for k, v in node.value if k.value == "terms").value
+    _unique(
+        reader,
+        [
+            (term.term.casefold(), path, item.start_mark.line + 1)
+            for term, item in zip(glossary.terms, items, strict=True)
+        ],
+        "glossary term",
+    )
+    return glossary.terms
+
+
 def _load_lesson(reader: _Reader, path: Path) -> LessonDoc | None:
     try:
         text = path.read_text(encoding="utf-8")
@@ -451,6 +488,7 @@ def load_content(root: Path) -> tuple[Content, list[Problem]]:
     else:
         reader.problem(pledge_path, None, "file is missing")
 
+    content.glossary = _load_glossary(reader, root / "glossary.yaml")
     _cross_check(reader, content)
     return content, reader.problems
 
@@ -458,12 +496,14 @@ def load_content(root: Path) -> tuple[Content, list[Problem]]:
 def _cross_check(reader: _Reader, content: Content) -> None:
     """Rules across files: unique slugs, known tags, phases, lesson links."""
     values = {v.slug for v in content.values}
-    _unique(reader, [(v.slug, reader.root / "values.yaml", None) for v in content.values], "value")
+    _unique(
+        reader, [(v.slug, reader.root / "values.yaml", None) for v in content.values], "value slug"
+    )
     modules = {m.data.slug for m in content.modules}
     _unique(
         reader,
         [(m.data.slug, reader.root.parent / m.folder / "module.yaml", 1) for m in content.modules],
-        "module",
+        "module slug",
     )
     quiz_slugs = [
         (m.data.quiz.slug, reader.root.parent / m.folder / "module.yaml", None)
@@ -473,19 +513,19 @@ def _cross_check(reader: _Reader, content: Content) -> None:
         ("pre-test", reader.root / "pre-post.yaml", None),
         ("post-test", reader.root / "pre-post.yaml", None),
     ]
-    _unique(reader, quiz_slugs, "quiz")
+    _unique(reader, quiz_slugs, "quiz slug")
     lessons = content.lessons
     lesson_slugs = {lesson.meta.slug for lesson in lessons}
     _unique(
         reader,
         [(lesson.meta.slug, reader.root.parent / lesson.file, 2) for lesson in lessons],
-        "lesson",
+        "lesson slug",
     )
     all_questions = [q for m in content.modules for q in (*m.checks, *m.quiz)] + content.prepost
     _unique(
         reader,
         [(q.data.slug, reader.root.parent / q.file, q.line) for q in all_questions],
-        "question",
+        "question slug",
     )
     for m in content.modules:
         own_lessons = {lesson.meta.slug for lesson in m.lessons}
@@ -520,7 +560,7 @@ def _cross_check(reader: _Reader, content: Content) -> None:
             if q.data.tags.module != m.data.slug:
                 reader.problem(
                     reader.root.parent / q.file,
-                    q.line_at("tags", "module"),
+                    q.line_at("tags", "module slug"),
                     f"{q.data.slug}: tagged with module {q.data.tags.module!r}, "
                     f"but it is in the quiz of {m.data.slug!r}",
                 )
@@ -529,7 +569,7 @@ def _cross_check(reader: _Reader, content: Content) -> None:
         if q.data.tags.module not in modules:
             reader.problem(
                 path,
-                q.line_at("tags", "module"),
+                q.line_at("tags", "module slug"),
                 f"{q.data.slug}: unknown module tag {q.data.tags.module!r}",
             )
         for slug in q.data.tags.values:
@@ -552,6 +592,6 @@ def _unique(reader: _Reader, items: list[tuple[str, Path, int | None]], kind: st
         if slug in seen:
             first, first_line = seen[slug]
             where = f"{reader.rel(first)}" + (f":{first_line}" if first_line else "")
-            reader.problem(path, line, f"duplicate {kind} slug {slug!r} (first in {where})")
+            reader.problem(path, line, f"duplicate {kind} {slug!r} (first in {where})")
         else:
             seen[slug] = (path, line)

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy.exc import IntegrityError
 
-from app.accounts.deps import require_participant
+from app.accounts.deps import require_participant, require_user
 from app.accounts.models import CurrentUser
 from app.curriculum import service
 from app.i18n import N_
@@ -118,6 +118,17 @@ def _lesson_context(request: Request, standing: Standing, module, lesson) -> dic
         "module_progress": next(m for m in standing.mine.modules if m.module.id == module.id),
         "module_quiz": standing.curriculum.module_quiz(module.id),
     }
+
+
+@router.get("/glossary")
+async def glossary(request: Request, user: CurrentUser = Depends(require_user)) -> Response:
+    with request.app.state.db.read() as session:
+        terms = service.glossary_terms(session)
+    letters: dict[str, list[dict]] = {}
+    for term in terms:
+        first = term["term"][:1].upper()
+        letters.setdefault(first if first.isalpha() else "#", []).append(term)
+    return render(request, "curriculum/glossary.html", {"letters": letters})
 
 
 @router.get("/lessons/{slug}")

@@ -346,6 +346,27 @@ class CurriculumCache:
 
 
 CONTENT_VERSION = Query(select(func.max(ContentVersion.id)))
+
+
+def content_summary(session: Session) -> tuple[int | None, dict]:
+    """The latest content version and what it records beside the tables (counts, the pledge,
+    the glossary)."""
+    row = session.execute(
+        select(ContentVersion.id, ContentVersion.summary)
+        .order_by(ContentVersion.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None, {}
+    return row[0], row[1] or {}
+
+
+def glossary_terms(session: Session) -> list[dict]:
+    """The glossary in alphabetical order: [{"term", "text": {"id", "en"}, "source"}]."""
+    _, summary = content_summary(session)
+    return sorted(summary.get("glossary") or [], key=lambda t: t["term"].casefold())
+
+
 COMPLETIONS = Query(
     select(
         LessonProgress.user_id,

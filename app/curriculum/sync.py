@@ -96,6 +96,7 @@ def sync_content(db: Database, content: Content, *, force: bool = False) -> Sync
         version.summary = {
             "counts": counts,
             "pledge": content.pledge.model_dump() if content.pledge else None,
+            "glossary": [t.model_dump() for t in content.glossary],
         }
         return SyncReport(version=version.id, changed=True, counts=counts)
 

@@ -11,7 +11,8 @@ from sqlmodel import Session
 
 from app.accounts.models import User
 from app.certificates.models import Certificate
-from app.curriculum.models import ContentVersion, Module, Quiz
+from app.curriculum.models import Module, Quiz
+from app.curriculum.service import content_summary
 from app.family.models import FamilyReflection, PledgeSignature
 from app.i18n import N_
 from app.quizzes.models import QuizAttempt
@@ -100,14 +101,9 @@ def reflection_reply(
 
 
 def pledge_text(session: Session) -> tuple[int | None, dict | None]:
-    row = session.execute(
-        select(ContentVersion.id, ContentVersion.summary)
-        .order_by(ContentVersion.id.desc())
-        .limit(1)
-    ).first()
-    if row is None or not row[1]:
-        return None, None
-    return row[0], row[1].get("pledge")
+    version, summary = content_summary(session)
+    pledge = summary.get("pledge")
+    return (version, pledge) if pledge else (None, None)
 
 
 def signatures_for(session: Session, *, couple_id: int) -> dict[int, datetime]:
