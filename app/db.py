@@ -159,7 +159,7 @@ class Query:
 
 class Reader:
     """Runs ``Query`` objects on one pooled driver connection (no ORM session): the reads of
-    the pages every participant opens, and small writes inside ``Database.writer()``."""
+    the pages every participant opens. ``SessionReader`` runs them inside a Session."""
 
     def __init__(self, db: Database, connection: Any) -> None:  # noqa: ANN401 — DBAPI
         self.db = db

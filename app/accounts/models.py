@@ -59,7 +59,6 @@ class CurrentUser:
     locale: str
     couple_id: int | None
     partner_role: str | None
-    is_active: bool = True
 
 
 CURRENT_USER_COLUMNS = (

@@ -560,7 +560,7 @@ def _cross_check(reader: _Reader, content: Content) -> None:
             if q.data.tags.module != m.data.slug:
                 reader.problem(
                     reader.root.parent / q.file,
-                    q.line_at("tags", "module slug"),
+                    q.line_at("tags", "module"),
                     f"{q.data.slug}: tagged with module {q.data.tags.module!r}, "
                     f"but it is in the quiz of {m.data.slug!r}",
                 )
@@ -569,7 +569,7 @@ def _cross_check(reader: _Reader, content: Content) -> None:
         if q.data.tags.module not in modules:
             reader.problem(
                 path,
-                q.line_at("tags", "module slug"),
+                q.line_at("tags", "module"),
                 f"{q.data.slug}: unknown module tag {q.data.tags.module!r}",
             )
         for slug in q.data.tags.values:

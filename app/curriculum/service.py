@@ -142,21 +142,16 @@ class PathProgress:
                     return ls
         return None
 
+    def first(self, state: State) -> LessonState | None:
+        return next((ls for m in self.modules for ls in m.lessons if ls.state == state), None)
+
     def first_locked(self) -> LessonState | None:
         """What stands in the way: the first lesson that is not open yet."""
-        for m in self.modules:
-            for ls in m.lessons:
-                if ls.state == State.locked:
-                    return ls
-        return None
+        return self.first(State.locked)
 
     def next_open(self) -> LessonState | None:
         """Where to continue: the first lesson that is open and not done."""
-        for m in self.modules:
-            for ls in m.lessons:
-                if ls.state == State.open:
-                    return ls
-        return None
+        return self.first(State.open)
 
 
 _partner = aliased(User)

@@ -57,12 +57,10 @@ async def cohort_page(
 ) -> Response:
     cohort = _cohort(request, user, slug)
     granted = request.query_params.get("granted", "")
-    return await _cohort_response(
-        request, cohort, granted=int(granted) if granted.isdigit() else None
-    )
+    return _cohort_response(request, cohort, granted=int(granted) if granted.isdigit() else None)
 
 
-async def _cohort_response(
+def _cohort_response(
     request: Request,
     cohort: Cohort,
     *,
@@ -260,7 +258,7 @@ async def extra_attempt(
     else:
         refused = None
     if refused is not None:
-        return await _cohort_response(
+        return _cohort_response(
             request,
             cohort,
             error=gettext_for(request).gettext(refused.message),

@@ -115,6 +115,12 @@ def extra_attempts(session: Session, *, user_id: int, quiz_id: int) -> int:
     )
 
 
+def attempts_allowed(quiz: QuizInfo, extra: int) -> int:
+    """Attempts a participant may use: the quiz's own, plus what a facilitator granted (module
+    quizzes only)."""
+    return quiz.max_attempts + (extra if quiz.kind == "module" else 0)
+
+
 def extra_attempt_grant(session: Session, *, user_id: int, quiz: QuizInfo, actor_id: int) -> int:
     """One more attempt at a module quiz, for a participant who used every attempt without
     passing. A second click (or a second facilitator) grants nothing more: the participant
@@ -138,7 +144,7 @@ def extra_attempt_grant(session: Session, *, user_id: int, quiz: QuizInfo, actor
     ).one()
     if used[1]:
         raise QuizError(409, N_("This participant has already passed this quiz."))
-    if used[0] < quiz.max_attempts + extra:
+    if used[0] < attempts_allowed(quiz, extra):
         raise QuizError(409, N_("This participant still has an attempt left for this quiz."))
     if row is None:
         row = ExtraAttempts(user_id=user_id, quiz_id=quiz.id, extra=0)
@@ -205,7 +211,7 @@ def quiz_status(
     records: dict[int, QuizRecord],
     now: datetime,
 ) -> QuizStatus:
-    allowed = quiz.max_attempts + (record.extra if quiz.kind == "module" else 0)
+    allowed = attempts_allowed(quiz, record.extra)
     status = QuizStatus(quiz, Access.locked, record, allowed)
     if quiz.kind == "module":
         module = next((m for m in progress.modules if m.module.id == quiz.module_id), None)

@@ -19,6 +19,7 @@ from app.cohorts.models import Couple
 from app.curriculum.models import LessonProgress, Question, Quiz
 from app.curriculum.service import QuizInfo
 from app.quizzes.models import AttemptItem, ExtraAttempts, QuizAttempt
+from app.quizzes.service import attempts_allowed
 
 
 def _cohort_users(cohort_id: int):  # noqa: ANN202
@@ -82,7 +83,7 @@ def waiting_for_attempt(
                 quiz.kind == "module"
                 and done is not None
                 and not done["passed"]
-                and done["attempts"] >= quiz.max_attempts + done["extra"]
+                and done["attempts"] >= attempts_allowed(quiz, done["extra"])
             ):
                 out.setdefault(user_id, []).append(quiz)
     return out
