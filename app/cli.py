@@ -16,6 +16,7 @@ app.add_typer(content_app, name="content")
 
 
 def _database():  # noqa: ANN202
+    import app.models  # noqa: F401 — every table, so foreign keys between domains resolve
     from app.db import Database, make_engine
 
     return Database(make_engine(get_settings().resolved_database_url()))
@@ -102,7 +103,7 @@ def content_sync(
     content = _valid_content(folder, "; nothing was synced")
     db = _database()
     try:
-        report = sync_content(db, content, force=force)
+        report = sync_content(db, content, force=force, settings=get_settings())
     except SyncRefused as exc:
         fail(str(exc))
     typer.echo(report)
@@ -148,9 +149,11 @@ def create_user(
                 settings=settings,
             )
             from app.audit import audit_record
+            from app.db import utcnow
 
             audit_record(
                 session,
+                now=utcnow(),
                 actor_id=None,
                 action="user.create",
                 target=f"user:{user.username}",
@@ -190,7 +193,7 @@ def import_roster(
             parsed=parsed,
             actor_id=None,
             now=utcnow(),
-            activation_days=30,
+            activation_days=settings.activation_days,
             dry_run=dry_run,
         )
     if result.problems:

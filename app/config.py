@@ -6,6 +6,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +34,11 @@ class Settings(BaseSettings):
     login_window_minutes: int = 15
     login_max_per_account: int = 5
     login_max_per_address: int = 30
+    # learning policy (DESIGN §3): the defaults a content sync gives module quizzes, and how
+    # long a printed activation code stays valid
+    pass_mark: int = Field(default=70, ge=1, le=100)
+    module_quiz_attempts: int = Field(default=3, ge=1, le=20)
+    activation_days: int = Field(default=30, ge=1, le=365)
 
     @field_validator("secret_key")
     @classmethod
@@ -40,6 +46,20 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("APP_SECRET_KEY must be at least 32 characters")
         return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"APP_TIMEZONE {value!r} is not a known time zone") from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The time zone every cohort's dates are read in (one definition: APP_TIMEZONE)."""
+        return ZoneInfo(self.timezone)
 
     @property
     def production(self) -> bool:

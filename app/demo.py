@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from sqlalchemy import select, update
 from sqlmodel import Session
@@ -14,9 +14,9 @@ from app.cohorts.models import Cohort, CohortFacilitator, Couple, Organization, 
 from app.config import Settings
 from app.curriculum.models import Lesson, LessonProgress, Module
 from app.db import Database, utcnow
+from app.learning.rules import attempt_passed, is_late, workshop_over_at
 
 DEMO_PASSWORD = "demo-integritas"  # noqa: S105 — the published demo password (README)
-WIB = timedelta(hours=7)
 
 ORGANIZATIONS = [
     "Dinas Pendidikan",
@@ -120,8 +120,8 @@ POSITIONS = [
 ]
 
 
-def _wib(day: date, hour: int = 9) -> datetime:
-    return datetime.combine(day, time(hour)).replace(tzinfo=UTC) - WIB
+def _local(day: date, hour: int, tz: tzinfo) -> datetime:
+    return datetime.combine(day, time(hour), tzinfo=tz).astimezone(UTC)
 
 
 def _ensure_user(session: Session, *, settings: Settings, password_hash: str, **fields) -> User:
@@ -235,7 +235,8 @@ def _activate_all(
 
 def seed_demo(db: Database, settings: Settings, *, today: date | None = None) -> str:
     now = utcnow()
-    today = today or (now + WIB).date()
+    tz = settings.tz
+    today = today or now.astimezone(tz).date()
     password_hash = hash_password(DEMO_PASSWORD, settings)
     with db.write() as session:
         region = session.execute(
@@ -282,8 +283,8 @@ def seed_demo(db: Database, settings: Settings, *, today: date | None = None) ->
             venue="Pusat Pemerintahan Kota Tangerang",
             workshop_start=start,
             workshop_end=start + timedelta(days=1),
-            pre_opens=_wib(today - timedelta(days=7), 0),
-            post_closes=_wib(start + timedelta(days=45), 23),
+            pre_opens=_local(today - timedelta(days=7), 0, tz),
+            post_closes=_local(start + timedelta(days=45), 23, tz),
         )
         historic = _ensure_cohort(
             session,
@@ -294,8 +295,8 @@ def seed_demo(db: Database, settings: Settings, *, today: date | None = None) ->
             venue="Hotel Novotel Kota Tangerang",
             workshop_start=date(2024, 10, 14),
             workshop_end=date(2024, 10, 15),
-            pre_opens=_wib(date(2024, 9, 30), 0),
-            post_closes=_wib(date(2024, 11, 30), 23),
+            pre_opens=_local(date(2024, 9, 30), 0, tz),
+            post_closes=_local(date(2024, 11, 30), 23, tz),
         )
         for cohort in (demo, historic):
             if session.get(CohortFacilitator, (cohort.id, staff["fasilitator"].id)) is None:
@@ -312,14 +313,14 @@ def seed_demo(db: Database, settings: Settings, *, today: date | None = None) ->
         )
         _import(session, historic, make_roster_csv(40, seed=2024), now)
         historic_users = _activate_all(session, historic, password_hash, now)
-        made = _historic_progress(session, historic, historic_users)
+        made = _historic_progress(session, historic, historic_users, tz)
     return (
         "Demo ready: admin, fasilitator, kpk, budi + sari (tng-demo), "
         f"40 couples in tng-2024; {made} lesson records added. Password: {DEMO_PASSWORD}"
     )
 
 
-def _historic_progress(session: Session, cohort: Cohort, users: list[User]) -> int:
+def _historic_progress(session: Session, cohort: Cohort, users: list[User], tz: tzinfo) -> int:
     """Realistic history for the 2024 cohort, following the same rules as the site: the
     pre-test first, lessons with their checks in order, module quizzes (up to three tries),
     module 3 after the workshop, then the post-test. Most finished; some stalled; a few
@@ -366,7 +367,7 @@ def _historic_progress(session: Session, cohort: Cohort, users: list[User]) -> i
             checks.setdefault(q[3], []).append(q[0])
 
     rng = random.Random(1014)  # noqa: S311 — demo data, reproducible
-    end = datetime.combine(cohort.workshop_end, time(17)).replace(tzinfo=UTC) - WIB
+    end = workshop_over_at(cohort.workshop_end, tz)  # when "after" lessons open
 
     def answer(qid: int, p_right: float) -> tuple[list[int], float]:
         options = choices[qid]
@@ -413,7 +414,7 @@ def _historic_progress(session: Session, cohort: Cohort, users: list[User]) -> i
             )
         row.submitted_at = when
         row.score = attempt_percent(scores)
-        row.passed = row.score >= quiz.pass_mark
+        row.passed = attempt_passed(row.score, quiz.pass_mark)
         return row.passed
 
     made = 0
@@ -457,7 +458,7 @@ def _historic_progress(session: Session, cohort: Cohort, users: list[User]) -> i
                     lesson_id=lesson_id,
                     viewed_at=when - timedelta(minutes=8),
                     completed_at=when,
-                    late=phase == "before" and when > end,
+                    late=is_late(phase, when, end),
                 )
             )
             made += 1

@@ -18,15 +18,16 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import i18n
-from app.accounts.deps import Forbidden, LoginRequired, load_context, load_identity
 from app.config import Settings, get_settings
 from app.curriculum.service import CurriculumCache
 from app.db import Database, make_engine, utcnow
-from app.web import SecurityHeadersMiddleware, is_htmx, make_templates, render
+from app.deps import DbDep, identify, load_context
+from app.errors import AppError, LoginRequired
+from app.web import SecurityHeadersMiddleware, is_htmx, make_templates, message_text, render
 
 log = logging.getLogger("integritas")
 
-ERROR_PAGES = {400, 403, 404, 405, 413, 422, 429, 500}
+ERROR_PAGES = {400, 403, 404, 405, 409, 413, 422, 429, 500}
 
 
 def create_app(
@@ -77,9 +78,9 @@ def create_app(
     app.include_router(admin_router)
 
     @app.get("/healthz", include_in_schema=False)
-    async def healthz(request: Request) -> Response:
+    async def healthz(db: DbDep) -> Response:
         try:
-            ok = request.app.state.db.ping()
+            ok = db.ping()
         except Exception:  # noqa: BLE001 — any database failure makes the check fail
             log.exception("health check: database unreachable")
             ok = False
@@ -106,8 +107,8 @@ def warm_up(app: FastAPI) -> None:
     full passes over these long-lived objects otherwise stall a request for ~90 ms now and
     then (measured on a 2-core machine; with the freeze, under 10 ms)."""
     try:
-        with app.state.db.reader() as reader:
-            app.state.curriculum.get(reader)
+        with app.state.db.read() as session:
+            app.state.curriculum.get(session)
     except Exception:  # noqa: BLE001 — a database not yet migrated is loaded on first use
         log.warning("curriculum not loaded at start-up", exc_info=True)
     gc.collect()
@@ -115,19 +116,27 @@ def warm_up(app: FastAPI) -> None:
 
 
 def error_response(
-    request: Request, status: int, reason: str | None = None, headers: dict[str, str] | None = None
+    request: Request,
+    status: int,
+    reason: str | None = None,
+    headers: dict[str, str] | None = None,
+    detail: str | None = None,
 ) -> Response:
-    try:
-        load_identity(request)
-    except Exception:  # noqa: BLE001 — an error page must render even without a database
-        request.state.user = None
-        request.state.locale = request.app.state.settings.default_locale
+    """The error page (or the htmx fragment) for a status; ``detail`` is the refusal's own
+    message, in the reader's language, shown instead of the generic one."""
+    if not getattr(request.state, "context_loaded", False):
+        try:
+            with request.app.state.db.read() as session:
+                identify(request, session)
+        except Exception:  # noqa: BLE001 — an error page must render even without a database
+            request.state.user = None
+            request.state.locale = request.app.state.settings.default_locale
     code = status if status in ERROR_PAGES else (404 if status < 500 else 500)
     template = "errors/_fragment.html" if is_htmx(request) else f"errors/{code}.html"
     return render(
         request,
         template,
-        {"status": status, "code": code, "reason": reason},
+        {"status": status, "code": code, "reason": reason, "detail": detail},
         status_code=status,
         headers=headers,
     )
@@ -158,9 +167,11 @@ def install_error_handlers(app: FastAPI) -> None:
             return Response(status_code=204, headers={"HX-Redirect": target})
         return Response(status_code=303, headers={"Location": target})
 
-    @app.exception_handler(Forbidden)
-    async def forbidden(request: Request, exc: Forbidden) -> Response:
-        return error_response(request, 403)
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, exc: AppError) -> Response:
+        """Every refusal a service raises: its status, its message, its headers."""
+        detail = message_text(request, exc) if exc.message else None
+        return error_response(request, exc.status, headers=exc.headers or None, detail=detail)
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> Response:

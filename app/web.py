@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import i18n
 from app.config import ROOT, Settings
+from app.errors import AppError
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -79,7 +80,7 @@ def make_templates(settings: Settings) -> Environment:
     )
     env.install_null_translations(newstyle=True)  # replaced per request by the context
     env.globals["language_names"] = i18n.LANGUAGE_NAMES
-    env.globals["wib"] = timedelta(hours=7)
+    env.globals["local_date"] = lambda value: i18n.local(value, settings.timezone).date()
     env.globals["one_day"] = timedelta(days=1)
     return env
 
@@ -234,6 +235,31 @@ def render(
     if new_anon:
         set_cookie(response, request.app.state.settings, "kb_anon", new_anon)
     return response
+
+
+def message_text(request: Request, exc: AppError) -> str:
+    """The error's message in the reader's language, its values filled in (dates as the
+    reader writes them)."""
+    locale = getattr(request.state, "locale", "id")
+    tz = request.app.state.settings.timezone
+    values = {
+        k: i18n.fmt_date(v, locale, tz) if isinstance(v, date | datetime) else v
+        for k, v in exc.values.items()
+    }
+    text = gettext_for(request).gettext(exc.message)
+    return text % values if values else text
+
+
+def form_error(
+    request: Request, template: str, context: dict[str, Any], exc: AppError
+) -> HTMLResponse:
+    """The form again, with the refusal's message beside the field it is about."""
+    context = {**context, "error": message_text(request, exc), "field": exc.field}
+    return render(request, template, context, status_code=exc.status, headers=exc.headers)
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 def redirect(request: Request, url: str) -> Response:

@@ -140,7 +140,7 @@ def post_form(
 
 
 class QueryCounter:
-    """Every statement sent to the database: through SQLAlchemy and through ``Query``."""
+    """Every statement sent to the database."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -153,15 +153,10 @@ class QueryCounter:
 
     def __enter__(self) -> QueryCounter:
         event.listen(self.engine, "before_cursor_execute", self._on)
-        self.db.statement_hooks.append(self._record)
         return self
-
-    def _record(self, statement: str) -> None:
-        self._on(None, None, statement)
 
     def __exit__(self, *exc) -> None:
         event.remove(self.engine, "before_cursor_execute", self._on)
-        self.db.statement_hooks.remove(self._record)
 
     @property
     def count(self) -> int:

@@ -208,8 +208,8 @@ def test_concurrent_submits_in_the_service(official, mini):
     finish_module_one(official)
     html = open_quiz(official, "kuis-satu")
     attempt_id = int(re.search(r'name="attempt_id" value="(\d+)"', html).group(1))
-    with mini.reader() as reader:
-        quiz = CurriculumCache().get(reader).quizzes["kuis-satu"]
+    with mini.read() as session:
+        quiz = CurriculumCache().get(session).quizzes["kuis-satu"]
     barrier = threading.Barrier(4)
     outcomes = []
 

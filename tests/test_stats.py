@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.curriculum.models import Question, Quiz
 from app.quizzes.models import AttemptItem, QuizAttempt
-from app.quizzes.stats import item_analysis, participant_summaries, quiz_summaries
+from app.quizzes.stats import QuizSummary, item_analysis, participant_summaries, quiz_summaries
 from tests.factories import make_cohort, make_couple
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -103,13 +103,10 @@ def test_participant_and_quiz_summaries(mini, people):
     with mini.read() as session:
         people_summary = participant_summaries(session, cohort_id=cohort.id)
         quizzes = quiz_summaries(session, cohort_id=cohort.id)
-    assert people_summary[a.id]["quizzes"]["kuis-satu"] == {
-        "best": 100.0,
-        "passed": True,
-        "attempts": 2,
-        "extra": 0,
-    }
-    assert people_summary[b.id]["quizzes"]["kuis-satu"]["passed"] is False
+    assert people_summary[a.id].quizzes["kuis-satu"] == QuizSummary(
+        best=100.0, passed=True, attempts=2, extra=0, exhausted=False
+    )
+    assert people_summary[b.id].quizzes["kuis-satu"].passed is False
     assert stranger.id not in people_summary
     assert quizzes["kuis-satu"] == {
         "participants": 2,

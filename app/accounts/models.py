@@ -7,12 +7,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime, utcnow
-
-
-def ts(*, nullable: bool = False, index: bool = False) -> Column:
-    """An aware UTC timestamp column."""
-    return Column(UTCDateTime(), nullable=nullable, index=index)
+from app.db import ts, utcnow
 
 
 class Role(StrEnum):

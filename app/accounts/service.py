@@ -12,7 +12,7 @@ from functools import lru_cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import bindparam, delete, func, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.accounts.models import (
     CURRENT_USER_COLUMNS,
@@ -22,8 +22,10 @@ from app.accounts.models import (
     Role,
     User,
 )
+from app.audit import audit_record
+from app.cohorts.service import ActivationError, activation_find, activation_use
 from app.config import Settings
-from app.db import Query, Reader, utcnow
+from app.errors import AppError
 from app.i18n import N_
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -96,9 +98,17 @@ def token_hash(token: str) -> str:
 # ---------------------------------------------------------------- throttling
 
 
-@dataclass
-class Throttled(Exception):
-    retry_after: int
+class Throttled(AppError):
+    """Too many failures lately; ``retry_after`` seconds until the next try."""
+
+    status = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            message=N_("Too many failed attempts. Wait a few minutes, then try again."),
+            headers={"Retry-After": str(retry_after)},
+        )
+        self.retry_after = retry_after
 
 
 def _failure_keys(username: str, address: str) -> tuple[str, str]:
@@ -164,22 +174,22 @@ def session_create(
     return token
 
 
-SESSION_USER = Query(
+SESSION_USER = (
     select(*CURRENT_USER_COLUMNS)
-    .join(AuthSession, AuthSession.user_id == User.id)
+    .join(AuthSession, col(AuthSession.user_id) == User.id)
     .where(
-        AuthSession.token_hash == bindparam("token_hash"),
-        AuthSession.expires_at > bindparam("now"),
-        User.is_active.is_(True),
+        col(AuthSession.token_hash) == bindparam("token_hash"),
+        col(AuthSession.expires_at) > bindparam("now"),
+        col(User.is_active).is_(True),
     )
 )
 
 
-def session_user(reader: Reader, *, token: str, now: datetime) -> CurrentUser | None:
-    """The active user behind a session token, in one query."""
+def session_user(session: Session, *, token: str, now: datetime) -> CurrentUser | None:
+    """The active user behind a session token, in one statement."""
     if not token or len(token) > 100:
         return None
-    row = reader.first(SESSION_USER, token_hash=token_hash(token), now=now)
+    row = session.execute(SESSION_USER, {"token_hash": token_hash(token), "now": now}).first()
     return CurrentUser(*row) if row else None
 
 
@@ -194,8 +204,13 @@ def sessions_end_for_user(session: Session, *, user_id: int) -> None:
 # ---------------------------------------------------------------- users
 
 
-class UserError(ValueError):
+class UserError(AppError):
     """A user cannot be created or changed as asked; the message says why (English id)."""
+
+    status = 422
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message=message, field=field)
 
 
 def user_by_username(session: Session, *, username: str) -> User | None:
@@ -257,5 +272,133 @@ def user_set_locale(session: Session, *, user_id: int, locale: str) -> None:
     session.execute(update(User).where(User.id == user_id).values(locale=locale))
 
 
-def now_utc() -> datetime:
-    return utcnow()
+# ---------------------------------------------------------------- signing in, activation
+
+
+@dataclass
+class SignedIn:
+    """The outcome of a sign-in, an activation or a password change: either a new session
+    token for ``user``, or ``refused`` — a refusal whose failure record must still be kept
+    (so the caller commits the transaction and shows the refusal)."""
+
+    user: User | None = None
+    token: str | None = None
+    refused: AppError | None = None
+
+
+def _new_session(
+    session: Session, user: User, *, settings: Settings, now: datetime, user_agent: str | None
+) -> SignedIn:
+    return SignedIn(
+        user=user,
+        token=session_create(session, user=user, settings=settings, now=now, user_agent=user_agent),
+    )
+
+
+def sign_in(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    address: str,
+    user_agent: str | None,
+    previous_token: str | None,
+    settings: Settings,
+    now: datetime,
+) -> SignedIn:
+    """Check a username and password: a new session on success (the previous one of this
+    browser ends), a recorded failure otherwise. Throttled while too many failures stand
+    against the account or the address."""
+    username = username.strip().lower()
+    if not username or not password:
+        raise AppError(422, N_("Fill in your username and password."))
+    if len(username) > 64 or len(password) > MAX_PASSWORD:
+        raise AppError(422, N_("The username or password is too long."))
+    throttle_check(session, username=username, address=address, settings=settings, now=now)
+    user = user_by_username(session, username=username)
+    if (
+        user is None
+        or not user.is_active
+        or not verify_password(user.password_hash, password, settings)
+    ):
+        throttle_record_failure(session, username=username, address=address, now=now)
+        return SignedIn(refused=AppError(401, N_("The username or password is not right.")))
+    throttle_clear(session, username=username)
+    if previous_token:
+        session_end(session, token=previous_token)
+    return _new_session(session, user, settings=settings, now=now, user_agent=user_agent)
+
+
+def password_change(
+    session: Session,
+    *,
+    user: CurrentUser,
+    current: str,
+    password: str,
+    again: str,
+    address: str,
+    user_agent: str | None,
+    settings: Settings,
+    now: datetime,
+) -> SignedIn:
+    """A new password for the signed-in user: the current one first (a wrong one counts as a
+    failed sign-in); every other browser is signed out, this one gets a new session;
+    audit-logged."""
+    throttle_check(session, username=user.username, address=address, settings=settings, now=now)
+    record = session.get(User, user.id)
+    if record is None:
+        raise AppError(404, N_("This account does not exist."))
+    if len(current) > MAX_PASSWORD or not verify_password(record.password_hash, current, settings):
+        throttle_record_failure(session, username=user.username, address=address, now=now)
+        return SignedIn(
+            refused=AppError(422, N_("Your current password is not right."), field="current")
+        )
+    problem = new_password_problem(password, again, username=user.username)
+    if problem:
+        raise AppError(422, problem, field="password")
+    user_set_password(session, user_id=user.id, password_hash=hash_password(password, settings))
+    sessions_end_for_user(session, user_id=user.id)
+    audit_record(
+        session, now=now, actor_id=user.id, action="account.password", target=f"user:{user.id}"
+    )
+    return _new_session(session, record, settings=settings, now=now, user_agent=user_agent)
+
+
+def activate(
+    session: Session,
+    *,
+    code: str,
+    password: str,
+    again: str,
+    address: str,
+    user_agent: str | None,
+    settings: Settings,
+    now: datetime,
+) -> SignedIn:
+    """A participant's first sign-in: the code from the printed card and a password of their
+    own. Wrong codes count against the address (and are kept); a refused password is
+    ``AppError`` with ``values["username"]`` so the form can say whose account it is."""
+    key = f"activate:{address[:100]}"
+    throttle_keys(
+        session,
+        limits={key: settings.login_max_per_account * 2},
+        window=timedelta(minutes=settings.login_window_minutes),
+        now=now,
+    )
+    try:
+        activation, user = activation_find(session, code=code, now=now)
+    except ActivationError as exc:
+        session.add(LoginFailure(key=key, at=now))
+        return SignedIn(refused=exc)
+    problem = new_password_problem(password, again, username=user.username)
+    if problem:
+        raise AppError(422, problem, {"username": user.username}, field="password")
+    activation_use(
+        session,
+        activation=activation,
+        user=user,
+        password_hash=hash_password(password, settings),
+        now=now,
+    )
+    sessions_end_for_user(session, user_id=user.id)
+    return _new_session(session, user, settings=settings, now=now, user_agent=user_agent)

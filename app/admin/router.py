@@ -1,237 +1,161 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import Response
-from sqlalchemy import select
+from typing import Any
 
-from app.accounts.deps import require_admin
-from app.accounts.models import CurrentUser, Role, User
-from app.accounts.service import UserError, user_create, user_set_active
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
 from app.admin import service
-from app.audit import audit_record
-from app.cohorts.models import Cohort, CohortFacilitator, Organization, Region
-from app.cohorts.service import cohort_by_slug
-from app.curriculum.models import ContentVersion
+from app.deps import AdminDep, DbDep, NowDep, ReadDep, SettingsDep, WriteDep
+from app.errors import AppError
 from app.i18n import N_
 from app.web import gettext_for, redirect, render
 
 router = APIRouter(prefix="/admin")
 
 
-def _home_context(request: Request) -> dict:
-    with request.app.state.db.read() as session:
-        staff = session.execute(
-            select(User.id, User.username, User.display_name, User.role, User.is_active)
-            .where(User.role != Role.participant)
-            .order_by(User.role, User.username)
-        ).all()
-        version = session.execute(
-            select(ContentVersion).order_by(ContentVersion.id.desc()).limit(1)
-        ).scalar_one_or_none()
-        regions = session.execute(select(Region).order_by(Region.name)).scalars().all()
-        orgs = session.execute(
-            select(Organization.name, Region.name.label("region"))
-            .join(Region, Region.id == Organization.region_id)
-            .order_by(Region.name, Organization.name)
-        ).all()
-        cohorts = session.execute(
-            select(Cohort.slug, Cohort.title, Cohort.workshop_start, Region.name.label("region"))
-            .join(Region, Region.id == Cohort.region_id)
-            .order_by(Cohort.workshop_start.desc())
-        ).all()
-    return {
-        "staff": staff,
-        "version": version,
-        "regions": regions,
-        "orgs": orgs,
-        "cohorts": cohorts,
-        "form": {},
-        "errors": {},
-    }
-
-
 @router.get("")
-async def admin_home(request: Request, user: CurrentUser = Depends(require_admin)) -> Response:
-    return render(request, "admin/home.html", _home_context(request))
+async def admin_home(request: Request, user: AdminDep, session: ReadDep) -> Response:
+    return render(request, "admin/home.html", vars(service.admin_home(session)))
 
 
 def _refused(
     request: Request,
-    exc: Exception,
-    form: dict,
-    template: str = "admin/home.html",
-    context: dict | None = None,
+    exc: AppError,
+    form: dict[str, str],
+    template: str,
+    context: Any,  # noqa: ANN401 — a view model
 ) -> Response:
-    _ = gettext_for(request).gettext
-    field = getattr(exc, "field", "form")
-    message = getattr(exc, "message", str(exc))
-    ctx = context if context is not None else _home_context(request)
-    ctx.update({"form": form, "errors": {field: _(message)}})
-    return render(request, template, ctx, status_code=422)
+    context.form = form
+    context.errors = {exc.field or "form": gettext_for(request).gettext(exc.message)}
+    return render(request, template, vars(context), status_code=exc.status)
 
 
-async def _form(request: Request) -> dict:
+async def _form(request: Request) -> dict[str, str]:
     form = await request.form()
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
 @router.post("/regions")
-async def region_create(request: Request, user: CurrentUser = Depends(require_admin)) -> Response:
+async def region_create(
+    request: Request, user: AdminDep, session: ReadDep, db: DbDep, now: NowDep
+) -> Response:
     form = await _form(request)
     try:
-        with request.app.state.db.write() as session:
-            service.region_create(session, form=form, actor_id=user.id)
-    except service.AdminError as exc:
-        return _refused(request, exc, form)
+        with db.write() as write:
+            service.region_create(write, form=form, actor=user, now=now)
+    except AppError as exc:
+        return _refused(request, exc, form, "admin/home.html", service.admin_home(session))
     return redirect(request, "/admin#regions")
 
 
 @router.post("/organizations")
 async def organization_create(
-    request: Request, user: CurrentUser = Depends(require_admin)
+    request: Request, user: AdminDep, session: ReadDep, db: DbDep, now: NowDep
 ) -> Response:
     form = await _form(request)
     try:
-        with request.app.state.db.write() as session:
-            service.organization_create(session, form=form, actor_id=user.id)
-    except service.AdminError as exc:
-        return _refused(request, exc, form)
+        with db.write() as write:
+            service.organization_create(write, form=form, actor=user, now=now)
+    except AppError as exc:
+        return _refused(request, exc, form, "admin/home.html", service.admin_home(session))
     return redirect(request, "/admin#organizations")
 
 
 @router.post("/cohorts")
-async def cohort_create(request: Request, user: CurrentUser = Depends(require_admin)) -> Response:
+async def cohort_create(
+    request: Request,
+    user: AdminDep,
+    session: ReadDep,
+    db: DbDep,
+    settings: SettingsDep,
+    now: NowDep,
+) -> Response:
     form = await _form(request)
     try:
-        with request.app.state.db.write() as session:
-            cohort = service.cohort_save(session, form=form, actor_id=user.id)
-    except service.AdminError as exc:
-        return _refused(request, exc, form)
+        with db.write() as write:
+            cohort = service.cohort_save(write, form=form, actor=user, now=now, tz=settings.tz)
+    except AppError as exc:
+        return _refused(request, exc, form, "admin/home.html", service.admin_home(session))
     return redirect(request, f"/admin/cohorts/{cohort.slug}")
 
 
-def _cohort_context(request: Request, slug: str) -> dict:
-    with request.app.state.db.read() as session:
-        cohort = cohort_by_slug(session, slug=slug)
-        if cohort is None:
-            raise HTTPException(status_code=404)
-        regions = session.execute(select(Region).order_by(Region.name)).scalars().all()
-        assigned = session.execute(
-            select(User.id, User.display_name, User.username)
-            .join(CohortFacilitator, CohortFacilitator.user_id == User.id)
-            .where(CohortFacilitator.cohort_id == cohort.id)
-        ).all()
-        facilitators = session.execute(
-            select(User.id, User.display_name, User.username)
-            .where(User.role == Role.facilitator, User.is_active.is_(True))
-            .order_by(User.display_name)
-        ).all()
-    taken = {row.id for row in assigned}
-    return {
-        "cohort": cohort,
-        "regions": regions,
-        "assigned": assigned,
-        "facilitators": [f for f in facilitators if f.id not in taken],
-        "form": {},
-        "errors": {},
-    }
-
-
 @router.get("/cohorts/{slug}")
-async def cohort_edit(
-    request: Request, slug: str, user: CurrentUser = Depends(require_admin)
-) -> Response:
-    return render(request, "admin/cohort.html", _cohort_context(request, slug))
+async def cohort_edit(request: Request, slug: str, user: AdminDep, session: ReadDep) -> Response:
+    return render(request, "admin/cohort.html", vars(service.cohort_admin(session, slug=slug)))
 
 
 @router.post("/cohorts/{slug}")
 async def cohort_update(
-    request: Request, slug: str, user: CurrentUser = Depends(require_admin)
+    request: Request,
+    slug: str,
+    user: AdminDep,
+    session: ReadDep,
+    db: DbDep,
+    settings: SettingsDep,
+    now: NowDep,
 ) -> Response:
     form = await _form(request)
-    context = _cohort_context(request, slug)
+    context = service.cohort_admin(session, slug=slug)
     try:
-        with request.app.state.db.write() as session:
-            cohort = session.get(Cohort, context["cohort"].id)
-            service.cohort_save(session, form=form, actor_id=user.id, cohort=cohort)
-    except service.AdminError as exc:
+        with db.write() as write:
+            cohort = write.merge(context.cohort)
+            service.cohort_save(
+                write, form=form, actor=user, now=now, tz=settings.tz, cohort=cohort
+            )
+    except AppError as exc:
         return _refused(request, exc, form, "admin/cohort.html", context)
     return redirect(request, f"/admin/cohorts/{slug}")
 
 
 @router.post("/cohorts/{slug}/facilitators")
 async def cohort_facilitators(
-    request: Request, slug: str, user: CurrentUser = Depends(require_admin)
+    request: Request, slug: str, user: AdminDep, session: ReadDep, db: DbDep, now: NowDep
 ) -> Response:
     form = await _form(request)
-    context = _cohort_context(request, slug)
+    context = service.cohort_admin(session, slug=slug)
+    raw = form.get("user_id") or ""
     try:
-        with request.app.state.db.write() as session:
+        if not raw.isdigit() or len(raw) > 12:
+            raise service.AdminError("user_id", N_("Choose a facilitator account."))
+        with db.write() as write:
             service.facilitator_assign(
-                session,
-                cohort=context["cohort"],
-                user_id=int(form.get("user_id") or 0),
-                actor_id=user.id,
+                write,
+                cohort=context.cohort,
+                user_id=int(raw),
+                actor=user,
+                now=now,
                 assign=form.get("action") != "remove",
             )
-    except (service.AdminError, ValueError) as exc:
-        return _refused(
-            request,
-            exc
-            if isinstance(exc, service.AdminError)
-            else service.AdminError("user_id", "Choose a facilitator account."),
-            form,
-            "admin/cohort.html",
-            context,
-        )
+    except AppError as exc:
+        return _refused(request, exc, form, "admin/cohort.html", context)
     return redirect(request, f"/admin/cohorts/{slug}")
 
 
 @router.post("/users")
-async def staff_create(request: Request, user: CurrentUser = Depends(require_admin)) -> Response:
+async def staff_create(
+    request: Request,
+    user: AdminDep,
+    session: ReadDep,
+    db: DbDep,
+    settings: SettingsDep,
+    now: NowDep,
+) -> Response:
     form = await _form(request)
-    role = form.get("role", "")
     try:
-        if role not in (Role.facilitator, Role.kpk, Role.admin):
-            raise UserError(N_("Choose the role: facilitator, KPK or administrator."))
-        with request.app.state.db.write() as session:
-            created = user_create(
-                session,
-                username=form.get("username", ""),
-                display_name=form.get("name", ""),
-                role=role,
-                password=form.get("password", ""),
-                settings=request.app.state.settings,
-            )
-            audit_record(
-                session,
-                actor_id=user.id,
-                action="user.create",
-                target=f"user:{created.username}",
-                detail={"role": role},
-            )
-    except UserError as exc:
-        return _refused(request, service.AdminError("staff", str(exc)), form)
+        with db.write() as write:
+            service.staff_create(write, actor=user, form=form, settings=settings, now=now)
+    except AppError as exc:
+        return _refused(request, exc, form, "admin/home.html", service.admin_home(session))
     return redirect(request, "/admin#staff")
 
 
 @router.post("/users/{user_id}/active")
 async def admin_set_active(
-    request: Request, user_id: int, user: CurrentUser = Depends(require_admin)
+    request: Request, user_id: int, user: AdminDep, session: WriteDep, now: NowDep
 ) -> Response:
     form = await request.form()
-    active = form.get("active") == "1"
-    if user_id == user.id and not active:
-        raise HTTPException(status_code=422, detail="self")
-    with request.app.state.db.write() as session:
-        target = session.get(User, user_id)
-        if target is None:
-            raise HTTPException(status_code=404)
-        user_set_active(session, user_id=user_id, active=active)
-        audit_record(
-            session,
-            actor_id=user.id,
-            action="user.activate" if active else "user.deactivate",
-            target=f"user:{target.username}",
-        )
+    service.account_set_active(
+        session, actor=user, user_id=user_id, active=form.get("active") == "1", now=now
+    )
     return redirect(request, "/admin")

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, Integer
 from sqlmodel import Field, SQLModel
 
-from app.accounts.models import ts
+from app.db import ts
 
 
 class Certificate(SQLModel, table=True):

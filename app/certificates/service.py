@@ -1,20 +1,66 @@
-"""Certificates: the PDF for the participant, the public verification."""
+"""Certificates: issued when a couple completes, verified publicly, revoked by an admin."""
 
 from __future__ import annotations
 
-from fastapi import Request
-from sqlalchemy import select
-from sqlmodel import Session
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
 
-from app.accounts.models import User
+from sqlalchemy import select, update
+from sqlmodel import Session, col
+
+from app.accounts.models import CurrentUser, Role, User
+from app.audit import audit_record
 from app.certificates.models import Certificate
 from app.cohorts.models import Cohort, Couple
-from app.i18n import fmt_date
-from app.web import gettext_for
+from app.errors import Forbidden, NotFound
+from app.i18n import N_, fmt_date, translations
+from app.learning.selectors import couple_complete
+
+CERT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
-def certificate_view(session: Session, *, code: str) -> dict | None:
-    """What the public may see of a certificate: name, cohort, date, and whether it is valid."""
+def issue_if_complete(session: Session, *, couple_id: int, now: datetime) -> int:
+    """Give each partner a certificate once the couple is complete (``learning.selectors``),
+    inside the caller's transaction — the one that made the change completing the couple.
+    Returns how many were issued now (0 when not complete, or already issued)."""
+    row = session.execute(
+        couple_complete(select(col(Couple.id)).where(col(Couple.id) == couple_id))
+    ).first()
+    if row is None or not row.complete:
+        return 0
+    partners = list(
+        session.execute(select(User.id).where(col(User.couple_id) == couple_id)).scalars()
+    )
+    have = set(
+        session.execute(
+            select(Certificate.user_id).where(col(Certificate.user_id).in_(partners))
+        ).scalars()
+    )
+    issued = 0
+    for user_id in partners:
+        if user_id in have:
+            continue
+        code = "KB-" + "".join(secrets.choice(CERT_ALPHABET) for _ in range(10))
+        session.add(Certificate(user_id=user_id, code=code, issued_at=now))
+        issued += 1
+    return issued
+
+
+@dataclass(frozen=True)
+class CertificateView:
+    """What the public may see of a certificate."""
+
+    code: str
+    issued_at: datetime
+    revoked_at: datetime | None
+    display_name: str
+    title: str
+    workshop_end: date
+
+
+def certificate_view(session: Session, *, code: str) -> CertificateView | None:
+    """A certificate by its code: name, cohort, date, and whether it was revoked."""
     if not code or len(code) > 40:
         return None
     row = session.execute(
@@ -26,29 +72,37 @@ def certificate_view(session: Session, *, code: str) -> dict | None:
             Cohort.title,
             Cohort.workshop_end,
         )
-        .join(User, User.id == Certificate.user_id)
-        .join(Couple, Couple.id == User.couple_id)
-        .join(Cohort, Cohort.id == Couple.cohort_id)
-        .where(Certificate.code == code.strip().upper())
+        .join(User, col(User.id) == Certificate.user_id)
+        .join(Couple, col(Couple.id) == User.couple_id)
+        .join(Cohort, col(Cohort.id) == Couple.cohort_id)
+        .where(col(Certificate.code) == code.strip().upper())
     ).first()
-    return dict(row._mapping) if row else None
+    return CertificateView(*row) if row else None
 
 
-def certificate_document(request: Request, certificate: Certificate) -> bytes:
+def certificate_of(session: Session, *, user_id: int) -> Certificate | None:
+    return session.execute(
+        select(Certificate).where(col(Certificate.user_id) == user_id)
+    ).scalar_one_or_none()
+
+
+def certificate_document(
+    session: Session, *, user_id: int, locale: str, tz: str, base_url: str
+) -> tuple[str, bytes]:
+    """(code, PDF) of the participant's own valid certificate; NotFound when there is none."""
     from app.certificates.pdf import certificate_pdf
 
-    state = request.app.state
-    with state.db.read() as session:
-        view = certificate_view(session, code=certificate.code)
-    locale = getattr(request.state, "locale", "id")
-    _ = gettext_for(request).gettext
-    url = str(request.base_url).rstrip("/") + f"/verify/{certificate.code}"
-    return certificate_pdf(
-        name=view["display_name"],
-        cohort=view["title"],
-        date_text=fmt_date(view["issued_at"], locale, state.settings.timezone),
-        code=certificate.code,
-        verify_url=url,
+    certificate = certificate_of(session, user_id=user_id)
+    view = certificate_view(session, code=certificate.code) if certificate else None
+    if view is None or view.revoked_at is not None:
+        raise NotFound(message=N_("There is no certificate for this account yet."))
+    _ = translations(locale).gettext
+    return view.code, certificate_pdf(
+        name=view.display_name,
+        cohort=view.title,
+        date_text=fmt_date(view.issued_at, locale, tz),
+        code=view.code,
+        verify_url=f"{base_url.rstrip('/')}/verify/{view.code}",
         heading=_("Integrity Family Certificate"),
         body=_(
             "has completed the Integrity Family learning programme together with their "
@@ -56,3 +110,29 @@ def certificate_document(request: Request, certificate: Certificate) -> bytes:
         ),
         verify_label=_("Check that this certificate is valid:"),
     )
+
+
+def certificate_revoke(
+    session: Session, *, actor: CurrentUser, code: str, reason: str | None, now: datetime
+) -> str:
+    """Revoke a certificate (administrators only); audit-logged. Returns the code."""
+    if actor.role != Role.admin:
+        raise Forbidden
+    code = code.strip().upper()[:40]
+    reason = (reason or "").strip()[:300] or None
+    if session.execute(select(Certificate.id).where(col(Certificate.code) == code)).first() is None:
+        raise NotFound(message=N_("There is no certificate with this code."))
+    session.execute(
+        update(Certificate)
+        .where(col(Certificate.code) == code, col(Certificate.revoked_at).is_(None))
+        .values(revoked_at=now, revoked_by=actor.id, revoke_reason=reason)
+    )
+    audit_record(
+        session,
+        now=now,
+        actor_id=actor.id,
+        action="certificate.revoke",
+        target=f"certificate:{code}",
+        detail={"reason": reason},
+    )
+    return code

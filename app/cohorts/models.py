@@ -5,7 +5,7 @@ from datetime import date, datetime
 from sqlalchemy import Column, Date, ForeignKey, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.accounts.models import ts
+from app.db import ts
 
 
 class Region(SQLModel, table=True):

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, func, or_, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from app.accounts.models import PartnerRole, Role, User
+from app.accounts.models import CurrentUser, PartnerRole, Role, User
 from app.audit import audit_record
 from app.cohorts.models import (
     ActivationCode,
@@ -20,10 +20,11 @@ from app.cohorts.models import (
     Organization,
     Region,
 )
+from app.errors import AppError, Forbidden, NotFound
 from app.i18n import N_
 
 
-def cohorts_visible_to(*, user: User) -> Select:
+def cohorts_visible_to(*, user: User | CurrentUser) -> Select:
     """The cohorts a user may manage: a facilitator's own, every cohort for an admin."""
     query = select(Cohort.id)
     if user.role == Role.admin:
@@ -35,7 +36,7 @@ def cohorts_visible_to(*, user: User) -> Select:
     return query.where(False)
 
 
-def cohort_list_for(session: Session, *, user: User) -> list[dict]:
+def cohort_list_for(session: Session, *, user: User | CurrentUser) -> list[dict]:
     """The cohorts a facilitator (or admin) may see, with their size, in one query."""
     visible = cohorts_visible_to(user=user).subquery()
     participants = (
@@ -121,10 +122,13 @@ def _activation_code(user_id: int, now: datetime, days: int) -> tuple[Activation
     return record, code
 
 
-class ActivationError(Exception):
+class ActivationError(AppError):
+    """The activation code cannot be used; the message says why."""
+
+    status = 422
+
     def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(message=message, field="code")
 
 
 def activation_find(session: Session, *, code: str, now: datetime) -> tuple[ActivationCode, User]:
@@ -159,9 +163,7 @@ def activation_find(session: Session, *, code: str, now: datetime) -> tuple[Acti
 def activation_use(
     session: Session, *, activation: ActivationCode, user: User, password_hash: str, now: datetime
 ) -> None:
-    from app.accounts.service import user_set_password
-
-    user_set_password(session, user_id=user.id, password_hash=password_hash)
+    session.execute(update(User).where(col(User.id) == user.id).values(password_hash=password_hash))
     session.execute(
         update(ActivationCode)
         .where(ActivationCode.id == activation.id)
@@ -363,6 +365,7 @@ def roster_import(
         (result.updated if changed else result.unchanged).append(couple.code)
     audit_record(
         session,
+        now=now,
         actor_id=actor_id,
         action="roster.import",
         target=f"cohort:{cohort.slug}",
@@ -375,28 +378,99 @@ def roster_import(
     return result
 
 
-class CohortDenied(Exception):
+class CohortDenied(Forbidden):
     """The cohort exists but the user may not manage it."""
 
 
-def cohort_for(session: Session, *, user: User, slug: str) -> Cohort | None:
-    """The cohort if the user may manage it; None when it does not exist; CohortDenied when
-    it is someone else's."""
+def cohort_for(session: Session, *, user: User | CurrentUser, slug: str) -> Cohort:
+    """The cohort if the user may manage it: NotFound when it does not exist, CohortDenied
+    when it is someone else's."""
     cohort = cohort_by_slug(session, slug=slug)
     if cohort is None:
-        return None
-    visible = session.execute(cohorts_visible_to(user=user).where(Cohort.id == cohort.id)).first()
+        raise NotFound(message=N_("This cohort does not exist."))
+    visible = session.execute(
+        cohorts_visible_to(user=user).where(col(Cohort.id) == cohort.id)
+    ).first()
     if visible is None:
         raise CohortDenied
     return cohort
 
 
-def cohort_roster(session: Session, *, cohort_id: int) -> list[dict]:
+def participant_for(
+    session: Session, *, actor: User | CurrentUser, user_id: int, cohort_id: int | None = None
+) -> User:
+    """A participant the actor may act on: one in a cohort the actor manages (and in
+    ``cohort_id`` when given). Anyone else, or no one, is NotFound: the actor does not learn
+    whether the account exists."""
+    query = (
+        select(User)
+        .join(Couple, col(Couple.id) == User.couple_id)
+        .where(
+            col(User.id) == user_id,
+            col(User.role) == Role.participant,
+            col(Couple.cohort_id).in_(cohorts_visible_to(user=actor)),
+        )
+    )
+    if cohort_id is not None:
+        query = query.where(col(Couple.cohort_id) == cohort_id)
+    participant = session.execute(query).scalar_one_or_none()
+    if participant is None:
+        raise NotFound(message=N_("This participant is not in your cohort."))
+    return participant
+
+
+def activation_reissue(
+    session: Session,
+    *,
+    actor: User | CurrentUser,
+    cohort: Cohort,
+    user_id: int,
+    now: datetime,
+    days: int,
+) -> User:
+    """A new activation code for a participant of a cohort the actor manages (the old one
+    stops working); audit-logged. Returns the participant."""
+    participant = participant_for(session, actor=actor, user_id=user_id, cohort_id=cohort.id)
+    activation_issue(session, user_id=user_id, now=now, days=days)
+    audit_record(
+        session,
+        now=now,
+        actor_id=actor.id,
+        action="activation.reissue",
+        target=f"user:{participant.username}",
+        detail={"cohort": cohort.slug},
+    )
+    return participant
+
+
+@dataclass(frozen=True)
+class PartnerRow:
+    id: int
+    username: str
+    name: str
+    role: str
+    activated: bool
+    code_expires: datetime | None
+    active: bool
+
+
+@dataclass
+class CoupleRow:
+    id: int
+    code: str
+    organization: str
+    partners: list[PartnerRow] = field(default_factory=list)
+
+
+def cohort_roster(session: Session, *, cohort_id: int) -> list[CoupleRow]:
     """Couples of a cohort with both partners and their activation state, in one query."""
     active_code = (
-        select(ActivationCode.user_id, func.max(ActivationCode.expires_at).label("expires_at"))
-        .where(ActivationCode.used_at.is_(None), ActivationCode.retired_at.is_(None))
-        .group_by(ActivationCode.user_id)
+        select(
+            col(ActivationCode.user_id).label("user_id"),
+            func.max(col(ActivationCode.expires_at)).label("expires_at"),
+        )
+        .where(col(ActivationCode.used_at).is_(None), col(ActivationCode.retired_at).is_(None))
+        .group_by(col(ActivationCode.user_id))
         .subquery()
     )
     rows = session.execute(
@@ -408,36 +482,37 @@ def cohort_roster(session: Session, *, cohort_id: int) -> list[dict]:
             User.username,
             User.display_name,
             User.partner_role,
-            User.password_hash.is_not(None),
+            col(User.password_hash).is_not(None),
             active_code.c.expires_at,
             User.is_active,
         )
-        .join(Organization, Organization.id == Couple.organization_id)
-        .join(User, User.couple_id == Couple.id)
+        .join(Organization, col(Organization.id) == Couple.organization_id)
+        .join(User, col(User.couple_id) == Couple.id)
         .outerjoin(active_code, active_code.c.user_id == User.id)
-        .where(Couple.cohort_id == cohort_id)
-        .order_by(Couple.code, User.partner_role)
+        .where(col(Couple.cohort_id) == cohort_id)
+        .order_by(col(Couple.code), col(User.partner_role))
     ).all()
-    couples: dict[int, dict] = {}
+    couples: dict[int, CoupleRow] = {}
     for cid, code, org, uid, username, name, role, activated, expires, active in rows:
-        couple = couples.setdefault(
-            cid, {"id": cid, "code": code, "organization": org, "partners": []}
-        )
-        couple["partners"].append(
-            {
-                "id": uid,
-                "username": username,
-                "name": name,
-                "role": role,
-                "activated": activated,
-                "code_expires": expires,
-                "active": active,
-            }
+        couple = couples.setdefault(cid, CoupleRow(cid, code, org))
+        couple.partners.append(
+            PartnerRow(uid, username, name, role or "", bool(activated), expires, active)
         )
     return list(couples.values())
 
 
-def cards_for(session: Session, *, cohort_id: int, user_id: int | None = None) -> list[dict]:
+@dataclass(frozen=True)
+class CardRow:
+    id: int
+    display_name: str
+    username: str
+    partner_role: str | None
+    couple_code: str
+    code: str
+    expires_at: datetime
+
+
+def cards_for(session: Session, *, cohort_id: int, user_id: int | None = None) -> list[CardRow]:
     """Readable activation codes of a cohort's participants who have not activated yet."""
     query = (
         select(
@@ -445,20 +520,32 @@ def cards_for(session: Session, *, cohort_id: int, user_id: int | None = None) -
             User.display_name,
             User.username,
             User.partner_role,
-            Couple.code.label("couple_code"),
-            ActivationCode.code.label("code"),
+            Couple.code,
+            ActivationCode.code,
             ActivationCode.expires_at,
         )
-        .join(Couple, Couple.id == User.couple_id)
-        .join(ActivationCode, ActivationCode.user_id == User.id)
+        .join(Couple, col(Couple.id) == User.couple_id)
+        .join(ActivationCode, col(ActivationCode.user_id) == User.id)
         .where(
-            Couple.cohort_id == cohort_id,
-            ActivationCode.used_at.is_(None),
-            ActivationCode.retired_at.is_(None),
-            ActivationCode.code.is_not(None),
+            col(Couple.cohort_id) == cohort_id,
+            col(ActivationCode.used_at).is_(None),
+            col(ActivationCode.retired_at).is_(None),
+            col(ActivationCode.code).is_not(None),
         )
-        .order_by(Couple.code, User.partner_role)
+        .order_by(col(Couple.code), col(User.partner_role))
     )
     if user_id is not None:
-        query = query.where(User.id == user_id)
-    return [dict(r._mapping) for r in session.execute(query).all()]
+        query = query.where(col(User.id) == user_id)
+    return [CardRow(*r) for r in session.execute(query).all()]
+
+
+def facilitator_names(session: Session, *, cohort_id: int) -> list[str]:
+    """The active facilitators of a cohort, by name: whom a participant can ask."""
+    return list(
+        session.execute(
+            select(User.display_name)
+            .join(CohortFacilitator, col(CohortFacilitator.user_id) == User.id)
+            .where(col(CohortFacilitator.cohort_id) == cohort_id, col(User.is_active).is_(True))
+            .order_by(col(User.display_name))
+        ).scalars()
+    )

@@ -11,8 +11,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.accounts.models import ts
-from app.db import utcnow
+from app.db import ts, utcnow
 
 
 class ContentVersion(SQLModel, table=True):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
+from app.config import Settings
 from app.curriculum.content import Content, LessonDoc, QuestionDoc
 from app.curriculum.models import (
     Choice,
@@ -66,7 +67,12 @@ def _lesson_payload(doc: LessonDoc) -> dict:
     }
 
 
-def sync_content(db: Database, content: Content, *, force: bool = False) -> SyncReport:
+def sync_content(
+    db: Database, content: Content, *, force: bool = False, settings: Settings | None = None
+) -> SyncReport:
+    """Load the content into the database by stable slug; module quizzes get the pass mark
+    and attempt count of the settings (``APP_PASS_MARK``, ``APP_MODULE_QUIZ_ATTEMPTS``)."""
+    policy = settings or Settings()
     digest = content.digest()
     with db.write() as session:
         latest = session.execute(
@@ -91,7 +97,7 @@ def sync_content(db: Database, content: Content, *, force: bool = False) -> Sync
         _sync_values(session, content)
         modules = _sync_modules(session, content)
         lessons = _sync_lessons(session, content, modules, version.id, counts, force)
-        _sync_quizzes(session, content, modules)
+        _sync_quizzes(session, content, modules, policy)
         _sync_questions(session, content, modules, lessons, counts)
         version.summary = {
             "counts": counts,
@@ -206,7 +212,9 @@ def _sync_lessons(
     return existing
 
 
-def _sync_quizzes(session: Session, content: Content, modules: dict[str, Module]) -> None:
+def _sync_quizzes(
+    session: Session, content: Content, modules: dict[str, Module], policy: Settings
+) -> None:
     existing = {q.slug: q for q in session.execute(select(Quiz)).scalars()}
     wanted = [
         (m.data.quiz.slug, "module", modules[m.data.slug].id, _bi(m.data.quiz.title))
@@ -216,7 +224,8 @@ def _sync_quizzes(session: Session, content: Content, modules: dict[str, Module]
     for slug, kind, module_id, title in wanted:
         row = existing.get(slug) or Quiz(slug=slug, kind=kind, title={})
         row.kind, row.module_id, row.title = kind, module_id, title
-        row.max_attempts = 3 if kind == "module" else 1
+        row.max_attempts = policy.module_quiz_attempts if kind == "module" else 1
+        row.pass_mark = policy.pass_mark
         session.add(row)
     session.flush()
 

@@ -1,49 +1,34 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import UploadFile
 
-from app.accounts.deps import require_facilitator
-from app.accounts.models import CurrentUser, User
-from app.audit import audit_record
-from app.cohorts import service
-from app.cohorts.models import Cohort
+from app.certificates.pdf import Card as PdfCard
+from app.certificates.pdf import activation_cards_pdf, qr_svg
+from app.cohorts.roster import MAX_BYTES, parse_roster, template_csv
+from app.cohorts.service import activation_reissue, cohort_for
+from app.deps import CurriculumDep, DbDep, FacilitatorDep, NowDep, ReadDep, SettingsDep, WriteDep
+from app.errors import AppError, NotFound
+from app.facilitator import service
+from app.family.service import reflection_reply, reflections_of_cohort
 from app.i18n import N_
-from app.quizzes.stats import participant_summaries, waiting_for_attempt
-from app.web import gettext_for, redirect, render
+from app.quizzes.service import QuizError, extra_attempt_grant
+from app.web import form_error, gettext_for, message_text, redirect, render
 
 router = APIRouter(prefix="/facilitator")
 
-ACTIVATION_DAYS = 30
-
-
-def _cohort(request: Request, user: CurrentUser, slug: str) -> Cohort:
-    with request.app.state.db.read() as session:
-        try:
-            cohort = service.cohort_for(session, user=user, slug=slug)
-        except service.CohortDenied as exc:
-            raise HTTPException(status_code=403) from exc
-    if cohort is None:
-        raise HTTPException(status_code=404)
-    return cohort
-
 
 @router.get("")
-async def facilitator_home(
-    request: Request, user: CurrentUser = Depends(require_facilitator)
-) -> Response:
-    with request.app.state.db.read() as session:
-        cohorts = service.cohort_list_for(session, user=user)
-    return render(request, "facilitator/home.html", {"cohorts": cohorts})
+async def facilitator_home(request: Request, user: FacilitatorDep, session: ReadDep) -> Response:
+    return render(
+        request, "facilitator/home.html", {"cohorts": service.cohorts_of(session, actor=user)}
+    )
 
 
 @router.get("/roster-template.csv")
-async def roster_template(
-    request: Request, user: CurrentUser = Depends(require_facilitator)
-) -> Response:
-    from app.cohorts.roster import template_csv
-
+async def roster_template(user: FacilitatorDep) -> Response:
     return Response(
         template_csv(),
         media_type="text/csv; charset=utf-8",
@@ -53,95 +38,67 @@ async def roster_template(
 
 @router.get("/cohorts/{slug}")
 async def cohort_page(
-    request: Request, slug: str, user: CurrentUser = Depends(require_facilitator)
-) -> Response:
-    cohort = _cohort(request, user, slug)
-    granted = request.query_params.get("granted", "")
-    return _cohort_response(request, cohort, granted=int(granted) if granted.isdigit() else None)
-
-
-def _cohort_response(
     request: Request,
-    cohort: Cohort,
-    *,
-    error: str | None = None,
-    granted: int | None = None,
-    status_code: int = 200,
+    slug: str,
+    user: FacilitatorDep,
+    session: ReadDep,
+    curriculum: CurriculumDep,
+    now: NowDep,
+    granted: str = "",
 ) -> Response:
-    state = request.app.state
-    with state.db.read() as session:
-        couples = service.cohort_roster(session, cohort_id=cohort.id)
-        summaries = participant_summaries(session, cohort_id=cohort.id)
-    with state.db.reader() as reader:
-        curriculum = state.curriculum.get(reader)
-    names = {p["id"]: p for c in couples for p in c["partners"]}
-    waiting = [
-        (names[uid], quiz)
-        for uid, quizzes in waiting_for_attempt(summaries, curriculum.quizzes).items()
-        if uid in names
-        for quiz in quizzes
-    ]
-    return render(
-        request,
-        "facilitator/cohort.html",
-        {
-            "cohort": cohort,
-            "couples": couples,
-            "summaries": summaries,
-            "waiting": sorted(waiting, key=lambda w: (w[0]["name"], w[1].slug)),
-            "granted": names.get(granted),
-            "error": error,
-            "now": state.clock(),
-        },
-        status_code=status_code,
+    page = service.cohort_page(
+        session,
+        actor=user,
+        slug=slug,
+        curriculum=curriculum,
+        granted=int(granted) if granted.isdigit() and len(granted) < 12 else None,
     )
+    return render(request, "facilitator/cohort.html", {**vars(page), "now": now})
 
 
 @router.get("/cohorts/{slug}/import")
 async def import_form(
-    request: Request, slug: str, user: CurrentUser = Depends(require_facilitator)
+    request: Request, slug: str, user: FacilitatorDep, session: ReadDep
 ) -> Response:
-    cohort = _cohort(request, user, slug)
+    cohort = cohort_for(session, user=user, slug=slug)
     return render(request, "facilitator/import.html", {"cohort": cohort})
-
-
-def problem_text(request: Request, problem) -> str:  # noqa: ANN001
-    return gettext_for(request).gettext(problem.message) % problem.values
 
 
 @router.post("/cohorts/{slug}/import")
 async def import_roster(
-    request: Request, slug: str, user: CurrentUser = Depends(require_facilitator)
+    request: Request,
+    slug: str,
+    user: FacilitatorDep,
+    session: ReadDep,
+    db: DbDep,
+    settings: SettingsDep,
+    now: NowDep,
 ) -> Response:
-    from app.cohorts.roster import MAX_BYTES, parse_roster
-
-    cohort = _cohort(request, user, slug)
+    cohort = cohort_for(session, user=user, slug=slug)
     form = await request.form()
     upload = form.get("file")
-    dry_run = form.get("action") == "check"
-    _ = gettext_for(request).gettext
     if not isinstance(upload, UploadFile) or not upload.filename:
-        return render(
+        return form_error(
             request,
             "facilitator/import.html",
-            {"cohort": cohort, "error": _("Choose the roster file (CSV or XLSX) first.")},
-            status_code=422,
+            {"cohort": cohort},
+            AppError(422, N_("Choose the roster file (CSV or XLSX) first."), field="file"),
         )
     data = await upload.read(MAX_BYTES + 1)
     parsed = parse_roster(data, upload.filename)
-    state = request.app.state
-    with state.db.write() as session:
-        result = service.roster_import(
-            session,
-            cohort=session.get(Cohort, cohort.id),
+    with db.write() as write:
+        result = service.roster_upload(
+            write,
+            actor=user,
+            cohort=cohort,
             parsed=parsed,
-            actor_id=user.id,
-            now=state.clock(),
-            activation_days=ACTIVATION_DAYS,
-            dry_run=dry_run,
+            dry_run=form.get("action") == "check",
+            now=now,
+            activation_days=settings.activation_days,
         )
+    _ = gettext_for(request).gettext
     problems = [
-        {"row": p.row, "column": p.column, "message": problem_text(request, p)}
+        {"row": p.row, "column": p.column, "message": _(p.message) % p.values}
         for p in sorted(result.problems, key=lambda p: (p.row, p.column or ""))
     ]
     return render(
@@ -152,55 +109,45 @@ async def import_roster(
     )
 
 
-def _cards(request: Request, cohort: Cohort, participant: int | None = None) -> list[dict]:
-    """The readable activation codes of a cohort, each with its activation URL."""
-    with request.app.state.db.read() as session:
-        cards = service.cards_for(session, cohort_id=cohort.id, user_id=participant)
-    base = str(request.base_url).rstrip("/")
-    for card in cards:
-        card["url"] = f"{base}/activate?code={card['code']}"
-    return cards
-
-
 @router.get("/cohorts/{slug}/cards")
 async def cards_page(
     request: Request,
     slug: str,
+    user: FacilitatorDep,
+    session: ReadDep,
     participant: int | None = None,
-    user: CurrentUser = Depends(require_facilitator),
 ) -> Response:
-    from app.certificates.pdf import qr_svg
-
-    cohort = _cohort(request, user, slug)
-    cards = _cards(request, cohort, participant)
-    for card in cards:
-        card["qr"] = qr_svg(card["url"])
+    cohort, cards = service.activation_cards(
+        session, actor=user, slug=slug, base_url=str(request.base_url), participant=participant
+    )
     return render(
         request,
         "facilitator/cards.html",
-        {"cohort": cohort, "cards": cards, "one": participant is not None},
+        {
+            "cohort": cohort,
+            "cards": cards,
+            "qr": {card.id: qr_svg(card.url) for card in cards},
+            "one": participant is not None,
+        },
     )
 
 
 @router.get("/cohorts/{slug}/cards.pdf")
 async def cards_pdf(
-    request: Request, slug: str, user: CurrentUser = Depends(require_facilitator)
+    request: Request, slug: str, user: FacilitatorDep, session: ReadDep
 ) -> Response:
-    from app.certificates.pdf import Card, activation_cards_pdf
-
-    cohort = _cohort(request, user, slug)
-    cards = _cards(request, cohort)
-    _ = gettext_for(request).gettext
     base = str(request.base_url).rstrip("/")
+    cohort, cards = service.activation_cards(session, actor=user, slug=slug, base_url=base)
+    _ = gettext_for(request).gettext
     roles = {"official": _("Official"), "spouse": _("Spouse")}
     pdf = activation_cards_pdf(
         [
-            Card(
-                name=c["display_name"],
-                couple_code=c["couple_code"],
-                role_label=roles.get(c["partner_role"], ""),
-                code=c["code"],
-                url=c["url"],
+            PdfCard(
+                name=c.display_name,
+                couple_code=c.couple_code,
+                role_label=roles.get(c.partner_role or "", ""),
+                code=c.code,
+                url=c.url,
             )
             for c in cards
         ],
@@ -219,49 +166,41 @@ async def cards_pdf(
     )
 
 
-def _participant(session, cohort: Cohort, user_id: int) -> User:  # noqa: ANN001 — a Session
-    """A participant of this cohort; anyone else (or no one) is a 404."""
-    from app.cohorts.models import Couple
-
-    participant = session.get(User, user_id)
-    couple = session.get(Couple, participant.couple_id) if participant is not None else None
-    if couple is None or couple.cohort_id != cohort.id:
-        raise HTTPException(status_code=404)
-    return participant
-
-
 @router.post("/cohorts/{slug}/participants/{user_id}/extra-attempt")
 async def extra_attempt(
-    request: Request, slug: str, user_id: int, user: CurrentUser = Depends(require_facilitator)
+    request: Request,
+    slug: str,
+    user_id: int,
+    user: FacilitatorDep,
+    session: ReadDep,
+    db: DbDep,
+    curriculum: CurriculumDep,
+    now: NowDep,
 ) -> Response:
-    from sqlalchemy.exc import IntegrityError
-
-    from app.quizzes import service as quizzes
-
-    cohort = _cohort(request, user, slug)
-    state = request.app.state
+    cohort = cohort_for(session, user=user, slug=slug)
     form = await request.form()
-    with state.db.reader() as reader:
-        quiz = state.curriculum.get(reader).quizzes.get(str(form.get("quiz", "")))
+    quiz = curriculum.quizzes.get(str(form.get("quiz", "")))
     if quiz is None:
-        raise HTTPException(status_code=404)
+        raise NotFound(message=N_("This quiz does not exist."))
     try:
-        with state.db.write() as session:
-            _participant(session, cohort, user_id)
-            quizzes.extra_attempt_grant(session, user_id=user_id, quiz=quiz, actor_id=user.id)
+        with db.write() as write:
+            extra_attempt_grant(
+                write, actor=user, user_id=user_id, quiz=quiz, now=now, cohort_id=cohort.id
+            )
     except IntegrityError:  # two facilitators at the same moment: one grant stands
-        refused = quizzes.QuizError(
+        refused: AppError | None = QuizError(
             409, N_("This participant still has an attempt left for this quiz.")
         )
-    except quizzes.QuizError as exc:
+    except QuizError as exc:
         refused = exc
     else:
         refused = None
     if refused is not None:
-        return _cohort_response(
+        page = service.cohort_page(session, actor=user, slug=slug, curriculum=curriculum)
+        return render(
             request,
-            cohort,
-            error=gettext_for(request).gettext(refused.message),
+            "facilitator/cohort.html",
+            {**vars(page), "now": now, "error": message_text(request, refused)},
             status_code=refused.status,
         )
     return redirect(request, f"/facilitator/cohorts/{slug}?granted={user_id}#waiting")
@@ -269,83 +208,47 @@ async def extra_attempt(
 
 @router.post("/cohorts/{slug}/participants/{user_id}/reissue")
 async def reissue_code(
-    request: Request, slug: str, user_id: int, user: CurrentUser = Depends(require_facilitator)
+    request: Request,
+    slug: str,
+    user_id: int,
+    user: FacilitatorDep,
+    session: WriteDep,
+    settings: SettingsDep,
+    now: NowDep,
 ) -> Response:
-    cohort = _cohort(request, user, slug)
-    state = request.app.state
-    with state.db.write() as session:
-        participant = _participant(session, cohort, user_id)
-        service.activation_issue(
-            session, user_id=participant.id, now=state.clock(), days=ACTIVATION_DAYS
-        )
-        audit_record(
-            session,
-            actor_id=user.id,
-            action="activation.reissue",
-            target=f"user:{participant.username}",
-            detail={"cohort": cohort.slug},
-        )
+    cohort = cohort_for(session, user=user, slug=slug)
+    activation_reissue(
+        session, actor=user, cohort=cohort, user_id=user_id, now=now, days=settings.activation_days
+    )
     return redirect(request, f"/facilitator/cohorts/{slug}/cards?participant={user_id}")
 
 
 @router.get("/cohorts/{slug}/reflections")
 async def reflections_page(
-    request: Request, slug: str, user: CurrentUser = Depends(require_facilitator)
+    request: Request, slug: str, user: FacilitatorDep, session: ReadDep
 ) -> Response:
-    from sqlalchemy import select
-
-    from app.cohorts.models import Couple
-    from app.curriculum.models import Module
-    from app.family.models import FamilyReflection
-
-    cohort = _cohort(request, user, slug)
-    with request.app.state.db.read() as session:
-        rows = session.execute(
-            select(FamilyReflection, Couple.code, Module.title, User.display_name)
-            .join(Couple, Couple.id == FamilyReflection.couple_id)
-            .join(Module, Module.id == FamilyReflection.module_id)
-            .join(User, User.id == FamilyReflection.written_by)
-            .where(Couple.cohort_id == cohort.id)
-            .order_by(FamilyReflection.reply.is_not(None), FamilyReflection.written_at.desc())
-        ).all()
+    cohort = cohort_for(session, user=user, slug=slug)
+    rows = reflections_of_cohort(session, actor=user, cohort_id=cohort.id)
     return render(request, "facilitator/reflections.html", {"cohort": cohort, "rows": rows})
 
 
 @router.post("/cohorts/{slug}/reflections/{reflection_id}/reply")
-async def reflection_reply(
+async def reply(
     request: Request,
     slug: str,
     reflection_id: int,
-    user: CurrentUser = Depends(require_facilitator),
+    user: FacilitatorDep,
+    session: WriteDep,
+    now: NowDep,
 ) -> Response:
-    from app.family.service import FamilyError
-    from app.family.service import reflection_reply as reply
-
-    cohort = _cohort(request, user, slug)
+    cohort = cohort_for(session, user=user, slug=slug)
     form = await request.form()
-    try:
-        with request.app.state.db.write() as session:
-            reply(
-                session,
-                reflection_id=reflection_id,
-                cohort_id=cohort.id,
-                user_id=user.id,
-                text=str(form.get("text") or ""),
-                now=request.app.state.clock(),
-            )
-            audit_record(
-                session,
-                actor_id=user.id,
-                action="reflection.reply",
-                target=f"reflection:{reflection_id}",
-            )
-    except FamilyError as exc:
-        if exc.status == 404:
-            raise HTTPException(status_code=404) from exc
-        return render(
-            request,
-            "quizzes/problem.html",
-            {"message": gettext_for(request).gettext(exc.message), "slug": ""},
-            status_code=exc.status,
-        )
+    reflection_reply(
+        session,
+        actor=user,
+        reflection_id=reflection_id,
+        cohort_id=cohort.id,
+        text=str(form.get("text") or ""),
+        now=now,
+    )
     return redirect(request, f"/facilitator/cohorts/{slug}/reflections")

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.accounts.models import ts
+from app.db import ts
 
 
 class FamilyReflection(SQLModel, table=True):

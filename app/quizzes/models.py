@@ -7,8 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Column, Float, ForeignKey, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.accounts.models import ts
-from app.db import utcnow
+from app.db import ts, utcnow
 
 
 class QuizAttempt(SQLModel, table=True):

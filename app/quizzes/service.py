@@ -15,116 +15,51 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Integer, bindparam, func, or_, select, update
+from sqlalchemy import Integer, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
+from app.accounts.models import CurrentUser
 from app.audit import audit_record
+from app.cohorts.service import participant_for
 from app.curriculum.models import Choice, Question
-from app.curriculum.service import CheckQuestion, Learner, PathProgress, QuizInfo
-from app.db import Query, Reader, SessionReader
+from app.curriculum.outline import CheckQuestion, QuizInfo
+from app.errors import AppError
 from app.i18n import N_
+from app.learning.rules import (
+    Access,
+    AttemptInfo,
+    QuizRecord,
+    QuizStatus,
+    attempt_passed,
+    attempts_allowed,
+)
+from app.learning.standing import ATTEMPT_COLUMNS, Standing
 from app.quizzes.models import AttemptItem, CheckAnswer, ExtraAttempts, QuizAttempt
-from app.quizzes.scoring import attempt_percent, score_item, shuffled
+from app.quizzes.scoring import attempt_percent, band, normalized_gain, score_item, shuffled
 
 
-class QuizError(Exception):
-    """A request the quiz rules refuse; ``status`` is the HTTP status, ``message`` an English
-    message id translated where it is shown."""
-
-    def __init__(self, status: int, message: str, **values: object) -> None:
-        super().__init__(message)
-        self.status, self.message, self.values = status, message, values
+class QuizError(AppError):
+    """A request the quiz rules refuse."""
 
 
-# ---------------------------------------------------------------- reading
+# ---------------------------------------------------------------- extra attempts
 
 
-@dataclass
-class AttemptInfo:
-    id: int
-    number: int
-    seed: int
-    started_at: datetime
-    submitted_at: datetime | None
-    score: float | None
-    passed: bool | None
-
-
-# the columns of an AttemptInfo, in its order
-ATTEMPT_COLUMNS = (
-    QuizAttempt.id,
-    QuizAttempt.number,
-    QuizAttempt.seed,
-    QuizAttempt.started_at,
-    QuizAttempt.submitted_at,
-    QuizAttempt.score,
-    QuizAttempt.passed,
-)
-
-
-@dataclass
-class QuizRecord:
-    """What one user did at one quiz."""
-
-    attempts: list[AttemptInfo] = field(default_factory=list)
-    extra: int = 0
-
-    @property
-    def open_attempt(self) -> AttemptInfo | None:
-        return next((a for a in self.attempts if a.submitted_at is None), None)
-
-    @property
-    def submitted(self) -> list[AttemptInfo]:
-        return [a for a in self.attempts if a.submitted_at is not None]
-
-    @property
-    def passed(self) -> bool:
-        return any(a.passed for a in self.submitted)
-
-    @property
-    def best(self) -> AttemptInfo | None:
-        done = self.submitted
-        return max(done, key=lambda a: (a.score or 0, -a.number)) if done else None
-
-
-RECORDS = Query(
-    select(QuizAttempt.user_id, QuizAttempt.quiz_id, *ATTEMPT_COLUMNS)
-    .where(or_(QuizAttempt.user_id == bindparam("me"), QuizAttempt.user_id == bindparam("partner")))
-    .order_by(QuizAttempt.number)
-)
-
-
-def records_for(reader: Reader, *, user_ids: list[int]) -> dict[int, dict[int, QuizRecord]]:
-    """Every attempt of a participant and maybe the partner (one or two ids):
-    {user_id: {quiz_id: QuizRecord}}, in one query."""
-    out: dict[int, dict[int, QuizRecord]] = {uid: {} for uid in user_ids}
-    for row in reader.rows(RECORDS, me=user_ids[0], partner=user_ids[-1]):
-        out[row[0]].setdefault(row[1], QuizRecord()).attempts.append(AttemptInfo(*row[2:]))
-    return out
-
-
-def extra_attempts(session: Session, *, user_id: int, quiz_id: int) -> int:
-    return (
-        session.execute(
-            select(ExtraAttempts.extra).where(
-                ExtraAttempts.user_id == user_id, ExtraAttempts.quiz_id == quiz_id
-            )
-        ).scalar()
-        or 0
-    )
-
-
-def attempts_allowed(quiz: QuizInfo, extra: int) -> int:
-    """Attempts a participant may use: the quiz's own, plus what a facilitator granted (module
-    quizzes only)."""
-    return quiz.max_attempts + (extra if quiz.kind == "module" else 0)
-
-
-def extra_attempt_grant(session: Session, *, user_id: int, quiz: QuizInfo, actor_id: int) -> int:
-    """One more attempt at a module quiz, for a participant who used every attempt without
-    passing. A second click (or a second facilitator) grants nothing more: the participant
-    has an attempt waiting. Returns the extra attempts now granted in all."""
+def extra_attempt_grant(
+    session: Session,
+    *,
+    actor: CurrentUser,
+    user_id: int,
+    quiz: QuizInfo,
+    now: datetime,
+    cohort_id: int | None = None,
+) -> int:
+    """One more attempt at a module quiz, for a participant of a cohort the actor facilitates
+    who used every attempt without passing. A second click (or a second facilitator) grants
+    nothing more: the participant has an attempt waiting. Returns the extra attempts now
+    granted in all."""
+    participant_for(session, actor=actor, user_id=user_id, cohort_id=cohort_id)
     if quiz.kind != "module":
         raise QuizError(422, N_("Only a module quiz can be given another attempt."))
     row = session.execute(
@@ -152,95 +87,13 @@ def extra_attempt_grant(session: Session, *, user_id: int, quiz: QuizInfo, actor
     row.extra = extra + 1
     audit_record(
         session,
-        actor_id=actor_id,
+        now=now,
+        actor_id=actor.id,
         action="quiz.extra_attempt",
         target=f"user:{user_id}",
         detail={"quiz": quiz.slug, "extra": row.extra},
     )
     return row.extra
-
-
-@dataclass
-class Gates:
-    """What the quizzes open on the learning path, for ``path_progress``."""
-
-    pretest_done: bool
-    modules_passed: set[int]
-
-
-def gates_for(quizzes: dict[str, QuizInfo], records: dict[int, QuizRecord]) -> Gates:
-    pre = quizzes.get("pre-test")
-    pretest_done = pre is None or bool(records.get(pre.id, QuizRecord()).submitted)
-    passed = {
-        q.module_id
-        for q in quizzes.values()
-        if q.kind == "module" and records.get(q.id, QuizRecord()).passed
-    }
-    return Gates(pretest_done=pretest_done, modules_passed=passed)
-
-
-class Access:
-    locked = "locked"
-    available = "available"  # may start an attempt
-    in_progress = "in_progress"
-    done = "done"  # nothing more to do (passed, or the one attempt is submitted)
-    exhausted = "exhausted"  # module quiz: every attempt used, not passed
-
-
-@dataclass
-class QuizStatus:
-    quiz: QuizInfo
-    access: str
-    record: QuizRecord
-    attempts_allowed: int
-    reason: str | None = None  # why locked (an English message id)
-    reason_values: dict = field(default_factory=dict)
-
-    @property
-    def attempts_left(self) -> int:
-        return max(0, self.attempts_allowed - len(self.record.submitted))
-
-
-def quiz_status(
-    quiz: QuizInfo,
-    record: QuizRecord,
-    *,
-    learner: Learner,
-    progress: PathProgress,
-    quizzes: dict[str, QuizInfo],
-    records: dict[int, QuizRecord],
-    now: datetime,
-) -> QuizStatus:
-    allowed = attempts_allowed(quiz, record.extra)
-    status = QuizStatus(quiz, Access.locked, record, allowed)
-    if quiz.kind == "module":
-        module = next((m for m in progress.modules if m.module.id == quiz.module_id), None)
-        if module is None:
-            status.reason = N_("This quiz is not part of the curriculum any more.")
-            return status
-        if not module.complete:
-            status.reason = N_("It opens when you have completed every lesson of the module.")
-            return status
-    elif quiz.kind == "post":
-        if now < learner.after_opens:
-            status.reason = N_("The post-test opens after the workshop, on %(date)s.")
-            status.reason_values = {"date": learner.after_opens}
-            return status
-        module_quizzes = [q for q in quizzes.values() if q.kind == "module"]
-        if not all(records.get(q.id, QuizRecord()).passed for q in module_quizzes):
-            status.reason = N_("The post-test opens when you have passed every module quiz.")
-            return status
-    if record.open_attempt is not None:
-        status.access = Access.in_progress
-    elif quiz.kind == "module" and record.passed:
-        status.access = Access.done
-    elif quiz.kind != "module" and record.submitted:
-        status.access = Access.done
-    elif len(record.submitted) >= allowed:
-        status.access = Access.exhausted
-    else:
-        status.access = Access.available
-    return status
 
 
 # ---------------------------------------------------------------- attempts
@@ -334,16 +187,15 @@ class ServedItem:
         return {c["id"] for c in self.choices if c["correct"]}
 
 
-ATTEMPT = Query(
-    select(*ATTEMPT_COLUMNS).where(
-        QuizAttempt.id == bindparam("attempt_id"), QuizAttempt.user_id == bindparam("user_id")
-    )
+ATTEMPT = select(*ATTEMPT_COLUMNS).where(
+    col(QuizAttempt.id) == bindparam("attempt_id"),
+    col(QuizAttempt.user_id) == bindparam("user_id"),
 )
 
 
 def attempt_get(session: Session, *, attempt_id: int, user_id: int) -> AttemptInfo:
     """The attempt, only if it is the user's own (another's is 404, never shown)."""
-    row = SessionReader(session).first(ATTEMPT, attempt_id=attempt_id, user_id=user_id)
+    row = session.execute(ATTEMPT, {"attempt_id": attempt_id, "user_id": user_id}).first()
     if row is None:
         raise QuizError(404, N_("This attempt does not exist."))
     return AttemptInfo(*row)
@@ -405,15 +257,15 @@ def parse_answers(form: dict[str, list[str]]) -> dict[int, list[int]]:
 
 
 # every choice of every question of an attempt: what an answer may pick
-ATTEMPT_CHOICES = Query(
+ATTEMPT_CHOICES = (
     select(AttemptItem.id, AttemptItem.question_id, Question.type, Choice.id)
-    .join(Question, Question.id == AttemptItem.question_id)
-    .join(Choice, Choice.question_id == Question.id)
-    .where(AttemptItem.attempt_id == bindparam("attempt_id"))
+    .join(Question, col(Question.id) == AttemptItem.question_id)
+    .join(Choice, col(Choice.question_id) == Question.id)
+    .where(col(AttemptItem.attempt_id) == bindparam("attempt_id"))
 )
-ANSWER = Query(
+ANSWER = (
     update(AttemptItem)
-    .where(AttemptItem.id == bindparam("item_id"))
+    .where(col(AttemptItem.id) == bindparam("item_id"))
     .values(selected=bindparam("selected"), answered_at=bindparam("answered_at"))
 )
 
@@ -426,10 +278,9 @@ def attempt_save(
         raise QuizError(409, N_("This attempt is already submitted; answers can no longer change."))
     if not answers:
         return 0
-    reader = SessionReader(session)
     items: dict[int, tuple[int, str, set[int]]] = {}  # question id → (item id, type, choices)
-    for item_id, question_id, type_, choice_id in reader.rows(
-        ATTEMPT_CHOICES, attempt_id=attempt.id
+    for item_id, question_id, type_, choice_id in session.execute(
+        ATTEMPT_CHOICES, {"attempt_id": attempt.id}
     ):
         items.setdefault(question_id, (item_id, type_, set()))[2].add(choice_id)
     if any(qid not in items for qid in answers):
@@ -439,13 +290,17 @@ def attempt_save(
             raise QuizError(422, N_("An answer does not belong to its question."))
         if items[qid][1] != "multiple" and len(picked) > 1:
             raise QuizError(422, N_("Choose only one answer for this question."))
-    for qid, picked in answers.items():
-        reader.execute(
-            ANSWER,
-            item_id=items[qid][0],
-            selected=picked or None,
-            answered_at=now if picked else None,
-        )
+    session.connection().execute(
+        ANSWER,
+        [
+            {
+                "item_id": items[qid][0],
+                "selected": picked or None,
+                "answered_at": now if picked else None,
+            }
+            for qid, picked in answers.items()
+        ],
+    )
     return len(answers)
 
 
@@ -471,7 +326,7 @@ def attempt_submit(
     session.execute(
         update(QuizAttempt)
         .where(QuizAttempt.id == attempt.id)
-        .values(score=percent, passed=percent >= quiz.pass_mark)
+        .values(score=percent, passed=attempt_passed(percent, quiz.pass_mark))
     )
     return True
 
@@ -497,24 +352,26 @@ class CheckView:
         return self.correct is not None
 
 
-CHECK_ANSWERS = Query(
+CHECK_ANSWERS = (
     select(CheckAnswer.question_id, CheckAnswer.selected, CheckAnswer.correct, CheckAnswer.tries)
-    .join(Question, Question.id == CheckAnswer.question_id)
+    .join(Question, col(Question.id) == CheckAnswer.question_id)
     .where(
-        CheckAnswer.user_id == bindparam("user_id"), Question.lesson_id == bindparam("lesson_id")
+        col(CheckAnswer.user_id) == bindparam("user_id"),
+        col(Question.lesson_id) == bindparam("lesson_id"),
     )
 )
 
 
 def checks_for_lesson(
-    reader: Reader, *, lesson_id: int, questions: list[CheckQuestion], user_id: int
+    session: Session, *, lesson_id: int, questions: list[CheckQuestion], user_id: int
 ) -> list[CheckView]:
     """The lesson's check questions (from the curriculum cache) with the user's latest
     answers: one query."""
     if not questions:
         return []
     answers = {
-        r[0]: r[1:] for r in reader.rows(CHECK_ANSWERS, user_id=user_id, lesson_id=lesson_id)
+        r[0]: tuple(r[1:])
+        for r in session.execute(CHECK_ANSWERS, {"user_id": user_id, "lesson_id": lesson_id})
     }
     return [CheckView(q, *(answers[q.id] if q.id in answers else ([], None, 0))) for q in questions]
 
@@ -555,11 +412,80 @@ def check_answer(
 
 
 @dataclass
-class TopicScore:
+class TopicRow:
+    """Percent correct on one module's or one value's questions, before and after."""
+
     key: str
-    title: dict
-    pre: float | None
-    post: float | None
+    title: dict[str, str]
+    pre: float | None = None
+    post: float | None = None
+
+    @property
+    def gain(self) -> float | None:
+        if self.pre is None or self.post is None:
+            return None
+        return normalized_gain(self.pre, self.post)
+
+
+@dataclass
+class Results:
+    """The results page: both tests side by side, gain overall, by module and by value."""
+
+    pre: AttemptInfo | None
+    post: AttemptInfo | None
+    gain: float | None = None
+    band: str | None = None
+    modules: list[TopicRow] = field(default_factory=list)
+    values: list[TopicRow] = field(default_factory=list)
+    partner_pre: AttemptInfo | None = None
+    partner_post: AttemptInfo | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.post is not None
+
+
+def _first_submitted(
+    records: dict[int, QuizRecord] | None, quiz: QuizInfo | None
+) -> AttemptInfo | None:
+    if records is None or quiz is None:
+        return None
+    record = records.get(quiz.id)
+    return next(iter(record.submitted), None) if record else None
+
+
+def results_for(session: Session, *, standing: Standing) -> Results:
+    """The participant's pre/post results (the partner's scores beside): once the post-test
+    is taken, by module and by value, computed in SQL."""
+    quizzes = standing.curriculum.quizzes
+    pre_q, post_q = quizzes.get("pre-test"), quizzes.get("post-test")
+    pre = _first_submitted(standing.records, pre_q)
+    post = _first_submitted(standing.records, post_q) if pre_q else None
+    results = Results(pre=pre, post=post)
+    if post is None:
+        return results
+    titles_by = {
+        "module": {m.slug: m.title for m in standing.curriculum.modules},
+        "value": value_titles(session),
+    }
+    tables = {}
+    for by, titles in titles_by.items():
+        rows: dict[str, TopicRow] = {}
+        for key, attempt_id, percent in topic_scores(
+            session, pre_attempt_id=pre.id if pre else None, post_attempt_id=post.id, by=by
+        ):
+            row = rows.setdefault(key, TopicRow(key, titles.get(key, {"id": key})))
+            if pre is not None and attempt_id == pre.id:
+                row.pre = float(percent)
+            else:
+                row.post = float(percent)
+        tables[by] = [rows[k] for k in titles if k in rows]
+    results.modules, results.values = tables["module"], tables["value"]
+    results.gain = normalized_gain(pre.score or 0.0, post.score or 0.0) if pre else None
+    results.band = band(results.gain)
+    results.partner_pre = _first_submitted(standing.partner_records, pre_q)
+    results.partner_post = _first_submitted(standing.partner_records, post_q)
+    return results
 
 
 def topic_scores(

@@ -1,6 +1,7 @@
 """Summaries for the facilitator and KPK dashboards, computed with SQL aggregates.
 
-- ``participant_summaries``: per participant of a cohort, lessons done and quiz results;
+- ``participant_summaries``: per participant of a cohort, lessons done and quiz results (from
+  ``app.learning.selectors``);
 - ``quiz_summaries``: per quiz of a cohort, who took it, mean best score, pass rate;
 - ``item_analysis``: classical test theory on first attempts (facility p, item–rest
   discrimination, KR-20), from sums the database computes per item.
@@ -9,111 +10,82 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import Integer, and_, cast, func, select
+from sqlalchemy import and_, case, func, select
 from sqlmodel import Session
 
-from app.accounts.models import User
-from app.cohorts.models import Couple
-from app.curriculum.models import LessonProgress, Question, Quiz
-from app.curriculum.service import QuizInfo
-from app.quizzes.models import AttemptItem, ExtraAttempts, QuizAttempt
-from app.quizzes.service import attempts_allowed
+from app.curriculum.models import Question
+from app.curriculum.outline import QuizInfo
+from app.learning.selectors import cohort_participants, lessons_done, quiz_records
+from app.quizzes.models import AttemptItem, QuizAttempt
 
 
-def _cohort_users(cohort_id: int):  # noqa: ANN202
-    return (
-        select(User.id)
-        .join(Couple, Couple.id == User.couple_id)
-        .where(Couple.cohort_id == cohort_id)
-        .scalar_subquery()
-    )
+def _cohort_users(cohort_id: int) -> Any:  # noqa: ANN401 — a scalar subquery
+    return cohort_participants(cohort_id).scalar_subquery()
 
 
-def participant_summaries(session: Session, *, cohort_id: int) -> dict[int, dict]:
-    """{user_id: {"lessons": n, "quizzes": {quiz slug: {"best", "passed", "attempts",
-    "extra"}}}}: three queries, whatever the size of the cohort."""
-    users = _cohort_users(cohort_id)
-    out: dict[int, dict] = {}
-    for user_id, lessons in session.execute(
-        select(LessonProgress.user_id, func.count())
-        .where(LessonProgress.user_id.in_(users), LessonProgress.completed_at.is_not(None))
-        .group_by(LessonProgress.user_id)
-    ).all():
-        out.setdefault(user_id, {"lessons": 0, "quizzes": {}})["lessons"] = lessons
-    for user_id, slug, best, passed, count in session.execute(
-        select(
-            QuizAttempt.user_id,
-            Quiz.slug,
-            func.max(QuizAttempt.score),
-            func.max(cast(QuizAttempt.passed, Integer)),
-            func.count(),
+@dataclass(frozen=True)
+class QuizSummary:
+    """One participant at one quiz (``learning.selectors.quiz_records``)."""
+
+    best: float | None
+    passed: bool
+    attempts: int  # submitted
+    extra: int
+    exhausted: bool  # a module quiz with every allowed attempt used, not passed
+
+
+@dataclass
+class ParticipantSummary:
+    lessons: int = 0
+    quizzes: dict[str, QuizSummary] = field(default_factory=dict)
+
+
+def participant_summaries(session: Session, *, cohort_id: int) -> dict[int, ParticipantSummary]:
+    """{user_id: ParticipantSummary} for a cohort: two statements, whatever its size."""
+    users = cohort_participants(cohort_id)
+    out: dict[int, ParticipantSummary] = {}
+    for user_id, lessons in session.execute(lessons_done(users)).all():
+        out.setdefault(user_id, ParticipantSummary()).lessons = lessons
+    for r in session.execute(quiz_records(users)).mappings():
+        out.setdefault(r["user_id"], ParticipantSummary()).quizzes[r["slug"]] = QuizSummary(
+            best=r["best"],
+            passed=bool(r["passed"]),
+            attempts=r["submitted"],
+            extra=r["extra"] or 0,
+            exhausted=bool(r["exhausted"]),
         )
-        .join(Quiz, Quiz.id == QuizAttempt.quiz_id)
-        .where(QuizAttempt.user_id.in_(users), QuizAttempt.submitted_at.is_not(None))
-        .group_by(QuizAttempt.user_id, Quiz.slug)
-    ).all():
-        entry = out.setdefault(user_id, {"lessons": 0, "quizzes": {}})
-        entry["quizzes"][slug] = {
-            "best": best,
-            "passed": bool(passed),
-            "attempts": count,
-            "extra": 0,
-        }
-    for user_id, slug, extra in session.execute(
-        select(ExtraAttempts.user_id, Quiz.slug, ExtraAttempts.extra)
-        .join(Quiz, Quiz.id == ExtraAttempts.quiz_id)
-        .where(ExtraAttempts.user_id.in_(users))
-    ).all():
-        quizzes = out.setdefault(user_id, {"lessons": 0, "quizzes": {}})["quizzes"]
-        quizzes.setdefault(slug, {"best": None, "passed": False, "attempts": 0})["extra"] = extra
     return out
 
 
 def waiting_for_attempt(
-    summaries: dict[int, dict], quizzes: dict[str, QuizInfo]
+    summaries: dict[int, ParticipantSummary], quizzes: dict[str, QuizInfo]
 ) -> dict[int, list[QuizInfo]]:
     """{user_id: [module quizzes]} where the participant used every attempt without passing."""
     out: dict[int, list[QuizInfo]] = {}
     for user_id, summary in summaries.items():
-        for quiz in quizzes.values():
-            done = summary["quizzes"].get(quiz.slug)
-            if (
-                quiz.kind == "module"
-                and done is not None
-                and not done["passed"]
-                and done["attempts"] >= attempts_allowed(quiz, done["extra"])
-            ):
-                out.setdefault(user_id, []).append(quiz)
+        for slug, done in summary.quizzes.items():
+            if done.exhausted and slug in quizzes:
+                out.setdefault(user_id, []).append(quizzes[slug])
     return out
 
 
-def quiz_summaries(session: Session, *, cohort_id: int) -> dict[str, dict]:
-    """{quiz slug: {"participants", "attempts", "mean_best", "pass_rate"}}"""
-    users = _cohort_users(cohort_id)
-    best = (
-        select(
-            QuizAttempt.quiz_id.label("quiz_id"),
-            QuizAttempt.user_id.label("user_id"),
-            func.max(QuizAttempt.score).label("best"),
-            func.max(cast(QuizAttempt.passed, Integer)).label("passed"),
-            func.count().label("attempts"),
-        )
-        .where(QuizAttempt.user_id.in_(users), QuizAttempt.submitted_at.is_not(None))
-        .group_by(QuizAttempt.quiz_id, QuizAttempt.user_id)
-        .subquery()
-    )
+def quiz_summaries(session: Session, *, cohort_id: int) -> dict[str, dict[str, Any]]:
+    """{quiz slug: {"participants", "attempts", "mean_best", "pass_rate"}} over the cohort's
+    participants who submitted at least one attempt."""
+    records = quiz_records(cohort_participants(cohort_id)).subquery()
     rows = session.execute(
         select(
-            Quiz.slug,
-            func.count(best.c.user_id),
-            func.sum(best.c.attempts),
-            func.avg(best.c.best),
-            func.avg(best.c.passed),
+            records.c.slug,
+            func.count(),
+            func.sum(records.c.submitted),
+            func.avg(records.c.best),
+            func.avg(case((records.c.passed, 1.0), else_=0.0)),
         )
-        .join(best, best.c.quiz_id == Quiz.id)
-        .group_by(Quiz.slug)
+        .where(records.c.submitted > 0)
+        .group_by(records.c.slug)
     ).all()
     return {
         slug: {

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app.accounts.deps import require_kpk
-from app.accounts.models import CurrentUser
+from app.deps import KpkDep, ReadDep
 from app.reports.service import national_totals
 from app.web import render
 
@@ -12,7 +11,5 @@ router = APIRouter(prefix="/kpk")
 
 
 @router.get("")
-async def kpk_home(request: Request, user: CurrentUser = Depends(require_kpk)) -> Response:
-    with request.app.state.db.read() as session:
-        totals = national_totals(session)
-    return render(request, "reports/home.html", {"totals": totals})
+async def kpk_home(request: Request, user: KpkDep, session: ReadDep) -> Response:
+    return render(request, "reports/home.html", {"totals": national_totals(session)})

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.accounts.models import Role, User
 from app.cohorts.models import Cohort, Couple, Organization, Region
 
 
-def national_totals(session: Session) -> dict[str, int]:
+@dataclass(frozen=True)
+class NationalTotals:
+    regions: int
+    organizations: int
+    cohorts: int
+    couples: int
+    participants: int
+
+
+def national_totals(session: Session) -> NationalTotals:
     """Regions, organizations, cohorts, couples and participants, in one statement."""
     row = (
         session.execute(
@@ -23,7 +34,7 @@ def national_totals(session: Session) -> dict[str, int]:
                 select(func.count()).select_from(Couple).scalar_subquery().label("couples"),
                 select(func.count())
                 .select_from(User)
-                .where(User.role == Role.participant)
+                .where(col(User.role) == Role.participant)
                 .scalar_subquery()
                 .label("participants"),
             )
@@ -31,4 +42,4 @@ def national_totals(session: Session) -> dict[str, int]:
         .mappings()
         .one()
     )
-    return dict(row)
+    return NationalTotals(**row)

@@ -1,0 +1,143 @@
+"""Request dependencies, as ``Annotated`` types a route names in its signature.
+
+- ``SettingsDep``, ``DbDep``, ``ClockDep`` / ``NowDep``: what ``create_app`` was given.
+- ``ReadDep``: the request's read session — one transaction, one snapshot, shared by every
+  dependency and the route (FastAPI caches it per request).
+- ``WriteDep``: a write transaction around the route function: committed when it returns,
+  rolled back when it raises (an ``AppError`` is then rendered by the one handler).
+  Routes that must answer a refused change with their own form use ``DbDep`` and a
+  ``with db.write()`` block, so the refusal is rolled back before the form is rendered.
+- ``CurriculumDep``: the curriculum of the current content version.
+- ``UserDep`` (anyone signed in), ``ParticipantDep``, ``FacilitatorDep`` (facilitator or
+  admin), ``KpkDep`` (KPK or admin), ``AdminDep``: the signed-in user, or a redirect to
+  /login, or 403.
+
+Only this module, ``app.web`` and ``app.main`` read ``request.app.state``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from app.accounts.models import CurrentUser, Role
+from app.accounts.service import session_user
+from app.config import Settings
+from app.curriculum.outline import Curriculum
+from app.db import Database
+from app.errors import Forbidden, LoginRequired
+from app.i18n import LOCALES
+from app.web import check_csrf, cookie_name
+
+Clock = Callable[[], datetime]
+
+
+async def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+async def get_db(request: Request) -> Database:
+    return request.app.state.db
+
+
+async def get_clock(request: Request) -> Clock:
+    return request.app.state.clock
+
+
+async def get_now(clock: Annotated[Clock, Depends(get_clock)]) -> datetime:
+    """One "now" for the whole request."""
+    return clock()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DbDep = Annotated[Database, Depends(get_db)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+NowDep = Annotated[datetime, Depends(get_now)]
+
+
+async def read_session(request: Request) -> AsyncIterator[Session]:
+    with request.app.state.db.read() as session:
+        yield session
+
+
+async def write_session(db: DbDep) -> AsyncIterator[Session]:
+    with db.write() as session:
+        yield session
+
+
+ReadDep = Annotated[Session, Depends(read_session)]
+WriteDep = Annotated[Session, Depends(write_session, scope="function")]
+
+
+async def get_curriculum(request: Request, session: ReadDep) -> Curriculum:
+    return request.app.state.curriculum.get(session)
+
+
+CurriculumDep = Annotated[Curriculum, Depends(get_curriculum)]
+
+
+# ---------------------------------------------------------------- who is signed in
+
+
+def identify(request: Request, session: Session) -> CurrentUser | None:
+    """Who is signed in and which language they read (on ``request.state``); at most one
+    statement per request."""
+    state = request.state
+    if getattr(state, "context_loaded", False):
+        return state.user
+    state.context_loaded = True
+    app_state = request.app.state
+    settings: Settings = app_state.settings
+    token = request.cookies.get(cookie_name(settings, "kb_session"))
+    user = session_user(session, token=token, now=app_state.clock()) if token else None
+    state.user = user
+    state.session_token = token if user else None
+    lang = request.cookies.get("lang")
+    if user is not None and user.locale in LOCALES:
+        state.locale = user.locale
+    elif lang in LOCALES:
+        state.locale = lang
+    else:
+        state.locale = settings.default_locale
+    return user
+
+
+async def load_context(request: Request, session: ReadDep) -> CurrentUser | None:
+    """Runs before every route: the signed-in user, the language, and the CSRF check."""
+    user = identify(request, session)
+    await check_csrf(request)
+    return user
+
+
+CurrentUserDep = Annotated[CurrentUser | None, Depends(load_context)]
+
+
+async def require_user(user: CurrentUserDep) -> CurrentUser:
+    if user is None:
+        raise LoginRequired
+    return user
+
+
+UserDep = Annotated[CurrentUser, Depends(require_user)]
+
+
+def require_role(*roles: Role) -> Callable[[CurrentUser], Awaitable[CurrentUser]]:
+    allowed = {r.value for r in roles}
+
+    async def guard(user: UserDep) -> CurrentUser:
+        if user.role not in allowed:
+            raise Forbidden
+        return user
+
+    guard.__name__ = f"require_{'_'.join(sorted(allowed))}"
+    return guard
+
+
+ParticipantDep = Annotated[CurrentUser, Depends(require_role(Role.participant))]
+FacilitatorDep = Annotated[CurrentUser, Depends(require_role(Role.facilitator, Role.admin))]
+KpkDep = Annotated[CurrentUser, Depends(require_role(Role.kpk, Role.admin))]
+AdminDep = Annotated[CurrentUser, Depends(require_role(Role.admin))]

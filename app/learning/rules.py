@@ -1,0 +1,438 @@
+"""The learning rules of DESIGN §3, written once: pure functions over plain data, no I/O.
+
+- The pre-test comes before the first lesson.
+- Lessons open in order: a lesson opens when the one before it is completed; the first lesson
+  of a module opens when the module before it is passed (its quiz).
+- Lessons of phase ``after`` open when the workshop is over: midnight after its last day in the
+  cohort's time zone (``workshop_over_at``). ``before`` lessons stay open after it; finishing
+  one then is *late* (``is_late``).
+- A module quiz opens when the module's lessons are done: pass mark, attempts (the quiz's own
+  plus what a facilitator granted), the best attempt counts.
+- The post-test opens when the workshop is over and every module quiz is passed; pre- and
+  post-test have one attempt each.
+- A module's family reflection opens when its lessons are done; the pledge after the
+  post-test.
+- A couple is complete when both partners passed every module and took the post-test, every
+  module's reflection is confirmed, and both signed the pledge.
+
+``app.learning.selectors`` states the same rules in SQL for many people at once; a test proves
+that both agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from enum import StrEnum
+from typing import Any
+
+from app.curriculum.outline import Curriculum, LessonInfo, ModuleInfo, QuizInfo
+from app.i18n import N_
+
+# ---------------------------------------------------------------- time
+
+
+def workshop_over_at(workshop_end: date, tz: tzinfo) -> datetime:
+    """The moment ``after`` items open, in UTC: midnight after the workshop's last day, in the
+    cohort's time zone."""
+    return datetime.combine(workshop_end + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+
+
+def is_late(phase: str, done_at: datetime, after_opens: datetime) -> bool:
+    """Work that belonged before the workshop, done after it was over."""
+    return phase == "before" and done_at >= after_opens
+
+
+@dataclass(frozen=True)
+class Learner:
+    """A participant with what the path depends on: the couple, the cohort, the partner."""
+
+    user_id: int
+    name: str
+    partner_role: str | None
+    couple_id: int
+    couple_code: str
+    cohort_id: int
+    cohort_title: str
+    workshop_start: date
+    workshop_end: date
+    after_opens: datetime  # workshop_over_at(workshop_end) in the cohort's time zone
+    partner_id: int | None
+    partner_name: str | None
+
+
+# ---------------------------------------------------------------- lessons
+
+
+class State(StrEnum):
+    locked = "locked"
+    open = "open"
+    done = "done"
+    late = "late"  # done, after the workshop, though it belonged before it
+
+
+# why a locked lesson is locked: ("pretest", None) | ("phase", datetime) |
+# ("module", ModuleInfo) | ("lesson", LessonInfo)
+Blocker = tuple[str, Any]
+
+
+@dataclass
+class LessonState:
+    lesson: LessonInfo
+    state: State
+    completed_at: datetime | None = None
+    blocked_by: Blocker | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (State.done, State.late)
+
+
+@dataclass
+class ModuleProgress:
+    module: ModuleInfo
+    lessons: list[LessonState]
+
+    @property
+    def done(self) -> int:
+        return sum(ls.finished for ls in self.lessons)
+
+    @property
+    def total(self) -> int:
+        return len(self.lessons)
+
+    @property
+    def complete(self) -> bool:
+        return self.done == self.total
+
+
+@dataclass
+class PathProgress:
+    modules: list[ModuleProgress]
+
+    @property
+    def done(self) -> int:
+        return sum(m.done for m in self.modules)
+
+    @property
+    def total(self) -> int:
+        return sum(m.total for m in self.modules)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 0
+
+    def state_of(self, lesson_id: int) -> LessonState | None:
+        for m in self.modules:
+            for ls in m.lessons:
+                if ls.lesson.id == lesson_id:
+                    return ls
+        return None
+
+    def module(self, module_id: int) -> ModuleProgress | None:
+        return next((m for m in self.modules if m.module.id == module_id), None)
+
+    def first(self, state: State) -> LessonState | None:
+        return next((ls for m in self.modules for ls in m.lessons if ls.state == state), None)
+
+    def first_locked(self) -> LessonState | None:
+        """What stands in the way: the first lesson that is not open yet."""
+        return self.first(State.locked)
+
+    def next_open(self) -> LessonState | None:
+        """Where to continue: the first lesson that is open and not done."""
+        return self.first(State.open)
+
+
+# {lesson id: (completed_at, late)}
+Completions = dict[int, tuple[datetime, bool]]
+
+
+def path_progress(
+    outline: list[ModuleInfo],
+    completions: Completions,
+    *,
+    now: datetime,
+    after_opens: datetime,
+    modules_passed: set[int] | None = None,
+    pretest_done: bool = True,
+) -> PathProgress:
+    """Every lesson's state for one participant.
+
+    ``modules_passed``: the modules whose gate (the quiz) is passed; None means a module counts
+    as passed once all its lessons are done. ``pretest_done``: the pre-test comes first.
+    """
+    result = []
+    previous_done = True  # the first lesson of the path has nothing before it
+    previous_module: ModuleProgress | None = None
+    for module in outline:
+        states = []
+        for i, lesson in enumerate(module.lessons):
+            done = completions.get(lesson.id)
+            if done is not None:
+                state = State.late if done[1] else State.done
+                states.append(LessonState(lesson, state, completed_at=done[0]))
+                previous_done = True
+                continue
+            blocked: Blocker | None = None
+            if not pretest_done:
+                blocked = ("pretest", None)
+            elif lesson.phase == "after" and now < after_opens:
+                blocked = ("phase", after_opens)
+            elif i == 0 and previous_module is not None:
+                passed = (
+                    previous_module.complete
+                    if modules_passed is None
+                    else previous_module.module.id in modules_passed
+                )
+                if not passed:
+                    blocked = ("module", previous_module.module)
+            elif i > 0 and not previous_done:
+                blocked = ("lesson", module.lessons[i - 1])
+            states.append(
+                LessonState(lesson, State.locked if blocked else State.open, blocked_by=blocked)
+            )
+            previous_done = False
+        progress = ModuleProgress(module, states)
+        result.append(progress)
+        previous_module = progress
+    return PathProgress(result)
+
+
+# ---------------------------------------------------------------- quizzes
+
+
+@dataclass
+class AttemptInfo:
+    id: int
+    number: int
+    seed: int
+    started_at: datetime
+    submitted_at: datetime | None
+    score: float | None
+    passed: bool | None
+
+
+@dataclass
+class QuizRecord:
+    """What one participant did at one quiz, and the extra attempts a facilitator granted."""
+
+    attempts: list[AttemptInfo] = field(default_factory=list)
+    extra: int = 0
+
+    @property
+    def open_attempt(self) -> AttemptInfo | None:
+        return next((a for a in self.attempts if a.submitted_at is None), None)
+
+    @property
+    def submitted(self) -> list[AttemptInfo]:
+        return [a for a in self.attempts if a.submitted_at is not None]
+
+    @property
+    def taken(self) -> bool:
+        """At least one attempt submitted (what the pre- and post-test ask)."""
+        return any(a.submitted_at is not None for a in self.attempts)
+
+    @property
+    def passed(self) -> bool:
+        """A module is passed when any submitted attempt of its quiz passed."""
+        return any(a.passed for a in self.submitted)
+
+    @property
+    def best(self) -> AttemptInfo | None:
+        done = self.submitted
+        return max(done, key=lambda a: (a.score or 0, -a.number)) if done else None
+
+
+def attempt_passed(score: float, pass_mark: int) -> bool:
+    """An attempt passes at the pass mark or above (percent)."""
+    return score >= pass_mark
+
+
+def attempts_allowed(quiz: QuizInfo, extra: int) -> int:
+    """Attempts a participant may use: the quiz's own, plus what a facilitator granted
+    (module quizzes only)."""
+    return quiz.max_attempts + (extra if quiz.kind == "module" else 0)
+
+
+def attempts_exhausted(quiz: QuizInfo, record: QuizRecord) -> bool:
+    """A module quiz whose every allowed attempt is used without passing: the participant
+    waits for the facilitator."""
+    return (
+        quiz.kind == "module"
+        and not record.passed
+        and record.open_attempt is None
+        and len(record.submitted) >= attempts_allowed(quiz, record.extra)
+    )
+
+
+@dataclass(frozen=True)
+class Gates:
+    """What the quizzes open on the learning path, for ``path_progress``."""
+
+    pretest_done: bool
+    modules_passed: set[int]
+
+
+def gates_for(quizzes: dict[str, QuizInfo], records: dict[int, QuizRecord]) -> Gates:
+    pre = quizzes.get("pre-test")
+    pretest_done = pre is None or records.get(pre.id, QuizRecord()).taken
+    passed = {
+        q.module_id
+        for q in quizzes.values()
+        if q.kind == "module" and q.module_id is not None and records.get(q.id, QuizRecord()).passed
+    }
+    return Gates(pretest_done=pretest_done, modules_passed=passed)
+
+
+def all_modules_passed(quizzes: dict[str, QuizInfo], records: dict[int, QuizRecord]) -> bool:
+    return all(
+        records.get(q.id, QuizRecord()).passed for q in quizzes.values() if q.kind == "module"
+    )
+
+
+class Access(StrEnum):
+    locked = "locked"
+    available = "available"  # may start an attempt
+    in_progress = "in_progress"
+    done = "done"  # nothing more to do (passed, or the one attempt is submitted)
+    exhausted = "exhausted"  # module quiz: every attempt used, not passed
+
+
+@dataclass
+class QuizStatus:
+    quiz: QuizInfo
+    access: Access
+    record: QuizRecord
+    attempts_allowed: int
+    reason: str | None = None  # why locked (an English message id)
+    reason_values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def attempts_left(self) -> int:
+        return max(0, self.attempts_allowed - len(self.record.submitted))
+
+
+def post_test_open(
+    quizzes: dict[str, QuizInfo], records: dict[int, QuizRecord], *, now: datetime, after: datetime
+) -> str | None:
+    """None when the post-test is open; else why not (an English message id)."""
+    if now < after:
+        return N_("The post-test opens after the workshop, on %(date)s.")
+    if not all_modules_passed(quizzes, records):
+        return N_("The post-test opens when you have passed every module quiz.")
+    return None
+
+
+def quiz_status(
+    quiz: QuizInfo,
+    records: dict[int, QuizRecord],
+    *,
+    progress: PathProgress,
+    quizzes: dict[str, QuizInfo],
+    now: datetime,
+    after_opens: datetime,
+) -> QuizStatus:
+    """Whether the participant may start, continue or review a quiz, and why not."""
+    record = records.get(quiz.id, QuizRecord())
+    allowed = attempts_allowed(quiz, record.extra)
+    status = QuizStatus(quiz, Access.locked, record, allowed)
+    if quiz.kind == "module":
+        module = progress.module(quiz.module_id) if quiz.module_id is not None else None
+        if module is None:
+            status.reason = N_("This quiz is not part of the curriculum any more.")
+            return status
+        if not module.complete:
+            status.reason = N_("It opens when you have completed every lesson of the module.")
+            return status
+    elif quiz.kind == "post":
+        reason = post_test_open(quizzes, records, now=now, after=after_opens)
+        if reason is not None:
+            status.reason = reason
+            if now < after_opens:
+                status.reason_values = {"date": after_opens}
+            return status
+    if record.open_attempt is not None:
+        status.access = Access.in_progress
+    elif quiz.kind == "module" and record.passed:
+        status.access = Access.done
+    elif quiz.kind != "module" and record.taken:
+        status.access = Access.done
+    elif len(record.submitted) >= allowed:
+        status.access = Access.exhausted
+    else:
+        status.access = Access.available
+    return status
+
+
+# ---------------------------------------------------------------- family and completion
+
+
+def reflection_open(module: ModuleProgress) -> bool:
+    """A module's family reflection is written once its lessons are done."""
+    return module.complete
+
+
+def pledge_open(post_test_taken: bool) -> bool:
+    """The family pledge is signed after the post-test."""
+    return post_test_taken
+
+
+@dataclass(frozen=True)
+class Completion:
+    """Where a couple stands against the definition of complete."""
+
+    modules: int  # modules of the curriculum
+    partners: tuple[int, ...]  # the couple's participant ids
+    modules_passed: dict[int, int]  # user id → module quizzes passed
+    post_test: frozenset[int]  # user ids who took the post-test
+    reflections_confirmed: int  # modules whose reflection the partner confirmed
+    signed: frozenset[int]  # user ids who signed the pledge
+
+    @property
+    def all_passed(self) -> bool:
+        return all(self.modules_passed.get(u, 0) >= self.modules for u in self.partners)
+
+    @property
+    def all_post_test(self) -> bool:
+        return set(self.partners) <= self.post_test
+
+    @property
+    def complete(self) -> bool:
+        return (
+            len(self.partners) == 2
+            and self.all_passed
+            and self.all_post_test
+            and self.reflections_confirmed >= self.modules
+            and set(self.partners) <= self.signed
+        )
+
+
+def completion_of(
+    curriculum: Curriculum,
+    partners: Iterable[int],
+    records: dict[int, dict[int, QuizRecord]],
+    *,
+    reflections_confirmed: int,
+    signed: Iterable[int],
+) -> Completion:
+    """The couple's ``Completion`` from both partners' quiz records."""
+    module_quizzes = [q for q in curriculum.quizzes.values() if q.kind == "module"]
+    post = curriculum.quizzes.get("post-test")
+    ids = tuple(sorted(partners))
+    return Completion(
+        modules=len(curriculum.modules),
+        partners=ids,
+        modules_passed={
+            u: sum(records.get(u, {}).get(q.id, QuizRecord()).passed for q in module_quizzes)
+            for u in ids
+        },
+        post_test=frozenset(
+            u
+            for u in ids
+            if post is not None and records.get(u, {}).get(post.id, QuizRecord()).taken
+        ),
+        reflections_confirmed=reflections_confirmed,
+        signed=frozenset(signed),
+    )

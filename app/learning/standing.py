@@ -1,0 +1,227 @@
+"""A participant's standing — the path, the quizzes, the partner — read once for a page.
+
+Every read goes through the request's one read session, so a page sees one snapshot: the
+couple, the lesson completions and the quiz attempts with the extra attempts a facilitator
+granted, of the participant and (when asked) the partner. Four statements, whatever the size
+of the cohort; the rules of ``app.learning.rules`` do the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from functools import cached_property
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col
+
+from app.accounts.models import CurrentUser, User
+from app.cohorts.models import Cohort, Couple
+from app.curriculum.models import LessonProgress
+from app.curriculum.outline import Curriculum
+from app.errors import Forbidden
+from app.i18n import N_
+from app.learning.rules import (
+    AttemptInfo,
+    Completions,
+    Gates,
+    Learner,
+    PathProgress,
+    QuizRecord,
+    QuizStatus,
+    gates_for,
+    path_progress,
+    quiz_status,
+    workshop_over_at,
+)
+from app.quizzes.models import ExtraAttempts, QuizAttempt
+
+
+class NotInACouple(Forbidden):
+    """A participant account that belongs to no couple (yet)."""
+
+    def __init__(self) -> None:
+        super().__init__(message=N_("This account is not part of a couple yet."))
+
+
+@dataclass
+class Standing:
+    learner: Learner
+    curriculum: Curriculum
+    now: datetime
+    mine: PathProgress
+    records: dict[int, QuizRecord]
+    gates: Gates
+    partner: PathProgress | None = None
+    partner_records: dict[int, QuizRecord] | None = None
+
+    def record(self, quiz_id: int) -> QuizRecord:
+        return self.records.get(quiz_id, QuizRecord())
+
+    @cached_property
+    def statuses(self) -> dict[str, QuizStatus]:
+        """Every quiz's status for this participant, by slug."""
+        quizzes = self.curriculum.quizzes
+        return {
+            slug: quiz_status(
+                quiz,
+                self.records,
+                progress=self.mine,
+                quizzes=quizzes,
+                now=self.now,
+                after_opens=self.learner.after_opens,
+            )
+            for slug, quiz in quizzes.items()
+        }
+
+    @property
+    def module_quiz_statuses(self) -> dict[int, QuizStatus]:
+        """{module id: the status of its quiz}."""
+        return {
+            s.quiz.module_id: s
+            for s in self.statuses.values()
+            if s.quiz.kind == "module" and s.quiz.module_id is not None
+        }
+
+    def taken(self, slug: str) -> bool:
+        """The participant submitted the pre- or post-test (``slug``)."""
+        quiz = self.curriculum.quizzes.get(slug)
+        return quiz is not None and self.record(quiz.id).taken
+
+
+_partner = aliased(User)
+LEARNER = (
+    select(
+        Couple.code,
+        Cohort.id,
+        Cohort.title,
+        Cohort.workshop_start,
+        Cohort.workshop_end,
+        _partner.id,
+        _partner.display_name,
+    )
+    .select_from(Couple)
+    .join(Cohort, col(Cohort.id) == Couple.cohort_id)
+    .outerjoin(
+        _partner,
+        (col(_partner.couple_id) == Couple.id) & (col(_partner.id) != bindparam("user_id")),
+    )
+    .where(col(Couple.id) == bindparam("couple_id"))
+)
+
+
+def learner_for(session: Session, *, user: CurrentUser | User, tz: tzinfo) -> Learner | None:
+    """The participant's couple, cohort and partner, in one statement."""
+    if user.couple_id is None or user.id is None:
+        return None
+    row = session.execute(LEARNER, {"user_id": user.id, "couple_id": user.couple_id}).first()
+    if row is None:
+        return None
+    return Learner(
+        user_id=user.id,
+        name=user.display_name,
+        partner_role=user.partner_role,
+        couple_id=user.couple_id,
+        couple_code=row[0],
+        cohort_id=row[1],
+        cohort_title=row[2],
+        workshop_start=row[3],
+        workshop_end=row[4],
+        after_opens=workshop_over_at(row[4], tz),
+        partner_id=row[5],
+        partner_name=row[6],
+    )
+
+
+COMPLETIONS = select(
+    LessonProgress.user_id,
+    LessonProgress.lesson_id,
+    LessonProgress.completed_at,
+    LessonProgress.late,
+).where(
+    col(LessonProgress.user_id).in_(bindparam("user_ids", expanding=True)),
+    col(LessonProgress.completed_at).is_not(None),
+)
+
+
+def completions_for(session: Session, *, user_ids: list[int]) -> dict[int, Completions]:
+    """{user_id: {lesson_id: (completed_at, late)}}, in one statement."""
+    out: dict[int, Completions] = {uid: {} for uid in user_ids}
+    for user_id, lesson_id, completed_at, late in session.execute(
+        COMPLETIONS, {"user_ids": user_ids}
+    ):
+        out[user_id][lesson_id] = (completed_at, late)
+    return out
+
+
+# the columns of an AttemptInfo, in its order
+ATTEMPT_COLUMNS = (
+    QuizAttempt.id,
+    QuizAttempt.number,
+    QuizAttempt.seed,
+    QuizAttempt.started_at,
+    QuizAttempt.submitted_at,
+    QuizAttempt.score,
+    QuizAttempt.passed,
+)
+# A grant needs every attempt used, so every ExtraAttempts row has attempts to join to.
+RECORDS = (
+    select(QuizAttempt.user_id, QuizAttempt.quiz_id, ExtraAttempts.extra, *ATTEMPT_COLUMNS)
+    .outerjoin(
+        ExtraAttempts,
+        (col(ExtraAttempts.user_id) == QuizAttempt.user_id)
+        & (col(ExtraAttempts.quiz_id) == QuizAttempt.quiz_id),
+    )
+    .where(col(QuizAttempt.user_id).in_(bindparam("user_ids", expanding=True)))
+    .order_by(col(QuizAttempt.number))
+)
+
+
+def records_for(session: Session, *, user_ids: list[int]) -> dict[int, dict[int, QuizRecord]]:
+    """Every attempt, and the extra attempts granted, of one or two participants:
+    {user_id: {quiz_id: QuizRecord}}, in one statement."""
+    out: dict[int, dict[int, QuizRecord]] = {uid: {} for uid in user_ids}
+    for row in session.execute(RECORDS, {"user_ids": user_ids}):
+        record = out[row[0]].setdefault(row[1], QuizRecord())
+        record.extra = row[2] or 0
+        record.attempts.append(AttemptInfo(*row[3:]))
+    return out
+
+
+def standing_for(
+    session: Session,
+    *,
+    user: CurrentUser | User,
+    curriculum: Curriculum,
+    now: datetime,
+    tz: tzinfo,
+    with_partner: bool = True,
+) -> Standing:
+    """The participant's standing (and the partner's progress when asked)."""
+    learner = learner_for(session, user=user, tz=tz)
+    if learner is None:
+        raise NotInACouple
+    ids = [learner.user_id]
+    if with_partner and learner.partner_id:
+        ids.append(learner.partner_id)
+    completions = completions_for(session, user_ids=ids)
+    records = records_for(session, user_ids=ids)
+
+    def progress(uid: int) -> tuple[PathProgress, Gates]:
+        gates = gates_for(curriculum.quizzes, records[uid])
+        return path_progress(
+            curriculum.modules,
+            completions[uid],
+            now=now,
+            after_opens=learner.after_opens,
+            modules_passed=gates.modules_passed,
+            pretest_done=gates.pretest_done,
+        ), gates
+
+    mine, gates = progress(learner.user_id)
+    standing = Standing(learner, curriculum, now, mine, records[learner.user_id], gates)
+    if learner.partner_id is not None and learner.partner_id in records:
+        standing.partner, _ = progress(learner.partner_id)
+        standing.partner_records = records[learner.partner_id]
+    return standing
