@@ -33,6 +33,8 @@ serve: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python -c "from app.i18n import compile_catalogs; compile_catalogs()"
 	$(BIN)/pytest $(PYTEST_ARGS)
 

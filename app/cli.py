@@ -15,7 +15,7 @@ content_app = typer.Typer(no_args_is_help=True, help="Check and sync the curricu
 app.add_typer(content_app, name="content")
 
 
-def _database():  # noqa: ANN202
+def _database():
     import app.models  # noqa: F401 — every table, so foreign keys between domains resolve
     from app.db import Database, make_engine
 
@@ -75,7 +75,7 @@ def content_check(
     typer.echo(_valid_content(folder, "").describe())
 
 
-def _valid_content(folder: Path | None, consequence: str):  # noqa: ANN202
+def _valid_content(folder: Path | None, consequence: str):
     """The content of the folder, or exit 1 after listing every problem with file and line."""
     from app.curriculum.content import load_content
 

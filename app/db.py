@@ -58,7 +58,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:  # noqa: ANN401
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -74,7 +74,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:  # noqa: ANN401 — DBAPI objects
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own handling is off).
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
@@ -85,7 +85,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:  # noqa: ANN401 — 
     cur.close()
 
 
-def _sqlite_begin(conn: Any) -> None:  # noqa: ANN401 — a Connection
+def _sqlite_begin(conn: Any) -> None:
     write = conn.get_execution_options().get(_WRITE, False)
     conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 

@@ -384,7 +384,7 @@ def _historic_progress(session: Session, cohort: Cohort, users: list[User], tz: 
         quiz,
         number: int,
         items: list[int],
-        p_right: float,  # noqa: ANN001
+        p_right: float,
         when: datetime,
     ) -> bool:
         row = QuizAttempt(

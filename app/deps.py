@@ -21,19 +21,34 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from sqlmodel import Session
 
 from app.accounts.models import CurrentUser, Role
 from app.accounts.service import session_user
 from app.config import Settings
 from app.curriculum.outline import Curriculum
+from app.curriculum.service import CurriculumCache
 from app.db import Database
 from app.errors import Forbidden, LoginRequired
 from app.i18n import LOCALES
 from app.web import check_csrf, cookie_name
 
 Clock = Callable[[], datetime]
+
+
+def attach(app: FastAPI, *, settings: Settings, db: Database, clock: Clock) -> None:
+    """What the dependencies below hand out, kept on the application."""
+    app.state.settings = settings
+    app.state.db = db
+    app.state.clock = clock
+    app.state.curriculum = CurriculumCache()
+
+
+def load_curriculum_now(app: FastAPI) -> None:
+    """Load the curriculum before the first request (at start-up)."""
+    with app.state.db.read() as session:
+        app.state.curriculum.get(session)
 
 
 async def get_settings(request: Request) -> Settings:

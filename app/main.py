@@ -19,9 +19,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import i18n
 from app.config import Settings, get_settings
-from app.curriculum.service import CurriculumCache
 from app.db import Database, make_engine, utcnow
-from app.deps import DbDep, identify, load_context
+from app.deps import DbDep, attach, identify, load_context, load_curriculum_now
 from app.errors import AppError, LoginRequired
 from app.web import SecurityHeadersMiddleware, is_htmx, make_templates, message_text, render
 
@@ -53,11 +52,8 @@ def create_app(
         dependencies=[Depends(load_context)],
         lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.db = db
-    app.state.clock = clock
+    attach(app, settings=settings, db=db, clock=clock)
     app.state.templates = make_templates(settings)
-    app.state.curriculum = CurriculumCache()
 
     from app.accounts.router import router as accounts_router
     from app.admin.router import router as admin_router
@@ -107,8 +103,7 @@ def warm_up(app: FastAPI) -> None:
     full passes over these long-lived objects otherwise stall a request for ~90 ms now and
     then (measured on a 2-core machine; with the freeze, under 10 ms)."""
     try:
-        with app.state.db.read() as session:
-            app.state.curriculum.get(session)
+        load_curriculum_now(app)
     except Exception:  # noqa: BLE001 — a database not yet migrated is loaded on first use
         log.warning("curriculum not loaded at start-up", exc_info=True)
     gc.collect()

@@ -167,7 +167,7 @@ def is_htmx(request: Request) -> bool:
     )
 
 
-def gettext_for(request: Request):  # noqa: ANN201
+def gettext_for(request: Request):
     return i18n.translations(getattr(request.state, "locale", "id"))
 
 
@@ -178,14 +178,14 @@ def template_gettext(locale: str) -> tuple:
     tr = i18n.translations(locale)
 
     @pass_context
-    def gettext(ctx, message: str, **variables: Any) -> str:  # noqa: ANN001
+    def gettext(ctx, message: str, **variables: Any) -> str:
         rv = tr.gettext(message)
         if ctx.eval_ctx.autoescape:
             rv = Markup(rv)  # noqa: S704 — our own catalog text; the values are escaped
         return rv % variables if variables or "%" in rv else rv
 
     @pass_context
-    def ngettext(ctx, singular: str, plural: str, num: int, **variables: Any) -> str:  # noqa: ANN001
+    def ngettext(ctx, singular: str, plural: str, num: int, **variables: Any) -> str:
         variables.setdefault("num", num)
         rv = tr.ngettext(singular, plural, num)
         if ctx.eval_ctx.autoescape:

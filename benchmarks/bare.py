@@ -9,7 +9,7 @@ from starlette.routing import Route
 PAGE = "<!doctype html><title>x</title>" + "x" * int(os.environ.get("BENCH_PAGE_BYTES", "12000"))
 
 
-async def page(request):  # noqa: ANN001, ANN201
+async def page(request):
     return HTMLResponse(PAGE)
 
 

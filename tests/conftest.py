@@ -147,7 +147,7 @@ class QueryCounter:
         self.engine = db.engine
         self.statements: list[str] = []
 
-    def _on(self, conn, cursor, statement, *args) -> None:  # noqa: ANN001
+    def _on(self, conn, cursor, statement, *args) -> None:
         if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")):
             self.statements.append(statement)
 

@@ -24,7 +24,7 @@ def _refused(
     exc: AppError,
     form: dict[str, str],
     template: str,
-    context: Any,  # noqa: ANN401 — a view model
+    context: Any,
 ) -> Response:
     context.form = form
     context.errors = {exc.field or "form": gettext_for(request).gettext(exc.message)}

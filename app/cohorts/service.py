@@ -191,7 +191,7 @@ def _norm(text: str | None) -> str:
     return " ".join((text or "").split()).casefold()
 
 
-def _official_fields(row) -> dict:  # noqa: ANN001 — a RosterRow
+def _official_fields(row) -> dict:
     return {
         "display_name": row.official_name,
         "nip": row.nip,
@@ -200,7 +200,7 @@ def _official_fields(row) -> dict:  # noqa: ANN001 — a RosterRow
     }
 
 
-def _spouse_fields(row) -> dict:  # noqa: ANN001 — a RosterRow
+def _spouse_fields(row) -> dict:
     return {"display_name": row.spouse_name, "contact": row.spouse_contact}
 
 
@@ -208,7 +208,7 @@ def roster_import(
     session: Session,
     *,
     cohort: Cohort,
-    parsed,  # noqa: ANN001 — app.cohorts.roster.RosterParse
+    parsed,
     actor_id: int | None,
     now: datetime,
     activation_days: int,
@@ -260,7 +260,7 @@ def roster_import(
             if key[-1]:
                 index.setdefault(key, entry)
 
-    def match(row) -> dict | None:  # noqa: ANN001
+    def match(row) -> dict | None:
         for key in (
             ("nip", row.nip),
             ("contact", row.official_contact),

@@ -261,7 +261,7 @@ class _Reader:
     def problem(self, path: Path, line: int | None, message: str) -> None:
         self.problems.append(Problem(self.rel(path), line, message))
 
-    def yaml(self, path: Path, text: str | None = None, line_offset: int = 0):  # noqa: ANN201
+    def yaml(self, path: Path, text: str | None = None, line_offset: int = 0):
         """Parse YAML, returning (data, node) or (None, None) after recording the problem."""
         try:
             text = path.read_text(encoding="utf-8") if text is None else text

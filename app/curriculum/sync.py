@@ -54,7 +54,7 @@ def _digest(payload: object) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def _bi(text) -> dict:  # noqa: ANN001
+def _bi(text) -> dict:
     return {k: v for k, v in text.model_dump().items() if v}
 
 

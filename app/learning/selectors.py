@@ -30,7 +30,7 @@ from app.family.models import FamilyReflection, PledgeSignature
 from app.quizzes.models import ExtraAttempts, QuizAttempt
 
 
-def cohort_participants(cohort_id: int | Any) -> Select:  # noqa: ANN401 — a value or a column
+def cohort_participants(cohort_id: int | Any) -> Select:
     """The participants of a cohort: ``select(user id)``."""
     return (
         select(col(User.id))
@@ -47,12 +47,12 @@ def curriculum_modules() -> Select:
     )
 
 
-def module_count() -> Any:  # noqa: ANN401 — a scalar subquery
+def module_count() -> Any:
     """How many modules the curriculum has (a scalar subquery)."""
     return select(func.count()).select_from(curriculum_modules().subquery()).scalar_subquery()
 
 
-def _narrow(query: Select, column: Any, within: Select | None) -> Select:  # noqa: ANN401
+def _narrow(query: Select, column: Any, within: Select | None) -> Select:
     return query if within is None else query.where(column.in_(within))
 
 

@@ -99,7 +99,7 @@ def extra_attempt_grant(
 # ---------------------------------------------------------------- attempts
 
 
-def _pool_query(quiz: QuizInfo):  # noqa: ANN202
+def _pool_query(quiz: QuizInfo):
     query = select(Question.id).where(Question.current.is_(True))
     if quiz.kind == "module":
         return query.where(Question.pool == "quiz", Question.module_id == quiz.module_id)

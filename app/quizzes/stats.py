@@ -22,7 +22,7 @@ from app.learning.selectors import cohort_participants, lessons_done, quiz_recor
 from app.quizzes.models import AttemptItem, QuizAttempt
 
 
-def _cohort_users(cohort_id: int) -> Any:  # noqa: ANN401 — a scalar subquery
+def _cohort_users(cohort_id: int) -> Any:
     return cohort_participants(cohort_id).scalar_subquery()
 
 
