@@ -237,3 +237,28 @@ def take_quiz(client: TestClient, db: Database, slug: str, *, right: bool | floa
         data=quiz_form(db, html, right=right),
         follow_redirects=False,
     )
+
+
+def answer_checks(client: TestClient, slug: str) -> None:
+    """Answer every lesson check of a lesson (the first choice), as a reader would."""
+    page = client.get(f"/learn/lessons/{slug}").text
+    for qid in dict.fromkeys(re.findall(rf"/learn/lessons/{slug}/checks/(\d+)", page)):
+        first = re.search(rf'checks/{qid}".*?name="choice" value="(\d+)"', page, re.S).group(1)
+        client.post(
+            f"/learn/lessons/{slug}/checks/{qid}",
+            data={"choice": first, "csrf_token": csrf_of(page)},
+        )
+        page = client.get(f"/learn/lessons/{slug}").text
+
+
+def complete(client: TestClient, slug: str, *, htmx: bool = False):
+    """Answer the lesson's checks, then mark it completed through the page's form."""
+    answer_checks(client, slug)
+    page = client.get(f"/learn/lessons/{slug}")
+    headers = {"HX-Request": "true"} if htmx else {}
+    return client.post(
+        f"/learn/lessons/{slug}/complete",
+        data={"csrf_token": csrf_of(page.text)},
+        headers=headers,
+        follow_redirects=False,
+    )

@@ -1,16 +1,38 @@
-"""Builders for test data, through the same service code the application uses."""
+"""Builders for test data, through the same service code the application uses: accounts
+through ``accounts.service.user_create``, regions and cohorts through the administration's
+``admin.service`` (as an administrator would make them, audit records included), and
+facilitators assigned the same way."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
-from app.accounts.models import PartnerRole, Role, User
+from sqlalchemy import select
+
+from app.accounts.models import CurrentUser, PartnerRole, Role, User
 from app.accounts.service import user_create
-from app.cohorts.models import Cohort, CohortFacilitator, Couple, Organization, Region
+from app.admin.service import cohort_save, facilitator_assign, region_create
+from app.cohorts.models import Cohort, Couple, Organization, Region
 from app.config import Settings
 from app.db import Database
 
 PASSWORD = "kata-sandi-uji-123"
+SETTINGS = Settings(env="test", secret_key="factory-secret-key-" + "x" * 32)
+
+
+def actor(user: User) -> CurrentUser:
+    """The user as a request sees them: what services take as the acting user."""
+    assert user.id is not None
+    return CurrentUser(
+        user.id,
+        user.username,
+        user.display_name,
+        user.role,
+        user.locale,
+        user.couple_id,
+        user.partner_role,
+    )
 
 
 def make_user(
@@ -33,6 +55,17 @@ def make_user(
         )
 
 
+def _administrator(db: Database) -> CurrentUser:
+    """The administrator who makes the test cohorts (one per database)."""
+    with db.read() as session:
+        existing = session.execute(
+            select(User).where(User.username == "admin-uji")
+        ).scalar_one_or_none()
+    if existing is None:
+        existing = make_user(db, SETTINGS, "admin-uji", Role.admin)
+    return actor(existing)
+
+
 def make_cohort(
     db: Database,
     slug: str = "uji",
@@ -40,33 +73,54 @@ def make_cohort(
     workshop_start: date | None = None,
     facilitator: User | None = None,
 ) -> Cohort:
+    """A cohort in "Kota Uji" whose learning opens 30 days before the workshop (two days)
+    and closes 60 days after it."""
+    admin = _administrator(db)
     start = workshop_start or (datetime.now(UTC).date() + timedelta(days=7))
+    now = datetime.now(UTC)
     with db.write() as session:
-        region = session.query(Region).filter_by(slug="kota-uji").one_or_none()
+        region = session.execute(
+            select(Region).where(Region.slug == "kota-uji")
+        ).scalar_one_or_none()
         if region is None:
-            region = Region(slug="kota-uji", name="Kota Uji", province="Banten")
-            session.add(region)
-            session.flush()
-        cohort = Cohort(
-            slug=slug,
-            code_prefix=slug.upper()[:12],
-            region_id=region.id,
-            title=f"Angkatan {slug}",
-            venue="Aula",
-            workshop_start=start,
-            workshop_end=start + timedelta(days=1),
-            pre_opens=datetime.combine(start - timedelta(days=30), datetime.min.time(), UTC),
-            post_closes=datetime.combine(start + timedelta(days=60), datetime.min.time(), UTC),
+            region = region_create(
+                session,
+                form={"slug": "kota-uji", "name": "Kota Uji", "province": "Banten"},
+                actor=admin,
+                now=now,
+            )
+        cohort = cohort_save(
+            session,
+            form={
+                "slug": slug,
+                "code_prefix": re.sub(r"[^A-Z0-9]", "", slug.upper())[:12].ljust(2, "X"),
+                "region_id": str(region.id),
+                "title": f"Angkatan {slug}",
+                "venue": "Aula",
+                "workshop_start": start.isoformat(),
+                "workshop_end": (start + timedelta(days=1)).isoformat(),
+                "pre_opens": (start - timedelta(days=30)).isoformat(),
+                "post_closes": (start + timedelta(days=60)).isoformat(),
+            },
+            actor=admin,
+            now=now,
+            tz=SETTINGS.tz,
         )
-        session.add(cohort)
-        session.flush()
         if facilitator is not None:
-            session.add(CohortFacilitator(cohort_id=cohort.id, user_id=facilitator.id))
+            facilitator_assign(
+                session,
+                cohort=cohort,
+                user_id=facilitator.id,
+                actor=admin,
+                now=now,
+                assign=True,
+            )
         return cohort
 
 
 def make_couple(db: Database, settings: Settings, cohort: Cohort, code: str) -> tuple[User, User]:
-    """A couple with two participant accounts: ``<code>-a`` (official) and ``<code>-b``."""
+    """A couple with two participant accounts: ``<code>-a`` (official) and ``<code>-b``.
+    (A roster import names accounts after the couple code; tests name them themselves.)"""
     with db.write() as session:
         org = Organization(region_id=cohort.region_id, name=f"Dinas {code}")
         session.add(org)

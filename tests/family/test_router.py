@@ -9,9 +9,8 @@ from sqlalchemy import select
 
 from app.certificates.models import Certificate
 from app.family.models import FamilyReflection, PledgeSignature
-from tests.conftest import csrf_of, login, post_form, take_quiz
+from tests.conftest import complete, csrf_of, login, post_form, take_quiz
 from tests.factories import make_cohort, make_couple, make_user
-from tests.test_learning_path import complete
 
 PW = "kata-sandi-uji-123"
 TODAY = date(2026, 3, 2)

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from app.curriculum.models import LessonProgress
-from tests.conftest import csrf_of, login, post_form, take_quiz
+from tests.conftest import complete, csrf_of, login, post_form, take_quiz
 from tests.factories import make_cohort, make_couple, make_user
 
 TODAY = date(2026, 3, 2)
@@ -24,31 +24,6 @@ def start(client, db, username="tng26-001-a"):
     """Sign in and take the pre-test, which comes before the first lesson."""
     login(client, username, "kata-sandi-uji-123")
     assert take_quiz(client, db, "pre-test", right=False).status_code == 303
-
-
-def answer_checks(client, slug):
-    import re
-
-    page = client.get(f"/learn/lessons/{slug}").text
-    for qid in dict.fromkeys(re.findall(rf"/learn/lessons/{slug}/checks/(\d+)", page)):
-        first = re.search(rf'checks/{qid}".*?name="choice" value="(\d+)"', page, re.S).group(1)
-        client.post(
-            f"/learn/lessons/{slug}/checks/{qid}",
-            data={"choice": first, "csrf_token": csrf_of(page)},
-        )
-        page = client.get(f"/learn/lessons/{slug}").text
-
-
-def complete(client, slug, *, htmx=False):
-    answer_checks(client, slug)
-    page = client.get(f"/learn/lessons/{slug}")
-    headers = {"HX-Request": "true"} if htmx else {}
-    return client.post(
-        f"/learn/lessons/{slug}/complete",
-        data={"csrf_token": csrf_of(page.text)},
-        headers=headers,
-        follow_redirects=False,
-    )
 
 
 def test_the_pre_test_comes_before_the_first_lesson(client, couple, mini):

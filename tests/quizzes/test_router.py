@@ -10,9 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from app.quizzes.models import AttemptItem, QuizAttempt
-from tests.conftest import csrf_of, login, open_quiz, quiz_form, take_quiz
+from tests.conftest import complete, csrf_of, login, open_quiz, quiz_form, take_quiz
 from tests.factories import make_cohort, make_couple, make_user
-from tests.test_learning_path import complete
 
 TODAY = date(2026, 3, 2)
 PW = "kata-sandi-uji-123"
@@ -371,3 +370,28 @@ def test_quiz_pages_run_a_bounded_number_of_queries(official, mini, count_querie
             headers={"HX-Request": "true"},
         )
     assert counter.count <= 6, counter.statements
+
+
+def test_after_a_grant_the_map_shows_the_quiz_open_again(
+    official, couple, mini, make_client, settings
+):
+    """Every page reads one standing: after a facilitator's grant, the learning map agrees
+    with the quiz page that one more attempt is open, and links it."""
+    finish_module_one(official)
+    for _ in range(3):
+        take_quiz(official, mini, "kuis-satu", right=False)
+    before = official.get("/learn").text
+    assert "Belum lulus" in before and "Coba lagi" not in before
+    fasi = make_client()
+    login(fasi, "rina", PW)
+    page = fasi.get("/facilitator/cohorts/uji").text
+    url = f"/facilitator/cohorts/uji/participants/{couple[0].id}/extra-attempt"
+    granted = fasi.post(url, data={"quiz": "kuis-satu", "csrf_token": csrf_of(page)})
+    assert granted.status_code == 200 and "sekali lagi" in granted.text
+    after = official.get("/learn").text
+    assert "Belum lulus" not in after
+    line = re.search(r'<li class="quiz-line">.*?</li>', after, re.S).group(0)
+    assert 'href="/learn/quizzes/kuis-satu"' in line
+    assert "Coba lagi (sisa 1 kali)" in line and "Terbuka" in line
+    quiz_page = official.get("/learn/quizzes/kuis-satu").text
+    assert "Coba lagi (sisa 1 kali)" in quiz_page

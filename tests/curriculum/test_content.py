@@ -14,7 +14,7 @@ from app import cli
 from app.config import ROOT
 from app.curriculum.content import load_content
 
-FIXTURE = Path(__file__).parent / "fixtures" / "content"
+FIXTURE = Path(__file__).parent.parent / "fixtures" / "content"
 VALUES = [
     "kejujuran",
     "kemandirian",

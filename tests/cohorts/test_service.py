@@ -1,0 +1,71 @@
+"""Cohort services called directly, as the wrong person."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app.accounts.models import AuditLog
+from app.cohorts.models import ActivationCode
+from app.cohorts.service import activation_issue, activation_reissue, cohort_for, participant_for
+from app.errors import Forbidden, NotFound
+from tests.authz_world import NOW, build_world
+
+
+@pytest.fixture
+def world(db, settings):
+    return build_world(db, settings)
+
+
+@pytest.mark.parametrize("who", ["outsider", "kpk", "participant"])
+def test_reissuing_a_code_is_refused_to_anyone_but_the_cohorts_facilitator(db, world, who):
+    with db.write() as session:
+        code = activation_issue(session, user_id=world.official.id, now=NOW, days=30)
+    with pytest.raises(NotFound), db.write() as session:
+        activation_reissue(
+            session,
+            actor=getattr(world, who),
+            cohort=world.cohort,
+            user_id=world.official.id,
+            now=NOW,
+            days=30,
+        )
+    with db.read() as session:
+        live = session.execute(
+            select(ActivationCode.code).where(ActivationCode.retired_at.is_(None))
+        ).scalars()
+        assert list(live) == [code]  # the card in the participant's hand still works
+        assert (
+            session.execute(select(AuditLog).where(AuditLog.action == "activation.reissue")).first()
+            is None
+        )
+
+
+def test_the_cohorts_facilitator_reissues_and_it_is_audited(db, world):
+    with db.write() as session:
+        participant = activation_reissue(
+            session,
+            actor=world.facilitator,
+            cohort=world.cohort,
+            user_id=world.official.id,
+            now=NOW,
+            days=30,
+        )
+    assert participant.id == world.official.id
+    with db.read() as session:
+        log = session.execute(
+            select(AuditLog).where(AuditLog.action == "activation.reissue")
+        ).scalar_one()
+    assert (log.actor_id, log.at) == (world.facilitator.id, NOW)
+
+
+def test_cohorts_and_participants_are_scoped_to_the_actor(db, world):
+    with db.read() as session:
+        assert cohort_for(session, user=world.facilitator, slug="uji").id == world.cohort.id
+        with pytest.raises(Forbidden):
+            cohort_for(session, user=world.outsider, slug="uji")
+        with pytest.raises(NotFound):
+            cohort_for(session, user=world.facilitator, slug="tidak-ada")
+        assert participant_for(session, actor=world.facilitator, user_id=world.spouse.id)
+        with pytest.raises(NotFound):
+            participant_for(session, actor=world.outsider, user_id=world.spouse.id)
