@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     Column,
@@ -72,6 +72,19 @@ def ts(*, nullable: bool = False, index: bool = False) -> Column:
 def utcnow() -> datetime:
     """The default clock: an aware UTC timestamp. Tests travel in time with time-machine."""
     return datetime.now(UTC)
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def saved_id(row: _HasId) -> int:
+    """The primary key of a row that was loaded or flushed (``id`` is ``None`` only before
+    the first flush): typed ``int``, and a clear error if the row was never saved."""
+    if row.id is None:
+        raise RuntimeError(f"{type(row).__name__} has no id yet: flush the session first")
+    return row.id
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

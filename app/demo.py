@@ -6,14 +6,14 @@ import random
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from sqlalchemy import select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.accounts.models import Role, User
 from app.accounts.service import hash_password
 from app.cohorts.models import Cohort, CohortFacilitator, Couple, Organization, Region
 from app.config import Settings
 from app.curriculum.models import Lesson, LessonProgress, Module
-from app.db import Database, utcnow
+from app.db import Database, saved_id, utcnow
 from app.learning.rules import attempt_passed, is_late, workshop_over_at
 
 DEMO_PASSWORD = "demo-integritas"  # noqa: S105 — the published demo password (README)
@@ -214,9 +214,9 @@ def _activate_all(
     users = list(
         session.execute(
             select(User)
-            .join(Couple, Couple.id == User.couple_id)
-            .where(Couple.cohort_id == cohort.id)
-            .order_by(User.username)
+            .join(Couple, col(Couple.id) == User.couple_id)
+            .where(col(Couple.cohort_id) == cohort.id)
+            .order_by(col(User.username))
         ).scalars()
     )
     for user in users:
@@ -226,7 +226,10 @@ def _activate_all(
             user.password_hash = password_hash
     session.execute(
         update(ActivationCode)
-        .where(ActivationCode.user_id.in_([u.id for u in users]), ActivationCode.used_at.is_(None))
+        .where(
+            col(ActivationCode.user_id).in_([u.id for u in users]),
+            col(ActivationCode.used_at).is_(None),
+        )
         .values(used_at=now, code=None)
     )
     session.flush()
@@ -240,21 +243,22 @@ def seed_demo(db: Database, settings: Settings, *, today: date | None = None) ->
     password_hash = hash_password(DEMO_PASSWORD, settings)
     with db.write() as session:
         region = session.execute(
-            select(Region).where(Region.slug == "kota-tangerang")
+            select(Region).where(col(Region.slug) == "kota-tangerang")
         ).scalar_one_or_none()
         if region is None:
             region = Region(slug="kota-tangerang", name="Kota Tangerang", province="Banten")
             session.add(region)
             session.flush()
+        region_id = saved_id(region)
         orgs = {
             o.name: o
             for o in session.execute(
-                select(Organization).where(Organization.region_id == region.id)
+                select(Organization).where(col(Organization.region_id) == region_id)
             ).scalars()
         }
         for name in ORGANIZATIONS:
             if name not in orgs:
-                orgs[name] = Organization(region_id=region.id, name=name)
+                orgs[name] = Organization(region_id=region_id, name=name)
                 session.add(orgs[name])
         session.flush()
 
@@ -278,7 +282,7 @@ def seed_demo(db: Database, settings: Settings, *, today: date | None = None) ->
             session,
             slug="tng-demo",
             code_prefix="TNGD",
-            region_id=region.id,
+            region_id=region_id,
             title="Bimtek Keluarga Berintegritas Kota Tangerang (Angkatan Demo)",
             venue="Pusat Pemerintahan Kota Tangerang",
             workshop_start=start,
@@ -290,7 +294,7 @@ def seed_demo(db: Database, settings: Settings, *, today: date | None = None) ->
             session,
             slug="tng-2024",
             code_prefix="TNG24",
-            region_id=region.id,
+            region_id=region_id,
             title="Bimtek Keluarga Berintegritas Kota Tangerang",
             venue="Hotel Novotel Kota Tangerang",
             workshop_start=date(2024, 10, 14),
@@ -300,7 +304,11 @@ def seed_demo(db: Database, settings: Settings, *, today: date | None = None) ->
         )
         for cohort in (demo, historic):
             if session.get(CohortFacilitator, (cohort.id, staff["fasilitator"].id)) is None:
-                session.add(CohortFacilitator(cohort_id=cohort.id, user_id=staff["fasilitator"].id))
+                session.add(
+                    CohortFacilitator(
+                        cohort_id=saved_id(cohort), user_id=saved_id(staff["fasilitator"])
+                    )
+                )
 
         budi_row = (
             b"organisasi,nama_pejabat,nip,jabatan,kontak_pejabat,nama_pasangan,kontak_pasangan\n"
@@ -330,36 +338,46 @@ def _historic_progress(session: Session, cohort: Cohort, users: list[User], tz: 
     from app.quizzes.scoring import attempt_percent, score_item
 
     lessons = session.execute(
-        select(Lesson.id, Lesson.phase, Lesson.module_id)
-        .join(Module, Module.id == Lesson.module_id)
-        .where(Lesson.active.is_(True), Module.active.is_(True))
-        .order_by(Module.position, Lesson.position)
+        select(col(Lesson.id), col(Lesson.phase), col(Lesson.module_id))
+        .join(Module, col(Module.id) == Lesson.module_id)
+        .where(col(Lesson.active).is_(True), col(Module.active).is_(True))
+        .order_by(col(Module.position), col(Lesson.position))
     ).all()
     if not lessons:
         return 0
     ids = [u.id for u in users]
     started = set(
         session.execute(
-            select(LessonProgress.user_id).where(LessonProgress.user_id.in_(ids))
+            select(col(LessonProgress.user_id)).where(col(LessonProgress.user_id).in_(ids))
         ).scalars()
     ) | set(
-        session.execute(select(QuizAttempt.user_id).where(QuizAttempt.user_id.in_(ids))).scalars()
+        session.execute(
+            select(col(QuizAttempt.user_id)).where(col(QuizAttempt.user_id).in_(ids))
+        ).scalars()
     )
     quizzes = {q.slug: q for q in session.execute(select(Quiz)).scalars()}
     questions = session.execute(
-        select(Question.id, Question.pool, Question.module_id, Question.lesson_id, Question.type)
-        .where(Question.current.is_(True))
-        .order_by(Question.position, Question.id)
+        select(
+            col(Question.id),
+            col(Question.pool),
+            col(Question.module_id),
+            col(Question.lesson_id),
+            col(Question.type),
+        )
+        .where(col(Question.current).is_(True))
+        .order_by(col(Question.position), col(Question.id))
     ).all()
     choices: dict[int, list[tuple[int, bool]]] = {}
     for cid, qid, correct in session.execute(
-        select(Choice.id, Choice.question_id, Choice.correct).order_by(Choice.position)
+        select(col(Choice.id), col(Choice.question_id), col(Choice.correct)).order_by(
+            col(Choice.position)
+        )
     ).all():
         choices.setdefault(qid, []).append((cid, correct))
     kinds = {q[0]: q[4] for q in questions}
     prepost = [q[0] for q in questions if q[1] == "prepost"]
-    by_module = {}
-    checks = {}
+    by_module: dict[int, list[int]] = {}  # module id → its quiz questions
+    checks: dict[int, list[int]] = {}  # lesson id → its check questions
     for q in questions:
         if q[1] == "quiz":
             by_module.setdefault(q[2], []).append(q[0])
@@ -388,7 +406,7 @@ def _historic_progress(session: Session, cohort: Cohort, users: list[User], tz: 
         when: datetime,
     ) -> bool:
         row = QuizAttempt(
-            user_id=user.id,
+            user_id=saved_id(user),
             quiz_id=quiz.id,
             number=number,
             seed=rng.randrange(2**31),
@@ -404,7 +422,7 @@ def _historic_progress(session: Session, cohort: Cohort, users: list[User], tz: 
             scores.append(s)
             session.add(
                 AttemptItem(
-                    attempt_id=row.id,
+                    attempt_id=saved_id(row),
                     question_id=qid,
                     position=n,
                     selected=picked,
@@ -444,7 +462,7 @@ def _historic_progress(session: Session, cohort: Cohort, users: list[User], tz: 
                 picked, s = answer(qid, 0.85)
                 session.add(
                     CheckAnswer(
-                        user_id=user.id,
+                        user_id=saved_id(user),
                         question_id=qid,
                         selected=picked,
                         correct=s == 1.0,
@@ -454,7 +472,7 @@ def _historic_progress(session: Session, cohort: Cohort, users: list[User], tz: 
                 )
             session.add(
                 LessonProgress(
-                    user_id=user.id,
+                    user_id=saved_id(user),
                     lesson_id=lesson_id,
                     viewed_at=when - timedelta(minutes=8),
                     completed_at=when,

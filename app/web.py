@@ -14,6 +14,7 @@ from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from markupsafe import Markup
+from starlette.datastructures import FormData
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import i18n
@@ -78,7 +79,8 @@ def make_templates(settings: Settings) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.install_null_translations(newstyle=True)  # replaced per request by the context
+    # null translations until the context replaces them per request
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]  # set by ext.i18n
     env.globals["language_names"] = i18n.LANGUAGE_NAMES
     env.globals["local_date"] = lambda value: i18n.local(value, settings.timezone).date()
     env.globals["one_day"] = timedelta(days=1)
@@ -140,7 +142,7 @@ async def check_csrf(request: Request) -> None:
             try:
                 form = await request.form()
             except Exception:  # noqa: BLE001 — an unreadable body is simply a missing token
-                form = {}
+                form = FormData()
             value = form.get("csrf_token")
             sent = value if isinstance(value, str) else None
     settings: Settings = request.app.state.settings

@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from app.db import ts, utcnow
 
@@ -57,13 +57,13 @@ class CurrentUser:
 
 
 CURRENT_USER_COLUMNS = (
-    User.id,
-    User.username,
-    User.display_name,
-    User.role,
-    User.locale,
-    User.couple_id,
-    User.partner_role,
+    col(User.id),
+    col(User.username),
+    col(User.display_name),
+    col(User.role),
+    col(User.locale),
+    col(User.couple_id),
+    col(User.partner_role),
 )
 
 

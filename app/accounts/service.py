@@ -8,6 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -25,6 +26,7 @@ from app.accounts.models import (
 from app.audit import audit_record
 from app.cohorts.service import ActivationError, activation_find, activation_use
 from app.config import Settings
+from app.db import saved_id
 from app.errors import AppError
 from app.i18n import N_
 
@@ -88,7 +90,7 @@ def new_password_problem(password: str, again: str, *, username: str) -> str | N
 
 
 def user_set_password(session: Session, *, user_id: int, password_hash: str) -> None:
-    session.execute(update(User).where(User.id == user_id).values(password_hash=password_hash))
+    session.execute(update(User).where(col(User.id) == user_id).values(password_hash=password_hash))
 
 
 def token_hash(token: str) -> str:
@@ -133,9 +135,9 @@ def throttle_keys(
 ) -> None:
     """Raise ``Throttled`` when any key has reached its limit of failures within the window."""
     rows = session.execute(
-        select(LoginFailure.key, func.count(), func.min(LoginFailure.at))
-        .where(LoginFailure.key.in_(list(limits)), LoginFailure.at > now - window)
-        .group_by(LoginFailure.key)
+        select(col(LoginFailure.key), func.count(), func.min(col(LoginFailure.at)))
+        .where(col(LoginFailure.key).in_(list(limits)), col(LoginFailure.at) > now - window)
+        .group_by(col(LoginFailure.key))
     ).all()
     for key, count, oldest in rows:
         if count >= limits[key]:
@@ -151,7 +153,7 @@ def throttle_record_failure(
 
 
 def throttle_clear(session: Session, *, username: str) -> None:
-    session.execute(delete(LoginFailure).where(LoginFailure.key == f"user:{username.lower()}"))
+    session.execute(delete(LoginFailure).where(col(LoginFailure.key) == f"user:{username.lower()}"))
 
 
 # ---------------------------------------------------------------- sessions
@@ -165,7 +167,7 @@ def session_create(
     session.add(
         AuthSession(
             token_hash=token_hash(token),
-            user_id=user.id,
+            user_id=saved_id(user),
             created_at=now,
             expires_at=now + timedelta(days=settings.session_days),
             user_agent=(user_agent or "")[:300] or None,
@@ -194,11 +196,11 @@ def session_user(session: Session, *, token: str, now: datetime) -> CurrentUser 
 
 
 def session_end(session: Session, *, token: str) -> None:
-    session.execute(delete(AuthSession).where(AuthSession.token_hash == token_hash(token)))
+    session.execute(delete(AuthSession).where(col(AuthSession.token_hash) == token_hash(token)))
 
 
 def sessions_end_for_user(session: Session, *, user_id: int) -> None:
-    session.execute(delete(AuthSession).where(AuthSession.user_id == user_id))
+    session.execute(delete(AuthSession).where(col(AuthSession.user_id) == user_id))
 
 
 # ---------------------------------------------------------------- users
@@ -215,7 +217,7 @@ class UserError(AppError):
 
 def user_by_username(session: Session, *, username: str) -> User | None:
     return session.execute(
-        select(User).where(User.username == username.strip().lower())
+        select(User).where(col(User.username) == username.strip().lower())
     ).scalar_one_or_none()
 
 
@@ -229,7 +231,7 @@ def user_create(
     settings: Settings,
     password_hash: str | None = None,
     locale: str = "id",
-    **extra: object,
+    **extra: Any,
 ) -> User:
     username = username.strip().lower()
     if not USERNAME_RE.match(username):
@@ -263,13 +265,13 @@ def user_create(
 
 def user_set_active(session: Session, *, user_id: int, active: bool) -> None:
     """Deactivating a user ends every session of theirs at once."""
-    session.execute(update(User).where(User.id == user_id).values(is_active=active))
+    session.execute(update(User).where(col(User.id) == user_id).values(is_active=active))
     if not active:
         sessions_end_for_user(session, user_id=user_id)
 
 
 def user_set_locale(session: Session, *, user_id: int, locale: str) -> None:
-    session.execute(update(User).where(User.id == user_id).values(locale=locale))
+    session.execute(update(User).where(col(User.id) == user_id).values(locale=locale))
 
 
 # ---------------------------------------------------------------- signing in, activation
@@ -400,5 +402,5 @@ def activate(
         password_hash=hash_password(password, settings),
         now=now,
     )
-    sessions_end_for_user(session, user_id=user.id)
+    sessions_end_for_user(session, user_id=saved_id(user))
     return _new_session(session, user, settings=settings, now=now, user_agent=user_agent)

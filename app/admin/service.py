@@ -17,6 +17,7 @@ from app.cohorts.models import Cohort, CohortFacilitator, Organization, Region
 from app.cohorts.service import cohort_by_slug
 from app.config import Settings
 from app.curriculum.models import ContentVersion
+from app.db import saved_id
 from app.errors import AppError, Forbidden, NotFound
 from app.i18n import N_
 
@@ -71,7 +72,7 @@ def _day_start(day: date, tz: tzinfo) -> datetime:
 def region_create(session: Session, *, form: dict, actor: CurrentUser, now: datetime) -> Region:
     _admin(actor)
     slug = _slug(form)
-    if session.execute(select(Region.id).where(Region.slug == slug)).first():
+    if session.execute(select(col(Region.id)).where(col(Region.slug) == slug)).first():
         raise AdminError("slug", N_("This short name is already taken."))
     region = Region(
         slug=slug, name=_text(form, "name"), province=_text(form, "province", max_len=100)
@@ -97,8 +98,8 @@ def organization_create(
         raise AdminError("region_id", N_("Choose a region."))
     name = _text(form, "name")
     if session.execute(
-        select(Organization.id).where(
-            Organization.region_id == region_id, Organization.name == name
+        select(col(Organization.id)).where(
+            col(Organization.region_id) == region_id, col(Organization.name) == name
         )
     ).first():
         raise AdminError("name", N_("This organization already exists in the region."))
@@ -129,7 +130,10 @@ def cohort_save(
     cohort's time zone."""
     _admin(actor)
     slug = cohort.slug if cohort else _slug(form)
-    if cohort is None and session.execute(select(Cohort.id).where(Cohort.slug == slug)).first():
+    if (
+        cohort is None
+        and session.execute(select(col(Cohort.id)).where(col(Cohort.slug) == slug)).first()
+    ):
         raise AdminError("slug", N_("This short name is already taken."))
     prefix = _text(form, "code_prefix", max_len=12).upper()
     if not PREFIX_RE.match(prefix):
@@ -148,7 +152,7 @@ def cohort_save(
         raise AdminError("pre_opens", N_("The learning must open before the workshop."))
     if closes <= end:
         raise AdminError("post_closes", N_("The learning must close after the workshop."))
-    values = {
+    values: dict[str, Any] = {
         "code_prefix": prefix,
         "region_id": region.id,
         "title": _text(form, "title"),
@@ -193,11 +197,12 @@ def facilitator_assign(
         raise AdminError("user_id", N_("Choose a facilitator account."))
     link = session.get(CohortFacilitator, (cohort.id, user.id))
     if assign and link is None:
-        session.add(CohortFacilitator(cohort_id=cohort.id, user_id=user.id))
+        session.add(CohortFacilitator(cohort_id=saved_id(cohort), user_id=saved_id(user)))
     elif not assign and link is not None:
         session.execute(
             delete(CohortFacilitator).where(
-                CohortFacilitator.cohort_id == cohort.id, CohortFacilitator.user_id == user.id
+                col(CohortFacilitator.cohort_id) == cohort.id,
+                col(CohortFacilitator.user_id) == user.id,
             )
         )
     audit_record(
@@ -276,7 +281,13 @@ def admin_home(session: Session) -> AdminHome:
     return AdminHome(
         staff=list(
             session.execute(
-                select(User.id, User.username, User.display_name, User.role, User.is_active)
+                select(
+                    col(User.id),
+                    col(User.username),
+                    col(User.display_name),
+                    col(User.role),
+                    col(User.is_active),
+                )
                 .where(col(User.role) != Role.participant)
                 .order_by(col(User.role), col(User.username))
             ).all()
@@ -287,7 +298,7 @@ def admin_home(session: Session) -> AdminHome:
         regions=list(session.execute(select(Region).order_by(col(Region.name))).scalars()),
         orgs=list(
             session.execute(
-                select(Organization.name, col(Region.name).label("region"))
+                select(col(Organization.name), col(Region.name).label("region"))
                 .join(Region, col(Region.id) == Organization.region_id)
                 .order_by(col(Region.name), col(Organization.name))
             ).all()
@@ -295,9 +306,9 @@ def admin_home(session: Session) -> AdminHome:
         cohorts=list(
             session.execute(
                 select(
-                    Cohort.slug,
-                    Cohort.title,
-                    Cohort.workshop_start,
+                    col(Cohort.slug),
+                    col(Cohort.title),
+                    col(Cohort.workshop_start),
                     col(Region.name).label("region"),
                 )
                 .join(Region, col(Region.id) == Cohort.region_id)
@@ -324,14 +335,14 @@ def cohort_admin(session: Session, *, slug: str) -> CohortAdmin:
         raise NotFound(message=N_("This cohort does not exist."))
     assigned = list(
         session.execute(
-            select(User.id, User.display_name, User.username)
+            select(col(User.id), col(User.display_name), col(User.username))
             .join(CohortFacilitator, col(CohortFacilitator.user_id) == User.id)
             .where(col(CohortFacilitator.cohort_id) == cohort.id)
         ).all()
     )
     taken = {row.id for row in assigned}
     facilitators = session.execute(
-        select(User.id, User.display_name, User.username)
+        select(col(User.id), col(User.display_name), col(User.username))
         .where(col(User.role) == Role.facilitator, col(User.is_active).is_(True))
         .order_by(col(User.display_name))
     ).all()

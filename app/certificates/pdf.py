@@ -11,6 +11,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import segno
 from fpdf import FPDF
@@ -94,7 +95,11 @@ def _wrap(pdf: FPDF, text: str, width: float) -> list[str]:
     """The lines ``text`` breaks into at ``width`` with the current font."""
     if not text:
         return []
-    lines = pdf.multi_cell(width, 5, text, dry_run=True, output=MethodReturnValue.LINES)
+    # with output=LINES alone, multi_cell returns just the list of lines
+    lines = cast(
+        "list[str]",
+        pdf.multi_cell(width, 5, text, dry_run=True, output=MethodReturnValue.LINES),
+    )
     return [line.strip() for line in lines]
 
 

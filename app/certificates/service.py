@@ -30,11 +30,11 @@ def issue_if_complete(session: Session, *, couple_id: int, now: datetime) -> int
     if row is None or not row.complete:
         return 0
     partners = list(
-        session.execute(select(User.id).where(col(User.couple_id) == couple_id)).scalars()
+        session.execute(select(col(User.id)).where(col(User.couple_id) == couple_id)).scalars()
     )
     have = set(
         session.execute(
-            select(Certificate.user_id).where(col(Certificate.user_id).in_(partners))
+            select(col(Certificate.user_id)).where(col(Certificate.user_id).in_(partners))
         ).scalars()
     )
     issued = 0
@@ -65,12 +65,12 @@ def certificate_view(session: Session, *, code: str) -> CertificateView | None:
         return None
     row = session.execute(
         select(
-            Certificate.code,
-            Certificate.issued_at,
-            Certificate.revoked_at,
-            User.display_name,
-            Cohort.title,
-            Cohort.workshop_end,
+            col(Certificate.code),
+            col(Certificate.issued_at),
+            col(Certificate.revoked_at),
+            col(User.display_name),
+            col(Cohort.title),
+            col(Cohort.workshop_end),
         )
         .join(User, col(User.id) == Certificate.user_id)
         .join(Couple, col(Couple.id) == User.couple_id)
@@ -120,7 +120,10 @@ def certificate_revoke(
         raise Forbidden
     code = code.strip().upper()[:40]
     reason = (reason or "").strip()[:300] or None
-    if session.execute(select(Certificate.id).where(col(Certificate.code) == code)).first() is None:
+    if (
+        session.execute(select(col(Certificate.id)).where(col(Certificate.code) == code)).first()
+        is None
+    ):
         raise NotFound(message=N_("There is no certificate with this code."))
     session.execute(
         update(Certificate)

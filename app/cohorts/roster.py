@@ -287,8 +287,8 @@ def _read_xlsx(data: bytes) -> _Table:
     return table
 
 
-def _read(data: bytes, filename: str) -> _Table:
-    """Raises _Unreadable."""
+def _read(data: bytes, filename: str) -> tuple[_Table, tuple[int, list[str]]]:
+    """The table and its header (number, cells). Raises _Unreadable."""
     if len(data) > MAX_BYTES:
         raise _Unreadable(MSG_TOO_BIG, {"max": MAX_BYTES // (1024 * 1024)})
     if not data.strip():
@@ -301,12 +301,12 @@ def _read(data: bytes, filename: str) -> _Table:
         table = _read_csv(data)
     if table.header is None:
         raise _Unreadable(MSG_EMPTY)
-    return table
+    return table, table.header
 
 
-def _header(table: _Table) -> tuple[dict[str, int], list[RosterProblem]]:
+def _header(header: tuple[int, list[str]]) -> tuple[dict[str, int], list[RosterProblem]]:
     """Where each template column is; a problem for each missing (or repeated) one."""
-    number, cells = table.header
+    number, cells = header
     names = [cell.strip().casefold() for cell in cells]
     index: dict[str, int] = {}
     problems = []
@@ -406,14 +406,21 @@ class _RowCheck:
             return None
         return RosterRow(
             row=self.number,
-            organization=organization,
-            official_name=official,
+            organization=self._kept("organisasi"),
+            official_name=self._kept("nama_pejabat"),
             nip=nip,
             position=self.value["jabatan"] or None,
             official_contact=official_contact,
-            spouse_name=self.value["nama_pasangan"],
+            spouse_name=self._kept("nama_pasangan"),
             spouse_contact=spouse_contact,
         )
+
+    def _kept(self, column: str) -> str:
+        """The text of a cell that passed its checks (only a refused cell is ``None``)."""
+        text = self.value[column]
+        if text is None:
+            raise RuntimeError(f"row {self.number}: column {column} was refused without a problem")
+        return text
 
     def _nip(self, seen: _Seen) -> str | None:
         text = self.value["nip"]
@@ -468,10 +475,10 @@ def parse_roster(data: bytes, filename: str = "") -> RosterParse:
     (the first worksheet). Every problem is collected; rows come back only when they have none.
     Never raises on bad input."""
     try:
-        table = _read(data, filename)
+        table, header = _read(data, filename)
     except _Unreadable as exc:
         return RosterParse(rows=[], problems=[exc.problem])
-    index, problems = _header(table)
+    index, problems = _header(header)
     if problems:
         return RosterParse(rows=[], problems=_sorted(problems))
     if len(table.body) > MAX_ROWS:
@@ -479,9 +486,7 @@ def parse_roster(data: bytes, filename: str = "") -> RosterParse:
             rows=[], problems=[RosterProblem(1, None, MSG_TOO_MANY, {"max": MAX_ROWS})]
         )
     if not table.body:
-        return RosterParse(
-            rows=[], problems=[RosterProblem(table.header[0], None, MSG_NO_ROWS, {})]
-        )
+        return RosterParse(rows=[], problems=[RosterProblem(header[0], None, MSG_NO_ROWS, {})])
     rows: list[RosterRow] = []
     seen = _Seen()
     for number, cells in table.body:

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, false, func, or_, select, update
 from sqlmodel import Session, col
 
 from app.accounts.models import CurrentUser, PartnerRole, Role, User
@@ -20,59 +20,60 @@ from app.cohorts.models import (
     Organization,
     Region,
 )
+from app.db import saved_id
 from app.errors import AppError, Forbidden, NotFound
 from app.i18n import N_
 
 
 def cohorts_visible_to(*, user: User | CurrentUser) -> Select:
     """The cohorts a user may manage: a facilitator's own, every cohort for an admin."""
-    query = select(Cohort.id)
+    query = select(col(Cohort.id))
     if user.role == Role.admin:
         return query
     if user.role == Role.facilitator:
-        return query.join(CohortFacilitator, CohortFacilitator.cohort_id == Cohort.id).where(
-            CohortFacilitator.user_id == user.id
+        return query.join(CohortFacilitator, col(CohortFacilitator.cohort_id) == Cohort.id).where(
+            col(CohortFacilitator.user_id) == user.id
         )
-    return query.where(False)
+    return query.where(false())
 
 
 def cohort_list_for(session: Session, *, user: User | CurrentUser) -> list[dict]:
     """The cohorts a facilitator (or admin) may see, with their size, in one query."""
     visible = cohorts_visible_to(user=user).subquery()
     participants = (
-        select(Couple.cohort_id, func.count(User.id).label("participants"))
-        .join(User, User.couple_id == Couple.id)
-        .group_by(Couple.cohort_id)
+        select(col(Couple.cohort_id), func.count(col(User.id)).label("participants"))
+        .join(User, col(User.couple_id) == Couple.id)
+        .group_by(col(Couple.cohort_id))
         .subquery()
     )
     couples = (
-        select(Couple.cohort_id, func.count(Couple.id).label("couples"))
-        .group_by(Couple.cohort_id)
+        select(col(Couple.cohort_id), func.count(col(Couple.id)).label("couples"))
+        .group_by(col(Couple.cohort_id))
         .subquery()
     )
     rows = session.execute(
         select(
-            Cohort.id,
-            Cohort.slug,
-            Cohort.title,
-            Cohort.venue,
-            Cohort.workshop_start,
-            Cohort.workshop_end,
-            Region.name.label("region"),
+            col(Cohort.id),
+            col(Cohort.slug),
+            col(Cohort.title),
+            col(Cohort.venue),
+            col(Cohort.workshop_start),
+            col(Cohort.workshop_end),
+            col(Region.name).label("region"),
             func.coalesce(couples.c.couples, 0).label("couples"),
             func.coalesce(participants.c.participants, 0).label("participants"),
         )
-        .join(Region, Region.id == Cohort.region_id)
+        .join(Region, col(Region.id) == Cohort.region_id)
         .join(visible, visible.c.id == Cohort.id)
         .outerjoin(couples, couples.c.cohort_id == Cohort.id)
         .outerjoin(participants, participants.c.cohort_id == Cohort.id)
-        .order_by(Cohort.workshop_start.desc())
+        .order_by(col(Cohort.workshop_start).desc())
     ).mappings()
     return [dict(r) for r in rows]
 
 
 def cohort_by_slug(session: Session, *, slug: str) -> Cohort | None:
-    return session.execute(select(Cohort).where(Cohort.slug == slug)).scalar_one_or_none()
+    return session.execute(select(Cohort).where(col(Cohort.slug) == slug)).scalar_one_or_none()
 
 
 # ---------------------------------------------------------------- activation codes
@@ -99,9 +100,9 @@ def activation_issue(session: Session, *, user_id: int, now: datetime, days: int
     session.execute(
         update(ActivationCode)
         .where(
-            ActivationCode.user_id == user_id,
-            ActivationCode.used_at.is_(None),
-            ActivationCode.retired_at.is_(None),
+            col(ActivationCode.user_id) == user_id,
+            col(ActivationCode.used_at).is_(None),
+            col(ActivationCode.retired_at).is_(None),
         )
         .values(retired_at=now, code=None)
     )
@@ -137,8 +138,8 @@ def activation_find(session: Session, *, code: str, now: datetime) -> tuple[Acti
         raise ActivationError(N_("Enter the activation code printed on your card."))
     row = session.execute(
         select(ActivationCode, User)
-        .join(User, User.id == ActivationCode.user_id)
-        .where(ActivationCode.code_hash == code_hash(code))
+        .join(User, col(User.id) == ActivationCode.user_id)
+        .where(col(ActivationCode.code_hash) == code_hash(code))
     ).first()
     if row is None:
         raise ActivationError(
@@ -166,7 +167,7 @@ def activation_use(
     session.execute(update(User).where(col(User.id) == user.id).values(password_hash=password_hash))
     session.execute(
         update(ActivationCode)
-        .where(ActivationCode.id == activation.id)
+        .where(col(ActivationCode.id) == activation.id)
         .values(used_at=now, code=None)
     )
 
@@ -226,39 +227,45 @@ def roster_import(
     nips = {r.nip for r in rows if r.nip}
     contacts = {c for r in rows for c in (r.official_contact, r.spouse_contact) if c}
     people = session.execute(
-        select(User, Couple, Cohort.title, Organization.name)
-        .join(Couple, Couple.id == User.couple_id)
-        .join(Cohort, Cohort.id == Couple.cohort_id)
-        .join(Organization, Organization.id == Couple.organization_id)
-        .where(or_(User.nip.in_(nips), User.contact.in_(contacts), Couple.cohort_id == cohort.id))
+        select(User, Couple, col(Cohort.title), col(Organization.name))
+        .join(Couple, col(Couple.id) == User.couple_id)
+        .join(Cohort, col(Cohort.id) == Couple.cohort_id)
+        .join(Organization, col(Organization.id) == Couple.organization_id)
+        .where(
+            or_(
+                col(User.nip).in_(nips),
+                col(User.contact).in_(contacts),
+                col(Couple.cohort_id) == cohort.id,
+            )
+        )
     ).all()
     by_couple: dict[int, dict] = {}
     for user, couple, cohort_title, org_name in people:
-        entry = by_couple.setdefault(
+        loaded = by_couple.setdefault(
             couple.id, {"couple": couple, "cohort": cohort_title, "org": org_name, "users": {}}
         )
-        entry["users"][user.partner_role] = user
+        loaded["users"][user.partner_role] = user
     # partners of matched couples that were not loaded by the filter
     missing = [cid for cid, e in by_couple.items() if len(e["users"]) < 2]
     if missing:
-        for user in session.execute(select(User).where(User.couple_id.in_(missing))).scalars():
+        for user in session.execute(select(User).where(col(User.couple_id).in_(missing))).scalars():
             by_couple[user.couple_id]["users"].setdefault(user.partner_role, user)
 
     # indexes instead of a scan per row: a 2,000-row re-import stays linear
     index: dict[tuple, dict] = {}
-    for entry in by_couple.values():
-        official = entry["users"].get(PartnerRole.official)
-        spouse = entry["users"].get(PartnerRole.spouse)
+    for known in by_couple.values():
+        official = known["users"].get(PartnerRole.official)
+        spouse = known["users"].get(PartnerRole.spouse)
         if official is None:
             continue
-        keys = [("nip", official.nip), ("contact", official.contact)]
+        keys: list[tuple[str | None, ...]] = [("nip", official.nip), ("contact", official.contact)]
         if spouse is not None:
             keys.append(("spouse", spouse.contact))
-        if entry["couple"].cohort_id == cohort.id:
-            keys.append(("name", _norm(entry["org"]), _norm(official.display_name)))
+        if known["couple"].cohort_id == cohort.id:
+            keys.append(("name", _norm(known["org"]), _norm(official.display_name)))
         for key in keys:
             if key[-1]:
-                index.setdefault(key, entry)
+                index.setdefault(key, known)
 
     def match(row) -> dict | None:
         for key in (
@@ -298,13 +305,13 @@ def roster_import(
     orgs = {
         _norm(o.name): o
         for o in session.execute(
-            select(Organization).where(Organization.region_id == cohort.region_id)
+            select(Organization).where(col(Organization.region_id) == cohort.region_id)
         ).scalars()
     }
     numbers = [
         int(code.rsplit("-", 1)[-1])
         for code in session.execute(
-            select(Couple.code).where(Couple.cohort_id == cohort.id)
+            select(col(Couple.code)).where(col(Couple.cohort_id) == cohort.id)
         ).scalars()
         if code.rsplit("-", 1)[-1].isdigit()
     ]
@@ -322,7 +329,9 @@ def roster_import(
             code = f"{cohort.code_prefix}-{next_number:03d}"
             next_number += 1
             couple = Couple(
-                code=code, cohort_id=cohort.id, organization_id=orgs[_norm(row.organization)].id
+                code=code,
+                cohort_id=saved_id(cohort),
+                organization_id=orgs[_norm(row.organization)].id,
             )
             fresh.append((row, couple))
             result.created.append(code)
@@ -344,7 +353,7 @@ def roster_import(
     ]
     session.add_all(users)
     session.flush()
-    session.add_all([_activation_code(user.id, now, activation_days)[0] for user in users])
+    session.add_all([_activation_code(saved_id(user), now, activation_days)[0] for user in users])
     for row, entry in plan:
         if entry is None:
             continue
@@ -475,16 +484,16 @@ def cohort_roster(session: Session, *, cohort_id: int) -> list[CoupleRow]:
     )
     rows = session.execute(
         select(
-            Couple.id,
-            Couple.code,
-            Organization.name,
-            User.id,
-            User.username,
-            User.display_name,
-            User.partner_role,
+            col(Couple.id),
+            col(Couple.code),
+            col(Organization.name),
+            col(User.id),
+            col(User.username),
+            col(User.display_name),
+            col(User.partner_role),
             col(User.password_hash).is_not(None),
             active_code.c.expires_at,
-            User.is_active,
+            col(User.is_active),
         )
         .join(Organization, col(Organization.id) == Couple.organization_id)
         .join(User, col(User.couple_id) == Couple.id)
@@ -516,13 +525,13 @@ def cards_for(session: Session, *, cohort_id: int, user_id: int | None = None) -
     """Readable activation codes of a cohort's participants who have not activated yet."""
     query = (
         select(
-            User.id,
-            User.display_name,
-            User.username,
-            User.partner_role,
-            Couple.code,
-            ActivationCode.code,
-            ActivationCode.expires_at,
+            col(User.id),
+            col(User.display_name),
+            col(User.username),
+            col(User.partner_role),
+            col(Couple.code),
+            col(ActivationCode.code),
+            col(ActivationCode.expires_at),
         )
         .join(Couple, col(Couple.id) == User.couple_id)
         .join(ActivationCode, col(ActivationCode.user_id) == User.id)
@@ -543,7 +552,7 @@ def facilitator_names(session: Session, *, cohort_id: int) -> list[str]:
     """The active facilitators of a cohort, by name: whom a participant can ask."""
     return list(
         session.execute(
-            select(User.display_name)
+            select(col(User.display_name))
             .join(CohortFacilitator, col(CohortFacilitator.user_id) == User.id)
             .where(col(CohortFacilitator.cohort_id) == cohort_id, col(User.is_active).is_(True))
             .order_by(col(User.display_name))

@@ -505,7 +505,7 @@ def _cross_check(reader: _Reader, content: Content) -> None:
         [(m.data.slug, reader.root.parent / m.folder / "module.yaml", 1) for m in content.modules],
         "module slug",
     )
-    quiz_slugs = [
+    quiz_slugs: list[tuple[str, Path, int | None]] = [
         (m.data.quiz.slug, reader.root.parent / m.folder / "module.yaml", None)
         for m in content.modules
     ]

@@ -34,13 +34,18 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
 
 
+class _LessonMarkdown(MarkdownIt):
+    """CommonMark that also accepts ``lesson:`` links (rewritten to lesson pages)."""
+
+    def validateLink(self, url: str) -> bool:
+        return url.startswith("lesson:") or super().validateLink(url)
+
+
 @lru_cache
 def _md() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": True})
+    md = _LessonMarkdown("commonmark", {"html": False, "linkify": False, "typographer": True})
     md.enable(["table", "strikethrough", "replacements", "smartquotes"])
     md.options["quotes"] = "“”‘’"
-    default_validate = md.validateLink
-    md.validateLink = lambda url: url.startswith("lesson:") or default_validate(url)
     return md
 
 

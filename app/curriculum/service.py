@@ -10,7 +10,7 @@ import threading
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.curriculum.models import (
     Choice,
@@ -36,26 +36,26 @@ from app.learning.rules import Learner, LessonState, PathProgress, State, is_lat
 def load_curriculum(session: Session, version: int) -> Curriculum:
     rows = session.execute(
         select(
-            Module.id,
-            Module.slug,
-            Module.title,
-            Module.summary,
-            Module.phase,
-            Module.position,
-            Module.discussion,
-            Lesson.id,
-            Lesson.slug,
-            Lesson.title,
-            Lesson.minutes,
-            Lesson.phase,
-            Lesson.position,
-            Lesson.html,
-            Lesson.sources,
-            Lesson.discussion,
+            col(Module.id),
+            col(Module.slug),
+            col(Module.title),
+            col(Module.summary),
+            col(Module.phase),
+            col(Module.position),
+            col(Module.discussion),
+            col(Lesson.id),
+            col(Lesson.slug),
+            col(Lesson.title),
+            col(Lesson.minutes),
+            col(Lesson.phase),
+            col(Lesson.position),
+            col(Lesson.html),
+            col(Lesson.sources),
+            col(Lesson.discussion),
         )
-        .join(Lesson, Lesson.module_id == Module.id)
-        .where(Module.active.is_(True), Lesson.active.is_(True))
-        .order_by(Module.position, Lesson.position)
+        .join(Lesson, col(Lesson.module_id) == Module.id)
+        .where(col(Module.active).is_(True), col(Lesson.active).is_(True))
+        .order_by(col(Module.position), col(Lesson.position))
     ).all()
     modules: dict[int, ModuleInfo] = {}
     for r in rows:
@@ -69,13 +69,13 @@ def load_curriculum(session: Session, version: int) -> Curriculum:
         r[1]: QuizInfo(*r)
         for r in session.execute(
             select(
-                Quiz.id,
-                Quiz.slug,
-                Quiz.kind,
-                Quiz.module_id,
-                Quiz.title,
-                Quiz.pass_mark,
-                Quiz.max_attempts,
+                col(Quiz.id),
+                col(Quiz.slug),
+                col(Quiz.kind),
+                col(Quiz.module_id),
+                col(Quiz.title),
+                col(Quiz.pass_mark),
+                col(Quiz.max_attempts),
             )
         ).all()
         if r[2] != "module" or r[3] in modules
@@ -83,16 +83,16 @@ def load_curriculum(session: Session, version: int) -> Curriculum:
     checks: dict[int, list[CheckQuestion]] = {}
     questions = session.execute(
         select(
-            Question.id,
-            Question.slug,
-            Question.type,
-            Question.text,
-            Question.explanation,
-            Question.source,
-            Question.lesson_id,
+            col(Question.id),
+            col(Question.slug),
+            col(Question.type),
+            col(Question.text),
+            col(Question.explanation),
+            col(Question.source),
+            col(Question.lesson_id),
         )
-        .where(Question.current.is_(True), Question.pool == "check")
-        .order_by(Question.lesson_id, Question.position)
+        .where(col(Question.current).is_(True), col(Question.pool) == "check")
+        .order_by(col(Question.lesson_id), col(Question.position))
     ).all()
     by_id = {}
     for q in questions:
@@ -100,10 +100,16 @@ def load_curriculum(session: Session, version: int) -> Curriculum:
         by_id[q[0]] = item
         checks.setdefault(q[6], []).append(item)
     for cid, qid, text, feedback, correct in session.execute(
-        select(Choice.id, Choice.question_id, Choice.text, Choice.feedback, Choice.correct)
-        .join(Question, Question.id == Choice.question_id)
-        .where(Question.current.is_(True), Question.pool == "check")
-        .order_by(Choice.question_id, Choice.position)
+        select(
+            col(Choice.id),
+            col(Choice.question_id),
+            col(Choice.text),
+            col(Choice.feedback),
+            col(Choice.correct),
+        )
+        .join(Question, col(Question.id) == Choice.question_id)
+        .where(col(Question.current).is_(True), col(Question.pool) == "check")
+        .order_by(col(Choice.question_id), col(Choice.position))
     ).all():
         by_id[qid].choices.append(
             {"id": cid, "text": text, "feedback": feedback, "correct": correct}
@@ -137,8 +143,8 @@ def content_summary(session: Session) -> tuple[int | None, dict]:
     """The latest content version and what it records beside the tables (counts, the pledge,
     the glossary)."""
     row = session.execute(
-        select(ContentVersion.id, ContentVersion.summary)
-        .order_by(ContentVersion.id.desc())
+        select(col(ContentVersion.id), col(ContentVersion.summary))
+        .order_by(col(ContentVersion.id).desc())
         .limit(1)
     ).first()
     if row is None:
@@ -175,7 +181,8 @@ def lesson_complete(
     late = is_late(state.lesson.phase, now, learner.after_opens)
     row = session.execute(
         select(LessonProgress).where(
-            LessonProgress.user_id == learner.user_id, LessonProgress.lesson_id == lesson_id
+            col(LessonProgress.user_id) == learner.user_id,
+            col(LessonProgress.lesson_id) == lesson_id,
         )
     ).scalar_one_or_none()
     if row is None:

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.config import Settings
 from app.curriculum.content import Content, LessonDoc, QuestionDoc
@@ -29,7 +29,7 @@ from app.curriculum.models import (
     Quiz,
 )
 from app.curriculum.render import render_markdown
-from app.db import Database
+from app.db import Database, saved_id
 
 
 class SyncRefused(RuntimeError):
@@ -76,7 +76,7 @@ def sync_content(
     digest = content.digest()
     with db.write() as session:
         latest = session.execute(
-            select(ContentVersion).order_by(ContentVersion.id.desc()).limit(1)
+            select(ContentVersion).order_by(col(ContentVersion.id).desc()).limit(1)
         ).scalar_one_or_none()
         if latest is not None and latest.digest == digest:
             return SyncReport(version=latest.id, changed=False)
@@ -94,9 +94,10 @@ def sync_content(
         version = ContentVersion(digest=digest)
         session.add(version)
         session.flush()
+        version_id = saved_id(version)
         _sync_values(session, content)
         modules = _sync_modules(session, content)
-        lessons = _sync_lessons(session, content, modules, version.id, counts, force)
+        lessons = _sync_lessons(session, content, modules, version_id, counts, force)
         _sync_quizzes(session, content, modules, policy)
         _sync_questions(session, content, modules, lessons, counts)
         version.summary = {
@@ -104,7 +105,7 @@ def sync_content(
             "pledge": content.pledge.model_dump() if content.pledge else None,
             "glossary": [t.model_dump() for t in content.glossary],
         }
-        return SyncReport(version=version.id, changed=True, counts=counts)
+        return SyncReport(version=version_id, changed=True, counts=counts)
 
 
 def _sync_values(session: Session, content: Content) -> None:
@@ -153,12 +154,13 @@ def _sync_lessons(
     if removed and not force:
         completed = dict(
             session.execute(
-                select(Lesson.slug, func.count(LessonProgress.id))
-                .join(LessonProgress, LessonProgress.lesson_id == Lesson.id)
+                select(col(Lesson.slug), func.count(col(LessonProgress.id)))
+                .join(LessonProgress, col(LessonProgress.lesson_id) == Lesson.id)
                 .where(
-                    Lesson.id.in_([r.id for r in removed]), LessonProgress.completed_at.is_not(None)
+                    col(Lesson.id).in_([r.id for r in removed]),
+                    col(LessonProgress.completed_at).is_not(None),
                 )
-                .group_by(Lesson.slug)
+                .group_by(col(Lesson.slug))
             ).all()
         )
         if completed:
@@ -178,7 +180,7 @@ def _sync_lessons(
             if row is None:
                 row = Lesson(
                     slug=doc.meta.slug,
-                    module_id=module.id,
+                    module_id=saved_id(module),
                     position=position,
                     phase=doc.meta.phase,
                     minutes=doc.meta.minutes,
@@ -243,7 +245,7 @@ def _sync_questions(
 ) -> None:
     current = {
         q.slug: q
-        for q in session.execute(select(Question).where(Question.current.is_(True))).scalars()
+        for q in session.execute(select(Question).where(col(Question.current).is_(True))).scalars()
     }
     items: list[tuple[QuestionDoc, str]] = []
     for m in content.modules:
@@ -259,7 +261,7 @@ def _sync_questions(
         digest = _digest(_question_payload(doc, pool))
         row = current.get(d.slug)
         lesson_id = lessons[d.lesson].id if pool == "check" and d.lesson else None
-        module_id = modules[d.tags.module].id
+        module_id = saved_id(modules[d.tags.module])
         if row is not None and row.digest == digest:
             row.position = positions[key]
             continue
@@ -270,7 +272,7 @@ def _sync_questions(
             counts["questions_revised"] += 1
         else:
             previous = session.execute(
-                select(func.max(Question.revision)).where(Question.slug == d.slug)
+                select(func.max(col(Question.revision))).where(col(Question.slug) == d.slug)
             ).scalar()
             revision = (previous or 0) + 1
             counts["questions_added"] += 1
@@ -290,9 +292,10 @@ def _sync_questions(
         )
         session.add(new)
         session.flush()
+        new_id = saved_id(new)
         session.add_all(
             Choice(
-                question_id=new.id,
+                question_id=new_id,
                 position=i,
                 text=_bi(c.text),
                 feedback=_bi(c.feedback),
@@ -301,13 +304,13 @@ def _sync_questions(
             for i, c in enumerate(d.choices, 1)
         )
         session.add_all(
-            QuestionValue(question_id=new.id, value_slug=v) for v in dict.fromkeys(d.tags.values)
+            QuestionValue(question_id=new_id, value_slug=v) for v in dict.fromkeys(d.tags.values)
         )
     retired = [slug for slug in current if slug not in seen]
     if retired:
         session.execute(
             update(Question)
-            .where(Question.slug.in_(retired), Question.current.is_(True))
+            .where(col(Question.slug).in_(retired), col(Question.current).is_(True))
             .values(current=False)
         )
         counts["questions_retired"] += len(retired)

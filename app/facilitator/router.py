@@ -9,6 +9,7 @@ from app.certificates.pdf import Card as PdfCard
 from app.certificates.pdf import activation_cards_pdf, qr_svg
 from app.cohorts.roster import MAX_BYTES, parse_roster, template_csv
 from app.cohorts.service import activation_reissue, cohort_for
+from app.db import saved_id
 from app.deps import CurriculumDep, DbDep, FacilitatorDep, NowDep, ReadDep, SettingsDep, WriteDep
 from app.errors import AppError, NotFound
 from app.facilitator import service
@@ -228,7 +229,7 @@ async def reflections_page(
     request: Request, slug: str, user: FacilitatorDep, session: ReadDep
 ) -> Response:
     cohort = cohort_for(session, user=user, slug=slug)
-    rows = reflections_of_cohort(session, actor=user, cohort_id=cohort.id)
+    rows = reflections_of_cohort(session, actor=user, cohort_id=saved_id(cohort))
     return render(request, "facilitator/reflections.html", {"cohort": cohort, "rows": rows})
 
 
@@ -247,7 +248,7 @@ async def reply(
         session,
         actor=user,
         reflection_id=reflection_id,
-        cohort_id=cohort.id,
+        cohort_id=saved_id(cohort),
         text=str(form.get("text") or ""),
         now=now,
     )

@@ -26,6 +26,7 @@ from app.cohorts.service import (
     roster_import,
 )
 from app.curriculum.outline import Curriculum, QuizInfo
+from app.db import saved_id
 from app.quizzes.stats import ParticipantSummary, participant_summaries, waiting_for_attempt
 
 
@@ -60,8 +61,9 @@ def cohort_page(
     """A cohort's couples with each partner's progress, and who waits for another attempt
     (``granted``: the participant just given one, for the confirmation)."""
     cohort = cohort_for(session, user=actor, slug=slug)
-    couples = cohort_roster(session, cohort_id=cohort.id)
-    summaries = participant_summaries(session, cohort_id=cohort.id)
+    cohort_id = saved_id(cohort)
+    couples = cohort_roster(session, cohort_id=cohort_id)
+    summaries = participant_summaries(session, cohort_id=cohort_id)
     people = {p.id: p for c in couples for p in c.partners}
     waiting = sorted(
         (
@@ -123,6 +125,6 @@ def activation_cards(
     base = base_url.rstrip("/")
     cards = [
         Card(**vars(row), url=f"{base}/activate?code={row.code}")
-        for row in cards_for(session, cohort_id=cohort.id, user_id=participant)
+        for row in cards_for(session, cohort_id=saved_id(cohort), user_id=participant)
     ]
     return cohort, cards

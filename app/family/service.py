@@ -61,7 +61,7 @@ def signatures_for(session: Session, *, couple_id: int) -> dict[int, datetime]:
     return {
         user_id: signed_at
         for user_id, signed_at in session.execute(
-            select(PledgeSignature.user_id, PledgeSignature.signed_at).where(
+            select(col(PledgeSignature.user_id), col(PledgeSignature.signed_at)).where(
                 col(PledgeSignature.couple_id) == couple_id
             )
         ).all()
@@ -183,7 +183,7 @@ def pledge_sign(session: Session, *, standing: Standing, now: datetime) -> bool:
         raise FamilyError(409, N_("The pledge is signed after the post-test."))
     learner = standing.learner
     if session.execute(
-        select(PledgeSignature.id).where(col(PledgeSignature.user_id) == learner.user_id)
+        select(col(PledgeSignature.id)).where(col(PledgeSignature.user_id) == learner.user_id)
     ).first():
         return False
     version, _ = pledge_text(session)
@@ -218,7 +218,7 @@ def reflections_of_cohort(
 ) -> list[ReflectionRow]:
     """A cohort's family reflections, unanswered first, for a facilitator of the cohort."""
     rows = session.execute(
-        select(FamilyReflection, Couple.code, Module.title, User.display_name)
+        select(FamilyReflection, col(Couple.code), col(Module.title), col(User.display_name))
         .join(Couple, col(Couple.id) == FamilyReflection.couple_id)
         .join(Module, col(Module.id) == FamilyReflection.module_id)
         .join(User, col(User.id) == FamilyReflection.written_by)

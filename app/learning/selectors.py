@@ -58,7 +58,7 @@ def _narrow(query: Select, column: Any, within: Select | None) -> Select:
 
 def lessons_done(users: Select | None = None) -> Select:
     """(user_id, lessons_done): completed lessons of the curriculum, per participant."""
-    query = (
+    query: Select = (
         select(
             col(LessonProgress.user_id).label("user_id"),
             func.count().label("lessons_done"),
@@ -77,7 +77,7 @@ def lessons_done(users: Select | None = None) -> Select:
 def modules_passed(users: Select | None = None) -> Select:
     """(user_id, module_id): every module a participant passed (a submitted, passed attempt
     at its quiz)."""
-    query = (
+    query: Select = (
         select(col(QuizAttempt.user_id).label("user_id"), col(Quiz.module_id).label("module_id"))
         .join(Quiz, col(Quiz.id) == QuizAttempt.quiz_id)
         .where(
@@ -99,7 +99,7 @@ def modules_passed_count(users: Select | None = None) -> Select:
 
 def test_taken(kind: str, users: Select | None = None) -> Select:
     """(user_id): participants with a submitted attempt at the ``pre`` or ``post`` test."""
-    query = (
+    query: Select = (
         select(col(QuizAttempt.user_id).label("user_id"))
         .join(Quiz, col(Quiz.id) == QuizAttempt.quiz_id)
         .where(col(Quiz.kind) == kind, col(QuizAttempt.submitted_at).is_not(None))
@@ -120,7 +120,7 @@ def pledge_signed(users: Select | None = None) -> Select:
 def reflections_confirmed(couples: Select | None = None) -> Select:
     """(couple_id, reflections_confirmed): modules whose family reflection the partner
     confirmed."""
-    query = (
+    query: Select = (
         select(
             col(FamilyReflection.couple_id).label("couple_id"),
             func.count().label("reflections_confirmed"),
@@ -156,7 +156,7 @@ def quiz_records(users: Select | None = None) -> Select:
         == 1
     )
     in_progress = func.count() > submitted
-    query = (
+    query: Select = (
         select(
             col(QuizAttempt.user_id).label("user_id"),
             col(Quiz.id).label("quiz_id"),
@@ -243,7 +243,7 @@ def couple_complete(couples: Select | None = None) -> Select:
     )
     confirmed = reflections_confirmed(couples).subquery()
     reflections = func.coalesce(confirmed.c.reflections_confirmed, 0)
-    query = (
+    query: Select = (
         select(
             col(Couple.id).label("couple_id"),
             func.coalesce(per_couple.c.partners, 0).label("partners"),

@@ -93,13 +93,13 @@ class Standing:
 _partner = aliased(User)
 LEARNER = (
     select(
-        Couple.code,
-        Cohort.id,
-        Cohort.title,
-        Cohort.workshop_start,
-        Cohort.workshop_end,
-        _partner.id,
-        _partner.display_name,
+        col(Couple.code),
+        col(Cohort.id),
+        col(Cohort.title),
+        col(Cohort.workshop_start),
+        col(Cohort.workshop_end),
+        col(_partner.id),
+        col(_partner.display_name),
     )
     .select_from(Couple)
     .join(Cohort, col(Cohort.id) == Couple.cohort_id)
@@ -135,10 +135,10 @@ def learner_for(session: Session, *, user: CurrentUser | User, tz: tzinfo) -> Le
 
 
 COMPLETIONS = select(
-    LessonProgress.user_id,
-    LessonProgress.lesson_id,
-    LessonProgress.completed_at,
-    LessonProgress.late,
+    col(LessonProgress.user_id),
+    col(LessonProgress.lesson_id),
+    col(LessonProgress.completed_at),
+    col(LessonProgress.late),
 ).where(
     col(LessonProgress.user_id).in_(bindparam("user_ids", expanding=True)),
     col(LessonProgress.completed_at).is_not(None),
@@ -157,17 +157,22 @@ def completions_for(session: Session, *, user_ids: list[int]) -> dict[int, Compl
 
 # the columns of an AttemptInfo, in its order
 ATTEMPT_COLUMNS = (
-    QuizAttempt.id,
-    QuizAttempt.number,
-    QuizAttempt.seed,
-    QuizAttempt.started_at,
-    QuizAttempt.submitted_at,
-    QuizAttempt.score,
-    QuizAttempt.passed,
+    col(QuizAttempt.id),
+    col(QuizAttempt.number),
+    col(QuizAttempt.seed),
+    col(QuizAttempt.started_at),
+    col(QuizAttempt.submitted_at),
+    col(QuizAttempt.score),
+    col(QuizAttempt.passed),
 )
 # A grant needs every attempt used, so every ExtraAttempts row has attempts to join to.
 RECORDS = (
-    select(QuizAttempt.user_id, QuizAttempt.quiz_id, ExtraAttempts.extra, *ATTEMPT_COLUMNS)
+    select(
+        col(QuizAttempt.user_id),
+        col(QuizAttempt.quiz_id),
+        col(ExtraAttempts.extra),
+        *ATTEMPT_COLUMNS,
+    )
     .outerjoin(
         ExtraAttempts,
         (col(ExtraAttempts.user_id) == QuizAttempt.user_id)

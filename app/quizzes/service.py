@@ -12,10 +12,12 @@ Rules (DESIGN §3, §8):
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import Integer, bindparam, func, select, update
+from sqlalchemy import CursorResult, Integer, Row, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -24,6 +26,7 @@ from app.audit import audit_record
 from app.cohorts.service import participant_for
 from app.curriculum.models import Choice, Question
 from app.curriculum.outline import CheckQuestion, QuizInfo
+from app.db import saved_id
 from app.errors import AppError
 from app.i18n import N_
 from app.learning.rules import (
@@ -64,7 +67,7 @@ def extra_attempt_grant(
         raise QuizError(422, N_("Only a module quiz can be given another attempt."))
     row = session.execute(
         select(ExtraAttempts)
-        .where(ExtraAttempts.user_id == user_id, ExtraAttempts.quiz_id == quiz.id)
+        .where(col(ExtraAttempts.user_id) == user_id, col(ExtraAttempts.quiz_id) == quiz.id)
         .with_for_update()
     ).scalar_one_or_none()
     extra = row.extra if row else 0
@@ -72,9 +75,9 @@ def extra_attempt_grant(
         select(
             func.count(), func.max(func.coalesce(QuizAttempt.passed, False).cast(Integer))
         ).where(
-            QuizAttempt.user_id == user_id,
-            QuizAttempt.quiz_id == quiz.id,
-            QuizAttempt.submitted_at.is_not(None),
+            col(QuizAttempt.user_id) == user_id,
+            col(QuizAttempt.quiz_id) == quiz.id,
+            col(QuizAttempt.submitted_at).is_not(None),
         )
     ).one()
     if used[1]:
@@ -100,10 +103,10 @@ def extra_attempt_grant(
 
 
 def _pool_query(quiz: QuizInfo):
-    query = select(Question.id).where(Question.current.is_(True))
+    query = select(col(Question.id)).where(col(Question.current).is_(True))
     if quiz.kind == "module":
-        return query.where(Question.pool == "quiz", Question.module_id == quiz.module_id)
-    return query.where(Question.pool == "prepost")
+        return query.where(col(Question.pool) == "quiz", col(Question.module_id) == quiz.module_id)
+    return query.where(col(Question.pool) == "prepost")
 
 
 def attempt_start(
@@ -117,7 +120,10 @@ def attempt_start(
     """Start (or resume) an attempt and return its id. Safe to call twice at once: the
     unique (user, quiz, number) key lets exactly one attempt exist."""
     if status.access == Access.in_progress:
-        return status.record.open_attempt.id
+        open_attempt = status.record.open_attempt
+        if open_attempt is None:  # in progress means an open attempt: never None here
+            raise QuizError(409, N_("You cannot start this quiz now."))
+        return open_attempt.id
     if status.access != Access.available:
         raise QuizError(409, N_("You cannot start this quiz now."))
     quiz = status.quiz
@@ -127,17 +133,19 @@ def attempt_start(
         question_ids = (
             list(
                 session.execute(
-                    select(AttemptItem.question_id)
-                    .join(QuizAttempt, QuizAttempt.id == AttemptItem.attempt_id)
-                    .where(QuizAttempt.user_id == user_id, QuizAttempt.quiz_id == pre.id)
-                    .order_by(AttemptItem.position)
+                    select(col(AttemptItem.question_id))
+                    .join(QuizAttempt, col(QuizAttempt.id) == AttemptItem.attempt_id)
+                    .where(col(QuizAttempt.user_id) == user_id, col(QuizAttempt.quiz_id) == pre.id)
+                    .order_by(col(AttemptItem.position))
                 ).scalars()
             )
             or None
         )
     if question_ids is None:
         question_ids = list(
-            session.execute(_pool_query(quiz).order_by(Question.position, Question.id)).scalars()
+            session.execute(
+                _pool_query(quiz).order_by(col(Question.position), col(Question.id))
+            ).scalars()
         )
     if not question_ids:
         raise QuizError(409, N_("This quiz has no questions yet."))
@@ -156,17 +164,18 @@ def attempt_start(
     except IntegrityError:
         # another tab started the same attempt a moment ago: use that one
         return session.execute(
-            select(QuizAttempt.id).where(
-                QuizAttempt.user_id == user_id,
-                QuizAttempt.quiz_id == quiz.id,
-                QuizAttempt.submitted_at.is_(None),
+            select(col(QuizAttempt.id)).where(
+                col(QuizAttempt.user_id) == user_id,
+                col(QuizAttempt.quiz_id) == quiz.id,
+                col(QuizAttempt.submitted_at).is_(None),
             )
         ).scalar_one()
+    attempt_id = saved_id(attempt)
     session.add_all(
-        AttemptItem(attempt_id=attempt.id, question_id=qid, position=n)
+        AttemptItem(attempt_id=attempt_id, question_id=qid, position=n)
         for n, qid in enumerate(shuffled(question_ids, seed, "questions"), 1)
     )
-    return attempt.id
+    return attempt_id
 
 
 @dataclass
@@ -205,19 +214,19 @@ def attempt_items(session: Session, *, attempt: AttemptInfo) -> list[ServedItem]
     """The questions of an attempt in its order, choices shuffled by its seed: two queries."""
     rows = session.execute(
         select(
-            AttemptItem.id,
-            AttemptItem.question_id,
-            AttemptItem.position,
-            Question.type,
-            Question.text,
-            Question.explanation,
-            Question.source,
-            AttemptItem.selected,
-            AttemptItem.score,
+            col(AttemptItem.id),
+            col(AttemptItem.question_id),
+            col(AttemptItem.position),
+            col(Question.type),
+            col(Question.text),
+            col(Question.explanation),
+            col(Question.source),
+            col(AttemptItem.selected),
+            col(AttemptItem.score),
         )
-        .join(Question, Question.id == AttemptItem.question_id)
-        .where(AttemptItem.attempt_id == attempt.id)
-        .order_by(AttemptItem.position)
+        .join(Question, col(Question.id) == AttemptItem.question_id)
+        .where(col(AttemptItem.attempt_id) == attempt.id)
+        .order_by(col(AttemptItem.position))
     ).all()
     choices = _choices_for(session, [r[1] for r in rows])
     items = []
@@ -232,9 +241,15 @@ def attempt_items(session: Session, *, attempt: AttemptInfo) -> list[ServedItem]
 def _choices_for(session: Session, question_ids: list[int]) -> dict[int, list[dict]]:
     out: dict[int, list[dict]] = {}
     for cid, qid, text, feedback, correct in session.execute(
-        select(Choice.id, Choice.question_id, Choice.text, Choice.feedback, Choice.correct)
-        .where(Choice.question_id.in_(question_ids))
-        .order_by(Choice.question_id, Choice.position)
+        select(
+            col(Choice.id),
+            col(Choice.question_id),
+            col(Choice.text),
+            col(Choice.feedback),
+            col(Choice.correct),
+        )
+        .where(col(Choice.question_id).in_(question_ids))
+        .order_by(col(Choice.question_id), col(Choice.position))
     ).all():
         out.setdefault(qid, []).append(
             {"id": cid, "text": text, "feedback": feedback, "correct": correct}
@@ -258,7 +273,7 @@ def parse_answers(form: dict[str, list[str]]) -> dict[int, list[int]]:
 
 # every choice of every question of an attempt: what an answer may pick
 ATTEMPT_CHOICES = (
-    select(AttemptItem.id, AttemptItem.question_id, Question.type, Choice.id)
+    select(col(AttemptItem.id), col(AttemptItem.question_id), col(Question.type), col(Choice.id))
     .join(Question, col(Question.id) == AttemptItem.question_id)
     .join(Choice, col(Choice.question_id) == Question.id)
     .where(col(AttemptItem.attempt_id) == bindparam("attempt_id"))
@@ -309,10 +324,13 @@ def attempt_submit(
 ) -> bool:
     """Score and close the attempt. Returns False when it was already submitted (a double
     click, a retry, another tab): nothing changes then."""
-    claimed = session.execute(
-        update(QuizAttempt)
-        .where(QuizAttempt.id == attempt.id, QuizAttempt.submitted_at.is_(None))
-        .values(submitted_at=now)
+    claimed = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(QuizAttempt)
+            .where(col(QuizAttempt.id) == attempt.id, col(QuizAttempt.submitted_at).is_(None))
+            .values(submitted_at=now)
+        ),
     ).rowcount
     if claimed == 0:
         return False
@@ -321,11 +339,13 @@ def attempt_submit(
     for item in items:
         s = score_item(item.type, [c["id"] for c in item.choices], item.correct_ids, item.selected)
         scores.append(s)
-        session.execute(update(AttemptItem).where(AttemptItem.id == item.item_id).values(score=s))
+        session.execute(
+            update(AttemptItem).where(col(AttemptItem.id) == item.item_id).values(score=s)
+        )
     percent = attempt_percent(scores)
     session.execute(
         update(QuizAttempt)
-        .where(QuizAttempt.id == attempt.id)
+        .where(col(QuizAttempt.id) == attempt.id)
         .values(score=percent, passed=attempt_passed(percent, quiz.pass_mark))
     )
     return True
@@ -353,7 +373,12 @@ class CheckView:
 
 
 CHECK_ANSWERS = (
-    select(CheckAnswer.question_id, CheckAnswer.selected, CheckAnswer.correct, CheckAnswer.tries)
+    select(
+        col(CheckAnswer.question_id),
+        col(CheckAnswer.selected),
+        col(CheckAnswer.correct),
+        col(CheckAnswer.tries),
+    )
     .join(Question, col(Question.id) == CheckAnswer.question_id)
     .where(
         col(CheckAnswer.user_id) == bindparam("user_id"),
@@ -391,7 +416,7 @@ def check_answer(
     right = score_item(check.type, ids, correct_ids, selected) == 1.0
     row = session.execute(
         select(CheckAnswer).where(
-            CheckAnswer.user_id == user_id, CheckAnswer.question_id == check.id
+            col(CheckAnswer.user_id) == user_id, col(CheckAnswer.question_id) == check.id
         )
     ).scalar_one_or_none()
     if row is None:
@@ -490,7 +515,7 @@ def results_for(session: Session, *, standing: Standing) -> Results:
 
 def topic_scores(
     session: Session, *, pre_attempt_id: int | None, post_attempt_id: int | None, by: str
-) -> list[tuple]:
+) -> Sequence[Row[str, int, Any]]:
     """Percent correct per module (``by="module"``) or per value (``by="value"``) in the pre
     and post attempts, computed in SQL: rows of (key, attempt_id, percent)."""
     from app.curriculum.models import Module, QuestionValue
@@ -499,21 +524,25 @@ def topic_scores(
     if not ids:
         return []
     if by == "module":
-        key = Module.slug
+        key = col(Module.slug)
         query = (
             select(
-                key, AttemptItem.attempt_id, 100.0 * func.avg(func.coalesce(AttemptItem.score, 0.0))
+                key,
+                col(AttemptItem.attempt_id),
+                100.0 * func.avg(func.coalesce(AttemptItem.score, 0.0)),
             )
-            .join(Question, Question.id == AttemptItem.question_id)
-            .join(Module, Module.id == Question.module_id)
+            .join(Question, col(Question.id) == AttemptItem.question_id)
+            .join(Module, col(Module.id) == Question.module_id)
         )
     else:
-        key = QuestionValue.value_slug
+        key = col(QuestionValue.value_slug)
         query = select(
-            key, AttemptItem.attempt_id, 100.0 * func.avg(func.coalesce(AttemptItem.score, 0.0))
-        ).join(QuestionValue, QuestionValue.question_id == AttemptItem.question_id)
+            key,
+            col(AttemptItem.attempt_id),
+            100.0 * func.avg(func.coalesce(AttemptItem.score, 0.0)),
+        ).join(QuestionValue, col(QuestionValue.question_id) == AttemptItem.question_id)
     return session.execute(
-        query.where(AttemptItem.attempt_id.in_(ids)).group_by(key, AttemptItem.attempt_id)
+        query.where(col(AttemptItem.attempt_id).in_(ids)).group_by(key, col(AttemptItem.attempt_id))
     ).all()
 
 
@@ -522,6 +551,8 @@ def value_titles(session: Session) -> dict[str, dict]:
 
     return dict(
         session.execute(
-            select(IntegrityValue.slug, IntegrityValue.title).order_by(IntegrityValue.position)
+            select(col(IntegrityValue.slug), col(IntegrityValue.title)).order_by(
+                col(IntegrityValue.position)
+            )
         ).all()
     )

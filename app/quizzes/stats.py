@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, case, func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.curriculum.models import Question
 from app.curriculum.outline import QuizInfo
@@ -118,28 +118,28 @@ class ItemAnalysis:
 def item_analysis(session: Session, *, quiz_id: int, cohort_id: int | None = None) -> ItemAnalysis:
     """Classical item analysis on first attempts, from per-item sums computed in SQL."""
     first = [
-        QuizAttempt.quiz_id == quiz_id,
-        QuizAttempt.number == 1,
-        QuizAttempt.submitted_at.is_not(None),
+        col(QuizAttempt.quiz_id) == quiz_id,
+        col(QuizAttempt.number) == 1,
+        col(QuizAttempt.submitted_at).is_not(None),
     ]
     if cohort_id is not None:
-        first.append(QuizAttempt.user_id.in_(_cohort_users(cohort_id)))
+        first.append(col(QuizAttempt.user_id).in_(_cohort_users(cohort_id)))
     totals = (
         select(
-            AttemptItem.attempt_id.label("attempt_id"),
+            col(AttemptItem.attempt_id).label("attempt_id"),
             func.sum(func.coalesce(AttemptItem.score, 0.0)).label("t"),
         )
-        .join(QuizAttempt, QuizAttempt.id == AttemptItem.attempt_id)
+        .join(QuizAttempt, col(QuizAttempt.id) == AttemptItem.attempt_id)
         .where(and_(*first))
-        .group_by(AttemptItem.attempt_id)
+        .group_by(col(AttemptItem.attempt_id))
         .subquery()
     )
     x = func.coalesce(AttemptItem.score, 0.0)
     r = totals.c.t - x
     rows = session.execute(
         select(
-            Question.slug,
-            Question.revision,
+            col(Question.slug),
+            col(Question.revision),
             func.count(),
             func.sum(x),
             func.sum(x * x),
@@ -148,9 +148,9 @@ def item_analysis(session: Session, *, quiz_id: int, cohort_id: int | None = Non
             func.sum(x * r),
         )
         .join(totals, totals.c.attempt_id == AttemptItem.attempt_id)
-        .join(Question, Question.id == AttemptItem.question_id)
-        .group_by(Question.slug, Question.revision)
-        .order_by(Question.slug, Question.revision)
+        .join(Question, col(Question.id) == AttemptItem.question_id)
+        .group_by(col(Question.slug), col(Question.revision))
+        .order_by(col(Question.slug), col(Question.revision))
     ).all()
     n_att, sum_t, sum_tt = session.execute(
         select(func.count(), func.sum(totals.c.t), func.sum(totals.c.t * totals.c.t))
