@@ -99,10 +99,7 @@ async def cohort_update(
     context = service.cohort_admin(session, slug=slug)
     try:
         with db.write() as write:
-            cohort = write.merge(context.cohort)
-            service.cohort_save(
-                write, form=form, actor=user, now=now, tz=settings.tz, cohort=cohort
-            )
+            service.cohort_update(write, slug=slug, form=form, actor=user, now=now, tz=settings.tz)
     except AppError as exc:
         return _refused(request, exc, form, "admin/cohort.html", context)
     return redirect(request, f"/admin/cohorts/{slug}")

@@ -182,6 +182,16 @@ def cohort_save(
     return cohort
 
 
+def cohort_update(
+    session: Session, *, slug: str, form: dict, actor: CurrentUser, now: datetime, tz: tzinfo
+) -> Cohort:
+    """Change a cohort's title, venue, prefix, region and dates (see ``cohort_save``)."""
+    cohort = cohort_by_slug(session, slug=slug)
+    if cohort is None:
+        raise NotFound(message=N_("This cohort does not exist."))
+    return cohort_save(session, form=form, actor=actor, now=now, tz=tz, cohort=cohort)
+
+
 def facilitator_assign(
     session: Session,
     *,
