@@ -7,12 +7,15 @@ PostgreSQL runs through psycopg 3 with the same code.
 A request reads through one read session (``app.deps.ReadDep``): one transaction, so a page
 sees one snapshot (``REPEATABLE READ`` on PostgreSQL; a deferred ``BEGIN`` on SQLite). Changes
 go through ``db.write()``: all or nothing. Statements are SQLAlchemy Core or ORM, compiled once
-and kept in SQLAlchemy's statement cache.
+and kept in SQLAlchemy's statement cache. The reads behind every participant page (who is
+signed in, the couple, the progress) select columns, not objects, and run on the session's own
+connection (``execute_core``): the same transaction, without the ORM's result
+machinery, which took a fifth of a lesson page.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -22,7 +25,9 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Engine,
+    Executable,
     MetaData,
+    Result,
     TypeDecorator,
     create_engine,
     event,
@@ -85,6 +90,18 @@ def saved_id(row: _HasId) -> int:
     if row.id is None:
         raise RuntimeError(f"{type(row).__name__} has no id yet: flush the session first")
     return row.id
+
+
+def execute_core(
+    session: Session, statement: Executable, params: Mapping[str, Any] | None = None
+) -> Result[*tuple[Any, ...]]:
+    """Run a statement that selects columns (not objects) on the session's own connection:
+    the same transaction and SQLAlchemy's compiled cache, without the ORM's result machinery
+    (the hot reads of every participant page). Like ``session.execute``, it first writes what
+    the session holds (autoflush), so a read after a change in a write session sees it."""
+    if session.autoflush:
+        session.flush()
+    return session.connection().execute(statement, dict(params or {}))
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

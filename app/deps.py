@@ -8,6 +8,8 @@
   Routes that must answer a refused change with their own form use ``DbDep`` and a
   ``with db.write()`` block, so the refusal is rolled back before the form is rendered.
 - ``CurriculumDep``: the curriculum of the current content version.
+  ``request_now`` and ``request_curriculum`` give the same values to dependencies built on
+  top of these (``app.learning.deps``) without more dependency nodes on the hot pages.
 - ``UserDep`` (anyone signed in), ``ParticipantDep``, ``FacilitatorDep`` (facilitator or
   admin), ``KpkDep`` (KPK or admin), ``AdminDep``: the signed-in user, or a redirect to
   /login, or 403.
@@ -63,9 +65,16 @@ async def get_clock(request: Request) -> Clock:
     return request.app.state.clock
 
 
-async def get_now(clock: Annotated[Clock, Depends(get_clock)]) -> datetime:
-    """One "now" for the whole request."""
-    return clock()
+def request_now(request: Request) -> datetime:
+    """One "now" for the whole request, whoever asks first."""
+    now: datetime | None = getattr(request.state, "now", None)
+    if now is None:
+        now = request.state.now = request.app.state.clock()
+    return now
+
+
+async def get_now(request: Request) -> datetime:
+    return request_now(request)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -88,8 +97,16 @@ ReadDep = Annotated[Session, Depends(read_session)]
 WriteDep = Annotated[Session, Depends(write_session, scope="function")]
 
 
+def request_curriculum(request: Request, session: Session) -> Curriculum:
+    """The curriculum of the current content version, looked up once per request."""
+    curriculum: Curriculum | None = getattr(request.state, "curriculum", None)
+    if curriculum is None:
+        curriculum = request.state.curriculum = request.app.state.curriculum.get(session)
+    return curriculum
+
+
 async def get_curriculum(request: Request, session: ReadDep) -> Curriculum:
-    return request.app.state.curriculum.get(session)
+    return request_curriculum(request, session)
 
 
 CurriculumDep = Annotated[Curriculum, Depends(get_curriculum)]
@@ -140,10 +157,12 @@ async def require_user(user: CurrentUserDep) -> CurrentUser:
 UserDep = Annotated[CurrentUser, Depends(require_user)]
 
 
-def require_role(*roles: Role) -> Callable[[CurrentUser], Awaitable[CurrentUser]]:
+def require_role(*roles: Role) -> Callable[[CurrentUser | None], Awaitable[CurrentUser]]:
     allowed = {r.value for r in roles}
 
-    async def guard(user: UserDep) -> CurrentUser:
+    async def guard(user: CurrentUserDep) -> CurrentUser:
+        if user is None:
+            raise LoginRequired
         if user.role not in allowed:
             raise Forbidden
         return user

@@ -234,13 +234,28 @@ def import_benchmark(work: Path) -> dict:
     t0 = time.perf_counter()
     parsed = parse_roster(data, "roster.csv")
     t1 = time.perf_counter()
+    from app.accounts.models import CurrentUser
+    from app.accounts.service import user_create
     from app.admin.service import cohort_save, region_create
+    from app.config import Settings
 
+    settings = Settings(env="test", secret_key="bench-secret-key-" + "x" * 32)
+    now = datetime.now(UTC)
     with db.write() as session:
+        admin = user_create(
+            session,
+            username="bench-admin",
+            display_name="Bench Admin",
+            role="admin",
+            password=None,
+            settings=settings,
+        )
+        actor = CurrentUser(admin.id, admin.username, admin.display_name, "admin", "id", None, None)
         region = region_create(
             session,
             form={"slug": "kota-uji", "name": "Kota Uji", "province": "Banten"},
-            actor_id=None,
+            actor=actor,
+            now=now,
         )
         cohort = cohort_save(
             session,
@@ -255,7 +270,9 @@ def import_benchmark(work: Path) -> dict:
                 "pre_opens": "2026-09-30",
                 "post_closes": "2026-11-30",
             },
-            actor_id=None,
+            actor=actor,
+            now=now,
+            tz=settings.tz,
         )
     with db.write() as session:
         result = roster_import(

@@ -26,7 +26,7 @@ from app.accounts.models import (
 from app.audit import audit_record
 from app.cohorts.service import ActivationError, activation_find, activation_use
 from app.config import Settings
-from app.db import saved_id
+from app.db import execute_core, saved_id
 from app.errors import AppError
 from app.i18n import N_
 
@@ -191,7 +191,7 @@ def session_user(session: Session, *, token: str, now: datetime) -> CurrentUser 
     """The active user behind a session token, in one statement."""
     if not token or len(token) > 100:
         return None
-    row = session.execute(SESSION_USER, {"token_hash": token_hash(token), "now": now}).first()
+    row = execute_core(session, SESSION_USER, {"token_hash": token_hash(token), "now": now}).first()
     return CurrentUser(*row) if row else None
 
 

@@ -28,6 +28,7 @@ from app.curriculum.outline import (
     ModuleInfo,
     QuizInfo,
 )
+from app.db import execute_core
 from app.errors import Forbidden, NotFound
 from app.i18n import N_
 from app.learning.rules import Learner, LessonState, PathProgress, State, is_late
@@ -129,7 +130,7 @@ class CurriculumCache:
         self._lock = threading.Lock()
 
     def get(self, session: Session) -> Curriculum:
-        version = session.execute(CONTENT_VERSION).scalar() or 0
+        version = execute_core(session, CONTENT_VERSION).scalar() or 0
         current = self._value
         if current is None or current.version != version:
             with self._lock:

@@ -6,34 +6,32 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
-from app.deps import CurriculumDep, NowDep, ParticipantDep, ReadDep, SettingsDep
+from app.deps import ParticipantDep, ReadDep, get_settings, request_curriculum, request_now
 from app.learning.standing import Standing, standing_for
 
 
-async def own_standing(
-    user: ParticipantDep,
-    session: ReadDep,
-    curriculum: CurriculumDep,
-    now: NowDep,
-    settings: SettingsDep,
+async def _standing(
+    request: Request, user: ParticipantDep, session: ReadDep, *, with_partner: bool
 ) -> Standing:
+    settings = await get_settings(request)
     return standing_for(
-        session, user=user, curriculum=curriculum, now=now, tz=settings.tz, with_partner=False
+        session,
+        user=user,
+        curriculum=request_curriculum(request, session),
+        now=request_now(request),
+        tz=settings.tz,
+        with_partner=with_partner,
     )
 
 
-async def couple_standing(
-    user: ParticipantDep,
-    session: ReadDep,
-    curriculum: CurriculumDep,
-    now: NowDep,
-    settings: SettingsDep,
-) -> Standing:
-    return standing_for(
-        session, user=user, curriculum=curriculum, now=now, tz=settings.tz, with_partner=True
-    )
+async def own_standing(request: Request, user: ParticipantDep, session: ReadDep) -> Standing:
+    return await _standing(request, user, session, with_partner=False)
+
+
+async def couple_standing(request: Request, user: ParticipantDep, session: ReadDep) -> Standing:
+    return await _standing(request, user, session, with_partner=True)
 
 
 StandingDep = Annotated[Standing, Depends(own_standing)]

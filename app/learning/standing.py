@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from functools import cached_property
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
@@ -20,6 +20,7 @@ from app.accounts.models import CurrentUser, User
 from app.cohorts.models import Cohort, Couple
 from app.curriculum.models import LessonProgress
 from app.curriculum.outline import Curriculum
+from app.db import execute_core
 from app.errors import Forbidden
 from app.i18n import N_
 from app.learning.rules import (
@@ -115,7 +116,7 @@ def learner_for(session: Session, *, user: CurrentUser | User, tz: tzinfo) -> Le
     """The participant's couple, cohort and partner, in one statement."""
     if user.couple_id is None or user.id is None:
         return None
-    row = session.execute(LEARNER, {"user_id": user.id, "couple_id": user.couple_id}).first()
+    row = execute_core(session, LEARNER, {"user_id": user.id, "couple_id": user.couple_id}).first()
     if row is None:
         return None
     return Learner(
@@ -140,18 +141,30 @@ COMPLETIONS = select(
     col(LessonProgress.completed_at),
     col(LessonProgress.late),
 ).where(
-    col(LessonProgress.user_id).in_(bindparam("user_ids", expanding=True)),
+    or_(
+        col(LessonProgress.user_id) == bindparam("me"),
+        col(LessonProgress.user_id) == bindparam("partner"),
+    ),
     col(LessonProgress.completed_at).is_not(None),
 )
 
 
-def completions_for(session: Session, *, user_ids: list[int]) -> dict[int, Completions]:
-    """{user_id: {lesson_id: (completed_at, late)}}, in one statement."""
-    out: dict[int, Completions] = {uid: {} for uid in user_ids}
-    for user_id, lesson_id, completed_at, late in session.execute(
-        COMPLETIONS, {"user_ids": user_ids}
+def _me_and_partner(user_id: int, partner_id: int | None) -> dict[str, int]:
+    """A participant and maybe the partner as two plain parameters (an expanding IN list
+    would be rewritten on every execution)."""
+    return {"me": user_id, "partner": user_id if partner_id is None else partner_id}
+
+
+def completions_for(
+    session: Session, *, user_id: int, partner_id: int | None = None
+) -> dict[int, Completions]:
+    """{user_id: {lesson_id: (completed_at, late)}} of a participant and maybe the partner,
+    in one statement."""
+    out: dict[int, Completions] = {uid: {} for uid in (user_id, partner_id) if uid is not None}
+    for uid, lesson_id, completed_at, late in execute_core(
+        session, COMPLETIONS, _me_and_partner(user_id, partner_id)
     ):
-        out[user_id][lesson_id] = (completed_at, late)
+        out[uid][lesson_id] = (completed_at, late)
     return out
 
 
@@ -178,16 +191,25 @@ RECORDS = (
         (col(ExtraAttempts.user_id) == QuizAttempt.user_id)
         & (col(ExtraAttempts.quiz_id) == QuizAttempt.quiz_id),
     )
-    .where(col(QuizAttempt.user_id).in_(bindparam("user_ids", expanding=True)))
+    .where(
+        or_(
+            col(QuizAttempt.user_id) == bindparam("me"),
+            col(QuizAttempt.user_id) == bindparam("partner"),
+        )
+    )
     .order_by(col(QuizAttempt.number))
 )
 
 
-def records_for(session: Session, *, user_ids: list[int]) -> dict[int, dict[int, QuizRecord]]:
-    """Every attempt, and the extra attempts granted, of one or two participants:
+def records_for(
+    session: Session, *, user_id: int, partner_id: int | None = None
+) -> dict[int, dict[int, QuizRecord]]:
+    """Every attempt, and the extra attempts granted, of a participant and maybe the partner:
     {user_id: {quiz_id: QuizRecord}}, in one statement."""
-    out: dict[int, dict[int, QuizRecord]] = {uid: {} for uid in user_ids}
-    for row in session.execute(RECORDS, {"user_ids": user_ids}):
+    out: dict[int, dict[int, QuizRecord]] = {
+        uid: {} for uid in (user_id, partner_id) if uid is not None
+    }
+    for row in execute_core(session, RECORDS, _me_and_partner(user_id, partner_id)):
         record = out[row[0]].setdefault(row[1], QuizRecord())
         record.extra = row[2] or 0
         record.attempts.append(AttemptInfo(*row[3:]))
@@ -207,11 +229,9 @@ def standing_for(
     learner = learner_for(session, user=user, tz=tz)
     if learner is None:
         raise NotInACouple
-    ids = [learner.user_id]
-    if with_partner and learner.partner_id:
-        ids.append(learner.partner_id)
-    completions = completions_for(session, user_ids=ids)
-    records = records_for(session, user_ids=ids)
+    partner_id = learner.partner_id if with_partner else None
+    completions = completions_for(session, user_id=learner.user_id, partner_id=partner_id)
+    records = records_for(session, user_id=learner.user_id, partner_id=partner_id)
 
     def progress(uid: int) -> tuple[PathProgress, Gates]:
         gates = gates_for(curriculum.quizzes, records[uid])

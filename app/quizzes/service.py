@@ -26,7 +26,7 @@ from app.audit import audit_record
 from app.cohorts.service import participant_for
 from app.curriculum.models import Choice, Question
 from app.curriculum.outline import CheckQuestion, QuizInfo
-from app.db import saved_id
+from app.db import execute_core, saved_id
 from app.errors import AppError
 from app.i18n import N_
 from app.learning.rules import (
@@ -204,7 +204,7 @@ ATTEMPT = select(*ATTEMPT_COLUMNS).where(
 
 def attempt_get(session: Session, *, attempt_id: int, user_id: int) -> AttemptInfo:
     """The attempt, only if it is the user's own (another's is 404, never shown)."""
-    row = session.execute(ATTEMPT, {"attempt_id": attempt_id, "user_id": user_id}).first()
+    row = execute_core(session, ATTEMPT, {"attempt_id": attempt_id, "user_id": user_id}).first()
     if row is None:
         raise QuizError(404, N_("This attempt does not exist."))
     return AttemptInfo(*row)
@@ -294,8 +294,8 @@ def attempt_save(
     if not answers:
         return 0
     items: dict[int, tuple[int, str, set[int]]] = {}  # question id → (item id, type, choices)
-    for item_id, question_id, type_, choice_id in session.execute(
-        ATTEMPT_CHOICES, {"attempt_id": attempt.id}
+    for item_id, question_id, type_, choice_id in execute_core(
+        session, ATTEMPT_CHOICES, {"attempt_id": attempt.id}
     ):
         items.setdefault(question_id, (item_id, type_, set()))[2].add(choice_id)
     if any(qid not in items for qid in answers):
@@ -305,7 +305,7 @@ def attempt_save(
             raise QuizError(422, N_("An answer does not belong to its question."))
         if items[qid][1] != "multiple" and len(picked) > 1:
             raise QuizError(422, N_("Choose only one answer for this question."))
-    session.connection().execute(
+    session.connection().execute(  # one executemany for every answer
         ANSWER,
         [
             {
@@ -396,7 +396,7 @@ def checks_for_lesson(
         return []
     answers = {
         r[0]: tuple(r[1:])
-        for r in session.execute(CHECK_ANSWERS, {"user_id": user_id, "lesson_id": lesson_id})
+        for r in execute_core(session, CHECK_ANSWERS, {"user_id": user_id, "lesson_id": lesson_id})
     }
     return [CheckView(q, *(answers[q.id] if q.id in answers else ([], None, 0))) for q in questions]
 

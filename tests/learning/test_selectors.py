@@ -412,8 +412,11 @@ def by_rules(session: Session) -> dict[str, Any]:
         .where(User.role == Role.participant)
     ).all()
     ids = [r[0] for r in rows]
-    completions = completions_for(session, user_ids=ids)
-    records = records_for(session, user_ids=ids)
+    completions: dict[int, Any] = {}
+    records: dict[int, Any] = {}
+    for uid in ids:  # one participant at a time, as every page reads them
+        completions.update(completions_for(session, user_id=uid))
+        records.update(records_for(session, user_id=uid))
     people, per_quiz = {}, {}
     for user_id, _couple_id, workshop_end in rows:
         mine = records[user_id]
