@@ -12,7 +12,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import Row, Select, bindparam, delete, func, select, update
 from sqlmodel import Session, col
 
 from app.accounts.models import (
@@ -187,11 +187,19 @@ SESSION_USER = (
 )
 
 
-def session_user(session: Session, *, token: str, now: datetime) -> CurrentUser | None:
-    """The active user behind a session token, in one statement."""
+def session_lookup(
+    session: Session, *, token: str, now: datetime, statement: Select = SESSION_USER
+) -> Row[*tuple[Any, ...]] | None:
+    """The row of ``statement`` (``SESSION_USER`` or a select that adds columns to it) for
+    the active user behind a session token, in one statement."""
     if not token or len(token) > 100:
         return None
-    row = execute_core(session, SESSION_USER, {"token_hash": token_hash(token), "now": now}).first()
+    return execute_core(session, statement, {"token_hash": token_hash(token), "now": now}).first()
+
+
+def session_user(session: Session, *, token: str, now: datetime) -> CurrentUser | None:
+    """The active user behind a session token, in one statement."""
+    row = session_lookup(session, token=token, now=now)
     return CurrentUser(*row) if row else None
 
 

@@ -130,7 +130,12 @@ class CurriculumCache:
         self._lock = threading.Lock()
 
     def get(self, session: Session) -> Curriculum:
-        version = execute_core(session, CONTENT_VERSION).scalar() or 0
+        return self.for_version(session, execute_core(session, CONTENT_VERSION).scalar())
+
+    def for_version(self, session: Session, version: int | None) -> Curriculum:
+        """The curriculum of ``version`` (the latest, read by the caller): loaded only when
+        it is not the one kept."""
+        version = version or 0
         current = self._value
         if current is None or current.version != version:
             with self._lock:

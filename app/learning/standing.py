@@ -163,7 +163,7 @@ def completions_for(
     out: dict[int, Completions] = {uid: {} for uid in (user_id, partner_id) if uid is not None}
     for uid, lesson_id, completed_at, late in execute_core(
         session, COMPLETIONS, _me_and_partner(user_id, partner_id)
-    ):
+    ).all():
         out[uid][lesson_id] = (completed_at, late)
     return out
 
@@ -209,7 +209,7 @@ def records_for(
     out: dict[int, dict[int, QuizRecord]] = {
         uid: {} for uid in (user_id, partner_id) if uid is not None
     }
-    for row in execute_core(session, RECORDS, _me_and_partner(user_id, partner_id)):
+    for row in execute_core(session, RECORDS, _me_and_partner(user_id, partner_id)).all():
         record = out[row[0]].setdefault(row[1], QuizRecord())
         record.extra = row[2] or 0
         record.attempts.append(AttemptInfo(*row[3:]))

@@ -296,7 +296,7 @@ def attempt_save(
     items: dict[int, tuple[int, str, set[int]]] = {}  # question id → (item id, type, choices)
     for item_id, question_id, type_, choice_id in execute_core(
         session, ATTEMPT_CHOICES, {"attempt_id": attempt.id}
-    ):
+    ).all():
         items.setdefault(question_id, (item_id, type_, set()))[2].add(choice_id)
     if any(qid not in items for qid in answers):
         raise QuizError(422, N_("A question you answered is not part of this attempt."))
@@ -396,7 +396,9 @@ def checks_for_lesson(
         return []
     answers = {
         r[0]: tuple(r[1:])
-        for r in execute_core(session, CHECK_ANSWERS, {"user_id": user_id, "lesson_id": lesson_id})
+        for r in execute_core(
+            session, CHECK_ANSWERS, {"user_id": user_id, "lesson_id": lesson_id}
+        ).all()
     }
     return [CheckView(q, *(answers[q.id] if q.id in answers else ([], None, 0))) for q in questions]
 
