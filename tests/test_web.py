@@ -94,3 +94,24 @@ def test_home_redirects_anonymous_to_login(client):
     assert response.status_code == 303 and response.headers["location"] == "/login"
     page = client.get("/login")
     assert "<main" in page.text and 'for="username"' in page.text and 'for="password"' in page.text
+
+
+def test_every_message_is_translated_into_indonesian():
+    """Every message of the code and the templates has its Indonesian text: a refusal a
+    service raises reaches the reader in their language."""
+    from babel.messages.pofile import read_po
+
+    from app.config import ROOT
+
+    with open(ROOT / "app/translations/id/LC_MESSAGES/messages.po", "rb") as f:
+        catalog = read_po(f)
+    missing = [m.id for m in catalog if m.id and not m.string]
+    assert missing == []
+
+
+def test_a_refusal_is_shown_in_the_readers_language(client, db, settings):
+    make_user(db, settings, "rina", "facilitator")
+    login(client, "rina", "kata-sandi-uji-123")
+    page = client.get("/facilitator/cohorts/tidak-ada")
+    assert page.status_code == 404
+    assert "Angkatan ini tidak ada." in page.text
