@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
+from sqlmodel import Session
 
 from app.accounts import service
-from app.accounts.models import CurrentUser, Role
+from app.accounts.models import CurrentUser, Role, User
 from app.cohorts.service import normalize_code
+from app.config import Settings
+from app.db import Database
 from app.deps import CurrentUserDep, DbDep, NowDep, SettingsDep, UserDep
 from app.errors import AppError
 from app.i18n import LOCALES
@@ -54,6 +60,28 @@ def _signed_in(request: Request, settings: SettingsDep, url: str, token: str) ->
     return response
 
 
+def _sign_in_answer(
+    request: Request,
+    db: Database,
+    settings: Settings,
+    template: str,
+    context: dict[str, Any],
+    attempt: Callable[[Session], service.SignedIn],
+    target: Callable[[User], str],
+) -> Response:
+    """Run a sign-in, an activation or a password change in one transaction: signed in with
+    a fresh session cookie, or the form again with the refusal (its values, e.g. the
+    username of an activation, shown beside it)."""
+    try:
+        with db.write() as session:
+            result = attempt(session)
+    except AppError as exc:
+        return form_error(request, template, {**context, **exc.values}, exc)
+    if result.refused is not None or result.user is None or result.token is None:
+        return form_error(request, template, context, result.refused or AppError())
+    return _signed_in(request, settings, target(result.user), result.token)
+
+
 @router.post("/login")
 async def login(
     request: Request,
@@ -65,24 +93,23 @@ async def login(
     next: str = Form(""),  # noqa: A002
 ) -> Response:
     context = {"next": safe_next(next) or "", "username": username.strip().lower()[:64]}
-    try:
-        with db.write() as session:
-            result = service.sign_in(
-                session,
-                username=username,
-                password=password,
-                address=client_address(request),
-                user_agent=request.headers.get("user-agent"),
-                previous_token=request.state.session_token,
-                settings=settings,
-                now=now,
-            )
-    except AppError as exc:
-        return form_error(request, "accounts/login.html", context, exc)
-    if result.refused is not None or result.user is None or result.token is None:
-        return form_error(request, "accounts/login.html", context, result.refused or AppError())
-    return _signed_in(
-        request, settings, safe_next(next) or HOMES[Role(result.user.role)], result.token
+    return _sign_in_answer(
+        request,
+        db,
+        settings,
+        "accounts/login.html",
+        context,
+        lambda session: service.sign_in(
+            session,
+            username=username,
+            password=password,
+            address=client_address(request),
+            user_agent=request.headers.get("user-agent"),
+            previous_token=request.state.session_token,
+            settings=settings,
+            now=now,
+        ),
+        lambda user: safe_next(next) or HOMES[Role(user.role)],
     )
 
 
@@ -149,25 +176,25 @@ async def password_change(
 ) -> Response:
     """A new password: the current one first (a wrong one counts as a failed sign-in); every
     other signed-in browser is signed out."""
-    context = {"home": home_url(user)}
-    try:
-        with db.write() as session:
-            result = service.password_change(
-                session,
-                user=user,
-                current=current,
-                password=password,
-                again=password2,
-                address=client_address(request),
-                user_agent=request.headers.get("user-agent"),
-                settings=settings,
-                now=now,
-            )
-    except AppError as exc:
-        return form_error(request, "accounts/account.html", context, exc)
-    if result.refused is not None or result.token is None:
-        return form_error(request, "accounts/account.html", context, result.refused or AppError())
-    return _signed_in(request, settings, "/account?changed=1", result.token)
+    return _sign_in_answer(
+        request,
+        db,
+        settings,
+        "accounts/account.html",
+        {"home": home_url(user)},
+        lambda session: service.password_change(
+            session,
+            user=user,
+            current=current,
+            password=password,
+            again=password2,
+            address=client_address(request),
+            user_agent=request.headers.get("user-agent"),
+            settings=settings,
+            now=now,
+        ),
+        lambda _user: "/account?changed=1",
+    )
 
 
 @router.get("/activate")
@@ -185,22 +212,21 @@ async def activate(
     password: str = Form(""),
     password2: str = Form(""),
 ) -> Response:
-    context = {"code": code.strip()[:20]}
-    try:
-        with db.write() as session:
-            result = service.activate(
-                session,
-                code=code,
-                password=password,
-                again=password2,
-                address=client_address(request),
-                user_agent=request.headers.get("user-agent"),
-                settings=settings,
-                now=now,
-            )
-    except AppError as exc:
-        context["username"] = exc.values.get("username", "")
-        return form_error(request, "accounts/activate.html", context, exc)
-    if result.refused is not None or result.user is None or result.token is None:
-        return form_error(request, "accounts/activate.html", context, result.refused or AppError())
-    return _signed_in(request, settings, HOMES[Role(result.user.role)], result.token)
+    return _sign_in_answer(
+        request,
+        db,
+        settings,
+        "accounts/activate.html",
+        {"code": code.strip()[:20]},
+        lambda session: service.activate(
+            session,
+            code=code,
+            password=password,
+            again=password2,
+            address=client_address(request),
+            user_agent=request.headers.get("user-agent"),
+            settings=settings,
+            now=now,
+        ),
+        lambda user: HOMES[Role(user.role)],
+    )

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlmodel import Session
 
 from app.admin import service
+from app.db import Database
 from app.deps import AdminDep, DbDep, NowDep, ReadDep, SettingsDep, WriteDep
 from app.errors import AppError
 from app.i18n import N_
@@ -31,6 +34,24 @@ def _refused(
     return render(request, template, vars(context), status_code=exc.status)
 
 
+def _change(
+    request: Request,
+    db: Database,
+    form: dict[str, str],
+    change: Callable[[Session], str],
+    template: str,
+    context: Callable[[], Any],
+) -> Response:
+    """An administrative change in its own transaction, then to the page it returns; refused,
+    the form again with the message beside its field."""
+    try:
+        with db.write() as write:
+            url = change(write)
+    except AppError as exc:
+        return _refused(request, exc, form, template, context())
+    return redirect(request, url)
+
+
 async def _form(request: Request) -> dict[str, str]:
     form = await request.form()
     return {k: v for k, v in form.items() if isinstance(v, str)}
@@ -41,12 +62,14 @@ async def region_create(
     request: Request, user: AdminDep, session: ReadDep, db: DbDep, now: NowDep
 ) -> Response:
     form = await _form(request)
-    try:
-        with db.write() as write:
-            service.region_create(write, form=form, actor=user, now=now)
-    except AppError as exc:
-        return _refused(request, exc, form, "admin/home.html", service.admin_home(session))
-    return redirect(request, "/admin#regions")
+
+    def change(write: Session) -> str:
+        service.region_create(write, form=form, actor=user, now=now)
+        return "/admin#regions"
+
+    return _change(
+        request, db, form, change, "admin/home.html", lambda: service.admin_home(session)
+    )
 
 
 @router.post("/organizations")
@@ -54,12 +77,14 @@ async def organization_create(
     request: Request, user: AdminDep, session: ReadDep, db: DbDep, now: NowDep
 ) -> Response:
     form = await _form(request)
-    try:
-        with db.write() as write:
-            service.organization_create(write, form=form, actor=user, now=now)
-    except AppError as exc:
-        return _refused(request, exc, form, "admin/home.html", service.admin_home(session))
-    return redirect(request, "/admin#organizations")
+
+    def change(write: Session) -> str:
+        service.organization_create(write, form=form, actor=user, now=now)
+        return "/admin#organizations"
+
+    return _change(
+        request, db, form, change, "admin/home.html", lambda: service.admin_home(session)
+    )
 
 
 @router.post("/cohorts")
@@ -72,12 +97,14 @@ async def cohort_create(
     now: NowDep,
 ) -> Response:
     form = await _form(request)
-    try:
-        with db.write() as write:
-            cohort = service.cohort_save(write, form=form, actor=user, now=now, tz=settings.tz)
-    except AppError as exc:
-        return _refused(request, exc, form, "admin/home.html", service.admin_home(session))
-    return redirect(request, f"/admin/cohorts/{cohort.slug}")
+
+    def change(write: Session) -> str:
+        cohort = service.cohort_save(write, form=form, actor=user, now=now, tz=settings.tz)
+        return f"/admin/cohorts/{cohort.slug}"
+
+    return _change(
+        request, db, form, change, "admin/home.html", lambda: service.admin_home(session)
+    )
 
 
 @router.get("/cohorts/{slug}")
@@ -139,12 +166,14 @@ async def staff_create(
     now: NowDep,
 ) -> Response:
     form = await _form(request)
-    try:
-        with db.write() as write:
-            service.staff_create(write, actor=user, form=form, settings=settings, now=now)
-    except AppError as exc:
-        return _refused(request, exc, form, "admin/home.html", service.admin_home(session))
-    return redirect(request, "/admin#staff")
+
+    def change(write: Session) -> str:
+        service.staff_create(write, actor=user, form=form, settings=settings, now=now)
+        return "/admin#staff"
+
+    return _change(
+        request, db, form, change, "admin/home.html", lambda: service.admin_home(session)
+    )
 
 
 @router.post("/users/{user_id}/active")

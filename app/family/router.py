@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
 from app.certificates.service import certificate_document
+from app.db import Database
 from app.deps import DbDep, NowDep, ParticipantDep, ReadDep, SettingsDep
-from app.errors import AppError
 from app.family import service
 from app.learning.deps import CoupleStandingDep
 from app.learning.standing import Standing
@@ -31,8 +33,21 @@ async def family_page(request: Request, standing: CoupleStandingDep, session: Re
     return render(request, "family/family.html", _context(session, standing))
 
 
-def _refused(request: Request, session: Session, standing: Standing, exc: AppError) -> Response:
-    return form_error(request, "family/family.html", _context(session, standing), exc)
+def _change(
+    request: Request,
+    session: Session,
+    db: Database,
+    standing: Standing,
+    change: Callable[[Session], object],
+    url: str,
+) -> Response:
+    """A family change in its own transaction; refused, the family page again with why."""
+    try:
+        with db.write() as write:
+            change(write)
+    except service.FamilyError as exc:
+        return form_error(request, "family/family.html", _context(session, standing), exc)
+    return redirect(request, url)
 
 
 @router.post("/reflections/{slug}")
@@ -45,12 +60,16 @@ async def reflection_write(
     now: NowDep,
     text: str = Form(""),
 ) -> Response:
-    try:
-        with db.write() as write:
-            service.reflection_write(write, standing=standing, module_slug=slug, text=text, now=now)
-    except service.FamilyError as exc:
-        return _refused(request, session, standing, exc)
-    return redirect(request, f"/family#reflection-{slug}")
+    return _change(
+        request,
+        session,
+        db,
+        standing,
+        lambda write: service.reflection_write(
+            write, standing=standing, module_slug=slug, text=text, now=now
+        ),
+        f"/family#reflection-{slug}",
+    )
 
 
 @router.post("/reflections/{slug}/confirm")
@@ -62,24 +81,30 @@ async def reflection_confirm(
     db: DbDep,
     now: NowDep,
 ) -> Response:
-    try:
-        with db.write() as write:
-            service.reflection_confirm(write, standing=standing, module_slug=slug, now=now)
-    except service.FamilyError as exc:
-        return _refused(request, session, standing, exc)
-    return redirect(request, f"/family#reflection-{slug}")
+    return _change(
+        request,
+        session,
+        db,
+        standing,
+        lambda write: service.reflection_confirm(
+            write, standing=standing, module_slug=slug, now=now
+        ),
+        f"/family#reflection-{slug}",
+    )
 
 
 @router.post("/pledge")
 async def pledge_sign(
     request: Request, standing: CoupleStandingDep, session: ReadDep, db: DbDep, now: NowDep
 ) -> Response:
-    try:
-        with db.write() as write:
-            service.pledge_sign(write, standing=standing, now=now)
-    except service.FamilyError as exc:
-        return _refused(request, session, standing, exc)
-    return redirect(request, "/family#pledge")
+    return _change(
+        request,
+        session,
+        db,
+        standing,
+        lambda write: service.pledge_sign(write, standing=standing, now=now),
+        "/family#pledge",
+    )
 
 
 @router.get("/certificate.pdf")
