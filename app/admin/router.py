@@ -123,13 +123,19 @@ async def cohort_update(
     now: NowDep,
 ) -> Response:
     form = await _form(request)
-    context = service.cohort_admin(session, slug=slug)
-    try:
-        with db.write() as write:
-            service.cohort_update(write, slug=slug, form=form, actor=user, now=now, tz=settings.tz)
-    except AppError as exc:
-        return _refused(request, exc, form, "admin/cohort.html", context)
-    return redirect(request, f"/admin/cohorts/{slug}")
+
+    def change(write: Session) -> str:
+        service.cohort_update(write, slug=slug, form=form, actor=user, now=now, tz=settings.tz)
+        return f"/admin/cohorts/{slug}"
+
+    return _change(
+        request,
+        db,
+        form,
+        change,
+        "admin/cohort.html",
+        lambda: service.cohort_admin(session, slug=slug),
+    )
 
 
 @router.post("/cohorts/{slug}/facilitators")
@@ -137,23 +143,30 @@ async def cohort_facilitators(
     request: Request, slug: str, user: AdminDep, session: ReadDep, db: DbDep, now: NowDep
 ) -> Response:
     form = await _form(request)
-    context = service.cohort_admin(session, slug=slug)
     raw = form.get("user_id") or ""
-    try:
+
+    def change(write: Session) -> str:
         if not raw.isdigit() or len(raw) > 12:
             raise service.AdminError("user_id", N_("Choose a facilitator account."))
-        with db.write() as write:
-            service.facilitator_assign(
-                write,
-                cohort=context.cohort,
-                user_id=int(raw),
-                actor=user,
-                now=now,
-                assign=form.get("action") != "remove",
-            )
-    except AppError as exc:
-        return _refused(request, exc, form, "admin/cohort.html", context)
-    return redirect(request, f"/admin/cohorts/{slug}")
+        cohort = service.cohort_admin(write, slug=slug).cohort
+        service.facilitator_assign(
+            write,
+            cohort=cohort,
+            user_id=int(raw),
+            actor=user,
+            now=now,
+            assign=form.get("action") != "remove",
+        )
+        return f"/admin/cohorts/{slug}"
+
+    return _change(
+        request,
+        db,
+        form,
+        change,
+        "admin/cohort.html",
+        lambda: service.cohort_admin(session, slug=slug),
+    )
 
 
 @router.post("/users")

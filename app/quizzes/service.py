@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Integer, Row, bindparam, func, select, update
+from sqlalchemy import CursorResult, Row, bindparam, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -35,8 +35,8 @@ from app.learning.rules import (
     QuizRecord,
     QuizStatus,
     attempt_passed,
-    attempts_allowed,
 )
+from app.learning.selectors import quiz_records
 from app.learning.standing import ATTEMPT_COLUMNS, Standing
 from app.quizzes.models import AttemptItem, CheckAnswer, ExtraAttempts, QuizAttempt
 from app.quizzes.scoring import attempt_percent, band, normalized_gain, score_item, shuffled
@@ -71,18 +71,12 @@ def extra_attempt_grant(
         .with_for_update()
     ).scalar_one_or_none()
     extra = row.extra if row else 0
-    used = session.execute(
-        select(
-            func.count(), func.max(func.coalesce(QuizAttempt.passed, False).cast(Integer))
-        ).where(
-            col(QuizAttempt.user_id) == user_id,
-            col(QuizAttempt.quiz_id) == quiz.id,
-            col(QuizAttempt.submitted_at).is_not(None),
-        )
-    ).one()
-    if used[1]:
+    standing = session.execute(
+        quiz_records(select(literal(user_id))).where(col(QuizAttempt.quiz_id) == quiz.id)
+    ).first()
+    if standing is not None and standing.passed:
         raise QuizError(409, N_("This participant has already passed this quiz."))
-    if used[0] < attempts_allowed(quiz, extra):
+    if standing is None or not standing.exhausted:
         raise QuizError(409, N_("This participant still has an attempt left for this quiz."))
     if row is None:
         row = ExtraAttempts(user_id=user_id, quiz_id=quiz.id, extra=0)
