@@ -169,8 +169,16 @@ def import_roster(
     file: Annotated[Path, typer.Argument(help="Roster file: CSV (, or ;) or XLSX")],
     cohort: Annotated[str, typer.Option("--cohort", help="Cohort slug, e.g. tng-2024")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only check; write nothing")] = False,
+    create_organizations: Annotated[
+        bool,
+        typer.Option(
+            "--create-organizations",
+            help="Create the organizations (OPD) the cohort's region does not have yet",
+        ),
+    ] = False,
 ) -> None:
-    """Import the couples of a roster into a cohort. Nothing is written if any row is invalid."""
+    """Import the couples of a roster into a cohort. Nothing is written if any row is invalid;
+    an organization the region does not have is a problem unless --create-organizations."""
     from app.cohorts.roster import MAX_BYTES, parse_roster
     from app.cohorts.service import cohort_by_slug, roster_import
     from app.db import utcnow
@@ -195,17 +203,30 @@ def import_roster(
             now=utcnow(),
             activation_days=settings.activation_days,
             dry_run=dry_run,
+            create_organizations=create_organizations,
         )
     if result.problems:
         for p in sorted(result.problems, key=lambda p: (p.row, p.column or "")):
             column = f" [{p.column}]" if p.column else ""
             typer.echo(f"{file.name}:{p.row}{column}: {tr.gettext(p.message) % p.values}", err=True)
+        if result.unknown_organizations:
+            typer.echo(
+                "Organizations that are not in the cohort's region yet are created only with "
+                "--create-organizations.",
+                err=True,
+            )
         fail(f"{len(result.problems)} problem(s); nothing was imported.")
     verb = "Would import" if dry_run else "Imported"
     typer.echo(
         f"{verb}: {len(result.created)} new couples, {len(result.updated)} updated, "
         f"{len(result.unchanged)} unchanged."
     )
+    if result.new_organizations:
+        verb = "Would create" if dry_run else "Created"
+        typer.echo(
+            f"{verb} {len(result.new_organizations)} organization(s): "
+            + ", ".join(result.new_organizations)
+        )
 
 
 def main() -> None:

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     pass_mark: int = Field(default=70, ge=1, le=100)
     module_quiz_attempts: int = Field(default=3, ge=1, le=20)
     activation_days: int = Field(default=30, ge=1, le=365)
+    # "behind schedule" after the workshop: module 3 or the post-test not done this many days
+    # before the cohort's post_closes
+    behind_days_before_close: int = Field(default=7, ge=0, le=90)
 
     @field_validator("secret_key")
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlmodel import Session, col
 
 from app.accounts.models import Role, User
@@ -16,6 +16,8 @@ from app.curriculum.models import Lesson, LessonProgress, Module
 from app.db import Database, saved_id, utcnow
 from app.learning.rules import attempt_passed, is_late, workshop_over_at
 
+# tng-demo participants who have not activated their accounts yet (their cards still work)
+DEMO_NOT_ACTIVATED = frozenset({"tngd-004b", "tngd-007a", "tngd-007b", "tngd-010b"})
 DEMO_PASSWORD = "demo-integritas"  # noqa: S105 — the published demo password (README)
 
 ORGANIZATIONS = [
@@ -207,8 +209,10 @@ def _activate_all(
     password_hash: str,
     now: datetime,
     renames: dict[str, str] | None = None,
+    skip: frozenset[str] = frozenset(),
 ) -> list[User]:
-    """Demo participants are already activated, with the demo password."""
+    """Demo participants are already activated, with the demo password (but those in
+    ``skip``, who still have their card's code). Returns the activated."""
     from app.cohorts.models import ActivationCode
 
     users = list(
@@ -219,6 +223,7 @@ def _activate_all(
             .order_by(col(User.username))
         ).scalars()
     )
+    users = [u for u in users if u.username not in skip]
     for user in users:
         if renames and user.username in renames:
             user.username = renames[user.username]
@@ -316,23 +321,47 @@ def seed_demo(db: Database, settings: Settings, *, today: date | None = None) ->
             b"Sari Wulandari,0813 7000 1002\n"
         )
         _import(session, demo, budi_row, now)
-        _activate_all(
-            session, demo, password_hash, now, renames={"tngd-001a": "budi", "tngd-001b": "sari"}
+        _import(session, demo, make_roster_csv(12, seed=2026), now)
+        demo_users = _activate_all(
+            session,
+            demo,
+            password_hash,
+            now,
+            renames={"tngd-001a": "budi", "tngd-001b": "sari"},
+            skip=DEMO_NOT_ACTIVATED,
+        )
+        _historic_progress(
+            session,
+            demo,
+            [u for u in demo_users if u.username not in ("budi", "sari")],
+            tz,
+            early_until=now - timedelta(hours=1),
         )
         _import(session, historic, make_roster_csv(40, seed=2024), now)
         historic_users = _activate_all(session, historic, password_hash, now)
         made = _historic_progress(session, historic, historic_users, tz)
+        session.flush()
+        _historic_after(session, historic, staff["fasilitator"], settings)
     return (
-        "Demo ready: admin, fasilitator, kpk, budi + sari (tng-demo), "
+        "Demo ready: admin, fasilitator, kpk, budi + sari and 12 more couples (tng-demo), "
         f"40 couples in tng-2024; {made} lesson records added. Password: {DEMO_PASSWORD}"
     )
 
 
-def _historic_progress(session: Session, cohort: Cohort, users: list[User], tz: tzinfo) -> int:
+def _historic_progress(
+    session: Session,
+    cohort: Cohort,
+    users: list[User],
+    tz: tzinfo,
+    *,
+    early_until: datetime | None = None,
+) -> int:
     """Realistic history for the 2024 cohort, following the same rules as the site: the
     pre-test first, lessons with their checks in order, module quizzes (up to three tries),
     module 3 after the workshop, then the post-test. Most finished; some stalled; a few
-    barely started. Users with any record are left as they are. Returns lessons recorded."""
+    barely started. With ``early_until``: a cohort still before its workshop, everyone in an
+    early stage, nothing after that moment. Made once: nothing when anyone has a record.
+    Returns lessons recorded."""
     from app.curriculum.models import Choice, Question, Quiz
     from app.quizzes.models import AttemptItem, CheckAnswer, QuizAttempt
     from app.quizzes.scoring import attempt_percent, score_item
@@ -436,12 +465,16 @@ def _historic_progress(session: Session, cohort: Cohort, users: list[User], tz: 
         return row.passed
 
     made = 0
+    if started:  # the cohort's history is made once
+        return made
     for user in users:
-        if user.id in started:
-            continue
         ability = rng.uniform(0.3, 0.75)
         profile = rng.random()
-        if profile < 0.75:
+        if early_until is not None:
+            if profile < 0.3:
+                continue  # not started
+            reach = 0 if profile < 0.55 else rng.randint(1, 6)
+        elif profile < 0.75:
             reach = len(lessons)
         elif profile < 0.90:
             reach = rng.randint(len(lessons) // 3, len(lessons) - 1)
@@ -457,7 +490,9 @@ def _historic_progress(session: Session, cohort: Cohort, users: list[User], tz: 
                 break
             if phase == "after" and when < end:
                 when = end + timedelta(hours=rng.randint(20, 120))
-            when += timedelta(minutes=rng.randint(20, 60 * 30))
+            when += timedelta(minutes=rng.randint(20, 60 * (8 if early_until else 30)))
+            if early_until is not None and when > early_until:
+                break
             for qid in checks.get(lesson_id, []):
                 picked, s = answer(qid, 0.85)
                 session.add(
@@ -504,3 +539,194 @@ def _historic_progress(session: Session, cohort: Cohort, users: list[User], tz: 
             when = max(when, end) + timedelta(hours=rng.randint(2, 48))
             attempt(user, quizzes["post-test"], 1, prepost, min(0.97, ability + 0.3), when)
     return made
+
+
+# ---------------------------------------------------------------- after the lessons
+
+REFLECTIONS = {
+    0: [
+        "Kami sepakat bahwa kejujuran dimulai dari rumah: anak-anak melihat bagaimana kami "
+        "berbicara tentang uang dan hadiah. Mulai bulan ini kami mencatat pemasukan dan "
+        "pengeluaran bersama setiap Minggu malam.",
+        "Setelah membaca materi, kami membicarakan nilai tanggung jawab dan kesederhanaan. "
+        "Kami memutuskan tidak menerima parsel dari rekanan kantor dan menjelaskannya "
+        "kepada keluarga besar saat Lebaran.",
+        "Kami belajar bahwa integritas berarti sama antara kata dan perbuatan. Anak kami "
+        "yang sulung bertanya kenapa Ayah menolak titipan; kami jelaskan dengan contoh dari "
+        "materi ini.",
+    ],
+    1: [
+        "Materi tentang gratifikasi membuka mata kami: hadiah untuk pejabat bisa datang "
+        "lewat istri atau anak. Kami sepakat setiap pemberian yang berkaitan dengan jabatan "
+        "dibicarakan berdua dulu dan dilaporkan bila perlu.",
+        "Kami membahas konflik kepentingan ketika saudara meminta bantuan proyek. Kami "
+        "sepakat menolak dengan sopan dan menjelaskan aturannya, walau tidak enak hati.",
+        "Kami menyusun aturan keluarga: tidak memakai mobil dinas untuk keperluan pribadi, "
+        "termasuk mengantar anak ke sekolah.",
+    ],
+    2: [
+        "Kami sekarang tahu tanda-tanda pencucian uang dan kenapa rekening keluarga bisa "
+        "dipakai orang lain. Kami sepakat tidak meminjamkan rekening atau nama kepada siapa "
+        "pun.",
+        "Rencana aksi keluarga kami: rapat keluarga sebulan sekali membahas keuangan, "
+        "anak-anak ikut menabung, dan kami saling mengingatkan bila ada tawaran yang "
+        "mencurigakan.",
+        "Kami berkomitmen menjadi contoh di lingkungan RT: menolak pungutan liar dan "
+        "membayar iuran sesuai aturan.",
+    ],
+}
+
+
+def _staff_actor(user: User):
+    from app.accounts.models import CurrentUser
+
+    return CurrentUser(
+        id=saved_id(user),
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        locale=user.locale,
+        couple_id=None,
+        partner_role=None,
+    )
+
+
+def _historic_after(
+    session: Session,
+    cohort: Cohort,
+    facilitator: User,
+    settings: Settings,
+) -> int:
+    """Attendance at the workshop, the facilitator's reminders, and — for couples who
+    finished — confirmed family reflections and signed pledges (which issue the
+    certificates), through the same services as real use. Skipped when the cohort already
+    has attendance. Returns the couples completed."""
+    from app.certificates.models import Certificate
+    from app.cohorts.models import Attendance
+    from app.curriculum.models import ContentVersion
+    from app.curriculum.service import load_curriculum
+    from app.facilitator.service import attendance_mark, reminder_mark, workspace_of
+    from app.family.service import pledge_sign, reflection_confirm, reflection_write
+    from app.learning.rules import StageKind
+    from app.learning.standing import standing_for
+
+    if session.execute(
+        select(col(Attendance.id))
+        .join(User, col(User.id) == Attendance.user_id)
+        .join(Couple, col(Couple.id) == User.couple_id)
+        .where(col(Couple.cohort_id) == cohort.id)
+        .limit(1)
+    ).first():
+        return 0
+    version = session.execute(select(func.max(ContentVersion.id))).scalar_one()
+    if version is None:
+        return 0
+    curriculum = load_curriculum(session, version)
+    tz = settings.tz
+    actor = _staff_actor(facilitator)
+    rng = random.Random(1510)  # noqa: S311 — demo data, reproducible
+    over = workshop_over_at(cohort.workshop_end, tz)
+    workspace = workspace_of(
+        session, actor=actor, slug=cohort.slug, curriculum=curriculum, now=over, settings=settings
+    )
+    # attendance: most of those who kept up came; fewer of those who fell behind
+    for day_index in range(2):
+        day = (cohort.workshop_start + timedelta(days=day_index)).isoformat()
+        present: list[int] = []
+        absent: list[int] = []
+        for person in workspace.people:
+            ready = person.stage.kind not in (
+                StageKind.not_activated,
+                StageKind.pretest,
+            ) and (person.stage.module is None or person.stage.module.position > 1)
+            chance = 0.95 if ready else 0.55
+            (present if rng.random() < chance - 0.05 * day_index else absent).append(person.id)
+        at = _local(cohort.workshop_start + timedelta(days=day_index), 9, tz)
+        for ids, flag in ((present, True), (absent, False)):
+            if ids:
+                attendance_mark(
+                    session,
+                    actor=actor,
+                    slug=cohort.slug,
+                    user_ids=ids,
+                    day=day,
+                    present=flag,
+                    now=at,
+                )
+    # family reflections and the pledge, after the post-test
+    completed = 0
+    users = {
+        u.id: u
+        for u in session.execute(
+            select(User).where(col(User.id).in_([p.id for p in workspace.people]))
+        ).scalars()
+    }
+    late = max(cohort.post_closes - timedelta(days=20), over + timedelta(days=3))
+    for couple in workspace.couples:
+        if len(couple.partners) != 2:
+            continue
+        a, b = (users[p.id] for p in couple.partners)
+        when = late + timedelta(hours=rng.randint(0, 200))
+        stand_a = standing_for(session, user=a, curriculum=curriculum, now=when, tz=tz)
+        stand_b = standing_for(session, user=b, curriculum=curriculum, now=when, tz=tz)
+        luck = rng.random()
+        for index, progress in enumerate(stand_a.mine.modules):
+            writer, other = (stand_a, stand_b) if index % 2 == 0 else (stand_b, stand_a)
+            if not progress.complete or not (writer.mine.modules[index].complete):
+                continue
+            reflection_write(
+                session,
+                standing=writer,
+                module_slug=progress.module.slug,
+                text=rng.choice(REFLECTIONS.get(index, REFLECTIONS[0])),
+                now=when,
+            )
+            session.flush()
+            if luck < 0.85:
+                reflection_confirm(
+                    session,
+                    standing=other,
+                    module_slug=progress.module.slug,
+                    now=when + timedelta(hours=rng.randint(1, 30)),
+                )
+        signers = [s for s in (stand_a, stand_b) if s.taken("post-test")]
+        for stand in signers if luck < 0.9 else signers[:1]:
+            pledge_sign(
+                session, standing=stand, now=when + timedelta(days=1, hours=rng.randint(0, 48))
+            )
+        session.flush()
+    completed = session.execute(
+        select(func.count(col(Certificate.id)))
+        .join(User, col(User.id) == Certificate.user_id)
+        .join(Couple, col(Couple.id) == User.couple_id)
+        .where(col(Couple.cohort_id) == cohort.id)
+    ).scalar_one()
+    # the facilitator's reminders: the week before the workshop and the week before the close,
+    # to everyone not finished
+    workspace = workspace_of(
+        session,
+        actor=actor,
+        slug=cohort.slug,
+        curriculum=curriculum,
+        now=cohort.post_closes,
+        settings=settings,
+    )
+    for moment in (
+        _local(cohort.workshop_start - timedelta(days=4), 19, tz),
+        cohort.post_closes - timedelta(days=9),
+    ):
+        for person in workspace.people:
+            if person.stage.kind == StageKind.certificate:
+                continue
+            if rng.random() < 0.7:
+                reminder_mark(
+                    session,
+                    actor=actor,
+                    slug=cohort.slug,
+                    user_id=person.id,
+                    stage=person.stage.key,
+                    channel="whatsapp" if person.channel == "whatsapp" else "other",
+                    curriculum=curriculum,
+                    now=moment + timedelta(minutes=rng.randint(0, 90)),
+                )
+    return completed // 2

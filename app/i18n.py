@@ -11,9 +11,10 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_percent
 from babel.support import NullTranslations, Translations
 
 TRANSLATIONS = Path(__file__).parent / "translations"
@@ -78,4 +79,22 @@ def fmt_datetime(value: datetime | None, locale: str, tz: str = "Asia/Jakarta") 
         return ""
     return format_datetime(local(value, tz), "d MMMM y HH.mm", locale=locale) + (
         " WIB" if tz == "Asia/Jakarta" else ""
+    )
+
+
+def fmt_ago(value: datetime | None, now: datetime, locale: str) -> str:
+    """``3 hari yang lalu`` / ``3 days ago``; empty for None."""
+    if value is None:
+        return ""
+    return format_timedelta(
+        value - now, granularity="minute", threshold=1.0, add_direction=True, locale=locale
+    )
+
+
+def fmt_percent(value: float | None, locale: str, digits: int = 0) -> str:
+    """A share (0..1) as ``42%`` (``42,5%`` in Indonesian with ``digits=1``); "–" for None."""
+    if value is None:
+        return "–"
+    return format_percent(
+        value, format="#,##0" + ("." + "0" * digits if digits else "") + "%", locale=locale
     )

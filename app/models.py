@@ -4,6 +4,7 @@ from app.accounts.models import AuditLog, AuthSession, LoginFailure, User  # noq
 from app.certificates.models import Certificate  # noqa: F401
 from app.cohorts.models import (  # noqa: F401
     ActivationCode,  # noqa: F401
+    Attendance,
     Cohort,
     CohortFacilitator,
     Couple,
@@ -21,5 +22,6 @@ from app.curriculum.models import (  # noqa: F401
     QuestionValue,
     Quiz,
 )
+from app.facilitator.models import Reminder, ReminderText  # noqa: F401
 from app.family.models import FamilyReflection, PledgeSignature  # noqa: F401
 from app.quizzes.models import AttemptItem, CheckAnswer, ExtraAttempts, QuizAttempt  # noqa: F401

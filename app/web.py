@@ -213,6 +213,8 @@ def template_context(request: Request, context: dict[str, Any]) -> dict[str, Any
         "pick": lambda text: i18n.pick(text, locale),
         "fmt_date": lambda value: i18n.fmt_date(value, locale, tz),
         "fmt_datetime": lambda value: i18n.fmt_datetime(value, locale, tz),
+        "fmt_ago": lambda value, now: i18n.fmt_ago(value, now, locale),
+        "fmt_percent": lambda value, digits=0: i18n.fmt_percent(value, locale, digits),
         "htmx": is_htmx(request),
         "settings": settings,
     }
@@ -262,6 +264,17 @@ def form_error(
 
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def safe_next(value: str | None) -> str | None:
+    """Only a local path may be a redirect target (after sign-in, after a form)."""
+    if value and value.startswith("/") and not value.startswith(("//", "/\\")) and len(value) < 500:
+        return value
+    return None
+
+
+def local_path(value: str | None, default: str) -> str:
+    return safe_next(value) or default
 
 
 def redirect(request: Request, url: str) -> Response:

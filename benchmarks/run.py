@@ -282,6 +282,7 @@ def import_benchmark(work: Path) -> dict:
             actor_id=None,
             now=datetime.now(UTC),
             activation_days=30,
+            create_organizations=True,  # a fresh region: its OPDs come with the roster
         )
     t2 = time.perf_counter()
     assert result.ok and len(result.created) == 2000, result.problems[:3]

@@ -84,16 +84,27 @@ def test_create_user_twice_is_refused(run):
 
 
 def test_seed_demo_is_idempotent(run, db, synced):
+    from app.certificates.models import Certificate
+    from app.cohorts.models import Attendance
+    from app.facilitator.models import Reminder
+    from app.family.models import FamilyReflection, PledgeSignature
+
+    tables = (User, Attendance, Reminder, FamilyReflection, PledgeSignature, Certificate)
     first = run("seed-demo")
     assert first.exit_code == 0, first.output
     with db.read() as session:
-        counts = (session.query(User).count(),)
+        counts = tuple(session.query(t).count() for t in tables)
     second = run("seed-demo")
     assert second.exit_code == 0
     with db.read() as session:
-        assert (session.query(User).count(),) == counts
+        assert tuple(session.query(t).count() for t in tables) == counts
         assert session.query(User).filter_by(username="budi").one().partner_role == "official"
-    assert counts[0] == 3 + 2 + 80
+    # staff, 13 couples in tng-demo, 40 in tng-2024
+    assert counts[0] == 3 + 2 * 13 + 2 * 40
+    # tng-2024: two days of attendance for everyone, reminders, the finishers' family work
+    users, attendance, reminders, reflections, pledges, certificates = counts
+    assert attendance == 2 * 80
+    assert reminders > 10 and reflections > 20 and pledges > 10 and certificates >= 10
 
 
 def test_production_refuses_to_start_without_secret(settings):
@@ -111,3 +122,48 @@ def test_development_secret_is_made_once_and_kept(settings):
     assert len(first) >= 32
     assert dev.secret() == first
     assert (dev.data_dir / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_import_roster_creates_organizations_only_with_the_flag(run, db, tmp_path):
+    """``import-roster FILE --cohort SLUG [--dry-run] [--create-organizations]``: an OPD the
+    cohort's region does not have is a problem (with the closest known name) unless the flag
+    is given; a dry run reports the same."""
+    from sqlalchemy import func, select
+
+    from app.cohorts.models import Couple, Organization
+    from tests.factories import make_cohort
+
+    cohort = make_cohort(db, "uji")
+    with db.write() as session:
+        session.add(Organization(region_id=cohort.region_id, name="Dinas Pendidikan"))
+
+    def state() -> tuple[list[str], int]:
+        with db.read() as session:
+            names = sorted(session.execute(select(Organization.name)).scalars())
+            couples = session.execute(select(func.count()).select_from(Couple)).scalar_one()
+        return names, couples
+
+    roster = tmp_path / "opd.csv"
+    roster.write_text(
+        "organisasi,nama_pejabat,nip,jabatan,kontak_pejabat,nama_pasangan,kontak_pasangan\n"
+        "Dinas Pendidkan,Budi,,,,Sari,\n"
+        "dinas  PENDIDIKAN,Joko,,,,Ani,\n"
+    )
+    for extra in ([], ["--dry-run"]):
+        refused = run("import-roster", str(roster), "--cohort", "uji", *extra)
+        assert refused.exit_code == 1, refused.output
+        assert "opd.csv:2 [organisasi]" in refused.output and "opd.csv:3" not in refused.output
+        assert "Dinas Pendidkan" in refused.output and "Dinas Pendidikan" in refused.output
+        assert "--create-organizations" in refused.output
+        assert "nothing was imported" in refused.output and "Traceback" not in refused.output
+    assert state() == (["Dinas Pendidikan"], 0)
+    args = ("import-roster", str(roster), "--cohort", "uji", "--create-organizations")
+    dry = run(*args, "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "Would import: 2 new couples" in dry.output
+    assert "Would create 1 organization(s): Dinas Pendidkan" in dry.output
+    assert state() == (["Dinas Pendidikan"], 0)
+    done = run(*args)
+    assert done.exit_code == 0, done.output
+    assert "Created 1 organization(s): Dinas Pendidkan" in done.output
+    assert state() == (["Dinas Pendidikan", "Dinas Pendidkan"], 2)

@@ -15,7 +15,7 @@ from app.db import Database
 from app.deps import CurrentUserDep, DbDep, NowDep, SettingsDep, UserDep
 from app.errors import AppError
 from app.i18n import LOCALES
-from app.web import client_address, cookie_name, form_error, redirect, render, set_cookie
+from app.web import client_address, cookie_name, form_error, redirect, render, safe_next, set_cookie
 
 router = APIRouter()
 
@@ -29,13 +29,6 @@ HOMES = {
 
 def home_url(user: CurrentUser) -> str:
     return HOMES.get(Role(user.role), "/")
-
-
-def safe_next(value: str | None) -> str | None:
-    """Only a local path may be a redirect target after sign-in."""
-    if value and value.startswith("/") and not value.startswith(("//", "/\\")) and len(value) < 500:
-        return value
-    return None
 
 
 @router.get("/")

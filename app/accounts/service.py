@@ -386,8 +386,11 @@ def activate(
     now: datetime,
 ) -> SignedIn:
     """A participant's first sign-in: the code from the printed card and a password of their
-    own. Wrong codes count against the address (and are kept); a refused password is
-    ``AppError`` with ``values["username"]`` so the form can say whose account it is."""
+    own (audit ``account.activated``); for a participant who already had a password, the
+    code from the facilitator replaces it (``account.reset_by_code``). Either way every other
+    session of the account ends. Wrong codes count against the address (and are kept); a
+    refused password is ``AppError`` with ``values["username"]`` so the form can say whose
+    account it is."""
     key = f"activate:{address[:100]}"
     throttle_keys(
         session,
@@ -403,6 +406,9 @@ def activate(
     problem = new_password_problem(password, again, username=user.username)
     if problem:
         raise AppError(422, problem, {"username": user.username}, field="password")
+    # A code given to someone who already has a password (the facilitator's "new code")
+    # resets it: the old password stops working and every other browser is signed out.
+    reset = user.password_hash is not None
     activation_use(
         session,
         activation=activation,
@@ -411,4 +417,11 @@ def activate(
         now=now,
     )
     sessions_end_for_user(session, user_id=saved_id(user))
+    audit_record(
+        session,
+        now=now,
+        actor_id=saved_id(user),
+        action="account.reset_by_code" if reset else "account.activated",
+        target=f"user:{user.username}",
+    )
     return _new_session(session, user, settings=settings, now=now, user_agent=user_agent)

@@ -42,6 +42,8 @@ class Card:
     role_label: str  # e.g. "Pejabat" / "Pasangan" (already translated by the caller)
     code: str  # the one-time activation code, e.g. "K7P2-9QXM"
     url: str  # e.g. "https://host/activate?code=K7P2-9QXM"
+    username: str = ""  # the login name, e.g. "tng24-017a" (for signing in later)
+    valid_until: str = ""  # e.g. "Berlaku sampai 14 November 2024." (already translated)
 
 
 # --- QR codes -----------------------------------------------------------------------------
@@ -196,10 +198,15 @@ _QR_MIN = 22.0
 _GAP = 4.0  # between the text column and the QR code
 _CODE_BOX_H = 11.0
 _CODE_FILL = (245, 241, 234)
+_LOGIN_SIZE = 8.0  # the username line
 
 
-def activation_cards_pdf(cards: list[Card], *, title: str, instructions: str, cohort: str) -> bytes:
-    """A4 sheets of activation cards, 2 x 4 per page, with dashed lines to cut along."""
+def activation_cards_pdf(
+    cards: list[Card], *, title: str, instructions: str, cohort: str, username_label: str = ""
+) -> bytes:
+    """A4 sheets of activation cards, 2 x 4 per page, with dashed lines to cut along. A card
+    with a ``username`` shows it after ``username_label`` (e.g. "Nama pengguna"), above the
+    code; its ``valid_until`` line comes under the instructions."""
     pdf = _new_pdf("portrait")
     card_w = pdf.w / _COLS
     card_h = pdf.h / _ROWS
@@ -220,6 +227,7 @@ def activation_cards_pdf(cards: list[Card], *, title: str, instructions: str, co
                 title=title,
                 instructions=instructions,
                 cohort=cohort,
+                username_label=username_label,
             )
     return bytes(pdf.output())
 
@@ -249,6 +257,7 @@ def _draw_card(
     title: str,
     instructions: str,
     cohort: str,
+    username_label: str = "",
 ) -> None:
     left, top = x + _PAD, y + _PAD
     inner_w, inner_h = w - 2 * _PAD, h - 2 * _PAD
@@ -268,15 +277,35 @@ def _draw_card(
     )
     body_top = _draw(pdf, head, x=left + 3, y=top, width=inner_w - 3, color=_BRAND) + 2.5
 
-    # Footer: the instructions, across the card.
-    instr = _fit(
-        pdf, instructions, width=inner_w, max_height=12, sizes=(7.5, 7, 6.5, 6), leading=1.3
+    # Footer: the instructions, across the card, and under them until when the code works.
+    until = _fit(
+        pdf,
+        card.valid_until,
+        width=inner_w,
+        max_height=_line_height(7.5, 1.3),
+        sizes=(7.5, 7, 6.5, 6),
+        style="B",
+        leading=1.3,
+        max_lines=1,
     )
-    instr_top = bottom - instr.height
+    until_top = bottom - until.height
+    _draw(pdf, until, x=left, y=until_top, width=inner_w, color=_INK)
+    instr = _fit(
+        pdf,
+        instructions,
+        width=inner_w,
+        max_height=12 - until.height,
+        sizes=(7.5, 7, 6.5, 6),
+        leading=1.3,
+    )
+    instr_top = until_top - instr.height
     _draw(pdf, instr, x=left, y=instr_top, width=inner_w, color=_MUTED)
 
-    # Just above them, the code in large letters on a tinted band (drawn below).
+    # Just above them, the code in large letters on a tinted band (drawn below), and above
+    # the band the username (drawn last, over the QR code's white quiet zone).
     box_top = instr_top - 2.5 - _CODE_BOX_H
+    login_h = _line_height(_LOGIN_SIZE, 1.25) if card.username else 0.0
+    login_top = box_top - (1.2 + login_h if card.username else 0.0)
     code = _fit(
         pdf,
         card.code,
@@ -291,7 +320,7 @@ def _draw_card(
 
     # Between them: the QR code on the right (its white quiet zone may reach into the card's
     # margin), the participant on the left.
-    room = box_top - 1.5 - body_top
+    room = login_top - 1.5 - body_top
     modules = _qr(card.url).symbol_size(scale=1, border=4)[0]
     qr_size = max(_QR_MIN, min(_QR_MAX, room * modules / (modules - 8)))
     quiet = qr_size * 4 / modules
@@ -333,6 +362,28 @@ def _draw_card(
     cy += 1.5
     cy = _draw(pdf, meta_block, x=left, y=cy, width=col_w, color=_MUTED)
     _draw(pdf, cohort_block, x=left, y=cy, width=col_w, color=_MUTED)
+    if card.username:
+        _login_line(pdf, username_label, card.username, x=left, y=login_top, width=inner_w)
+
+
+def _login_line(pdf: FPDF, label: str, username: str, *, x: float, y: float, width: float) -> None:
+    """The username after its label on one line ("Nama pengguna: tng24-017a"): the label
+    muted, the username in bold mono, cut short with an ellipsis if it does not fit."""
+    height = _line_height(_LOGIN_SIZE, 1.25)
+    pdf.set_text_color(*_MUTED)
+    pdf.set_font(_SANS, "", _LOGIN_SIZE)
+    prefix = f"{label}: " if label else ""
+    prefix_w = pdf.get_string_width(prefix)
+    if prefix:
+        pdf.set_xy(x, y)
+        pdf.cell(prefix_w, height, prefix)
+    pdf.set_font(_MONO, "B", _LOGIN_SIZE)
+    room = max(width - prefix_w, 1.0)
+    if pdf.get_string_width(username) > room:
+        username = _truncate(pdf, username, room)
+    pdf.set_text_color(*_INK)
+    pdf.set_xy(x + prefix_w, y)
+    pdf.cell(room, height, username)
 
 
 # --- certificate --------------------------------------------------------------------------

@@ -95,3 +95,24 @@ class ActivationCode(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=ts())
     used_at: datetime | None = Field(default=None, sa_column=ts(nullable=True))
     retired_at: datetime | None = Field(default=None, sa_column=ts(nullable=True))
+
+
+class Attendance(SQLModel, table=True):
+    """A participant present or absent on one day of the cohort's workshop; marked (and
+    corrected) by a facilitator."""
+
+    __table_args__ = (UniqueConstraint("user_id", "day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("user_account.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    day: date = Field(sa_column=Column(Date, nullable=False))
+    present: bool
+    marked_by: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("user_account.id", ondelete="SET NULL")),
+    )
+    marked_at: datetime = Field(sa_column=ts())

@@ -20,15 +20,20 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 
+from rapidfuzz import fuzz, process
+
 from app.i18n import N_
 
 __all__ = [
     "COLUMNS",
     "MAX_BYTES",
     "MAX_ROWS",
+    "ORGANIZATION_SUGGESTION_CUTOFF",
+    "OrganizationMatch",
     "RosterParse",
     "RosterProblem",
     "RosterRow",
+    "match_organizations",
     "normalize_phone",
     "parse_roster",
     "template_csv",
@@ -89,6 +94,10 @@ MSG_SAME_NIP = N_("Same NIP as row %(first)s.")
 MSG_SAME_OFFICIAL = N_("Same official as row %(first)s (same name and organization).")
 MSG_SAME_OFFICIAL_CONTACT = N_("Same official's contact as row %(first)s.")
 MSG_SAME_SPOUSE_CONTACT = N_("Same spouse's contact as row %(first)s.")
+MSG_UNKNOWN_ORG = N_('Unknown organization "%(name)s". Did you mean "%(suggestion)s"?')
+MSG_UNKNOWN_ORG_NO_MATCH = N_(
+    'Unknown organization "%(name)s": no organization of this region has a similar name.'
+)
 
 
 @dataclass(frozen=True)
@@ -496,6 +505,74 @@ def parse_roster(data: bytes, filename: str = "") -> RosterParse:
         if row is not None:
             rows.append(row)
     return RosterParse(rows=rows, problems=_sorted(problems))
+
+
+# ---------------------------------------------------------------- organizations
+
+# How alike an unknown organization name must be to a known one to be suggested: the
+# normalized Indel similarity of rapidfuzz (``fuzz.ratio``, 0–100) of the two names, both
+# case-folded with their whitespace collapsed. At 80 a typo or a missing word is suggested
+# ("Dinas Pendidkan" → "Dinas Pendidikan" scores 97, "Badan Pendapatan" → "Badan Pendapatan
+# Daerah" 82), another agency of the same kind is not ("Dinas Pertanian" → "Dinas Pendidikan"
+# scores 77).
+ORGANIZATION_SUGGESTION_CUTOFF = 80.0
+
+
+@dataclass
+class OrganizationMatch:
+    """The organizations of a roster against those known in the cohort's region."""
+
+    new: list[str] = field(default_factory=list)  # to create: one spelling each, file order
+    unknown: list[str] = field(default_factory=list)  # refused (not created), file order
+    problems: list[RosterProblem] = field(default_factory=list)
+
+
+def match_organizations(
+    rows: Iterable[RosterRow], known: Iterable[str], *, create: bool
+) -> OrganizationMatch:
+    """Match each row's organization to a known name, ignoring case and runs of whitespace
+    ("dinas  PENDIDIKAN " is "Dinas Pendidikan"). An unknown name is to be created when
+    ``create`` is set (once, with its whitespace collapsed, however many rows name it);
+    otherwise it is a problem on the row's ``organisasi`` cell that suggests the closest
+    known name (at least ``ORGANIZATION_SUGGESTION_CUTOFF`` alike)."""
+    names = {_same(name): name for name in known}
+    result = OrganizationMatch()
+    seen: dict[str, str | None] = {}  # normalized unknown name -> its suggestion
+    for row in rows:
+        key = _same(row.organization)
+        if key in names:
+            continue
+        if create:
+            if key not in seen:
+                seen[key] = None
+                result.new.append(" ".join(row.organization.split()))
+            continue
+        if key not in seen:
+            best = process.extractOne(
+                key,
+                {name: norm for norm, name in names.items()},
+                scorer=fuzz.ratio,
+                processor=None,
+                score_cutoff=ORGANIZATION_SUGGESTION_CUTOFF,
+            )
+            seen[key] = best[2] if best else None
+            result.unknown.append(" ".join(row.organization.split()))
+        suggestion = seen[key]
+        shown = _shown(" ".join(row.organization.split()))
+        if suggestion is None:
+            result.problems.append(
+                RosterProblem(row.row, "organisasi", MSG_UNKNOWN_ORG_NO_MATCH, {"name": shown})
+            )
+        else:
+            result.problems.append(
+                RosterProblem(
+                    row.row,
+                    "organisasi",
+                    MSG_UNKNOWN_ORG,
+                    {"name": shown, "suggestion": suggestion},
+                )
+            )
+    return result
 
 
 # ---------------------------------------------------------------- the template

@@ -20,7 +20,7 @@ from app.cohorts.models import (
     Organization,
     Region,
 )
-from app.db import saved_id
+from app.db import saved_id, utcnow
 from app.errors import AppError, Forbidden, NotFound
 from app.i18n import N_
 
@@ -182,6 +182,10 @@ class ImportResult:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     dry_run: bool = False
+    # organizations the import creates (or, in a dry run, would create): only when asked to
+    new_organizations: list[str] = field(default_factory=list)
+    # organizations of the file that the region does not have and that were not to be created
+    unknown_organizations: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -214,14 +218,30 @@ def roster_import(
     now: datetime,
     activation_days: int,
     dry_run: bool = False,
+    create_organizations: bool = False,
 ) -> ImportResult:
-    """Import a parsed roster into a cohort, all or nothing. Couples already in this cohort
-    are matched (by NIP, contact, or organization and name) and updated; a couple that is in
-    another cohort is refused. Each new participant gets an activation code."""
-    from app.cohorts.roster import RosterProblem
+    """Import a parsed roster into a cohort, all or nothing. Each row's organization is one
+    of the cohort's region, matched without regard to case and spacing; an unknown one is a
+    problem (with the closest known name) unless ``create_organizations`` is set, then it is
+    created. Couples already in this cohort are matched (by NIP, contact, or organization and
+    name) and updated; a couple that is in another cohort is refused. Each new participant
+    gets an activation code. A dry run reports the same problems and writes nothing."""
+    from app.cohorts.roster import RosterProblem, match_organizations
 
     result = ImportResult(problems=list(parsed.problems), dry_run=dry_run)
-    if result.problems:
+    orgs = {
+        _norm(o.name): o
+        for o in session.execute(
+            select(Organization).where(col(Organization.region_id) == cohort.region_id)
+        ).scalars()
+    }
+    matched = match_organizations(
+        parsed.rows, [o.name for o in orgs.values()], create=create_organizations
+    )
+    result.problems.extend(matched.problems)
+    result.new_organizations = matched.new
+    result.unknown_organizations = matched.unknown
+    if parsed.problems:
         return result
     rows = parsed.rows
     nips = {r.nip for r in rows if r.nip}
@@ -302,12 +322,6 @@ def roster_import(
             )
         return result
 
-    orgs = {
-        _norm(o.name): o
-        for o in session.execute(
-            select(Organization).where(col(Organization.region_id) == cohort.region_id)
-        ).scalars()
-    }
     numbers = [
         int(code.rsplit("-", 1)[-1])
         for code in session.execute(
@@ -316,11 +330,10 @@ def roster_import(
         if code.rsplit("-", 1)[-1].isdigit()
     ]
     next_number = max(numbers, default=0) + 1
-    for row, _entry in plan:
-        if _norm(row.organization) not in orgs:
-            org = Organization(region_id=cohort.region_id, name=row.organization)
-            session.add(org)
-            orgs[_norm(row.organization)] = org
+    for name in matched.new:
+        org = Organization(region_id=cohort.region_id, name=name)
+        session.add(org)
+        orgs[_norm(name)] = org
     session.flush()
     # new couples, their partners and activation codes in three batched inserts
     fresh: list[tuple] = []
@@ -382,6 +395,7 @@ def roster_import(
             "created": len(result.created),
             "updated": len(result.updated),
             "unchanged": len(result.unchanged),
+            "organizations_created": matched.new,
         },
     )
     return result
@@ -428,6 +442,23 @@ def participant_for(
     return participant
 
 
+class ResetUnconfirmed(AppError):
+    """The participant already uses their account: a new code lets them choose a new
+    password (their current one stops working when they use it), so it is issued only once
+    the facilitator confirms. Carries who it is (plain values: the transaction that raised
+    it is rolled back), for the confirmation."""
+
+    status = 409
+
+    def __init__(self, participant: User) -> None:
+        super().__init__(
+            message=N_("This participant already uses their account: confirm the new code first.")
+        )
+        self.user_id = saved_id(participant)
+        self.name = participant.display_name
+        self.username = participant.username
+
+
 def activation_reissue(
     session: Session,
     *,
@@ -436,10 +467,16 @@ def activation_reissue(
     user_id: int,
     now: datetime,
     days: int,
+    reset_confirmed: bool = False,
 ) -> User:
     """A new activation code for a participant of a cohort the actor manages (the old one
-    stops working); audit-logged. Returns the participant."""
+    stops working); audit-logged. For a participant who already activated the code resets
+    their password when used: ResetUnconfirmed (nothing written) unless ``reset_confirmed``.
+    Returns the participant."""
     participant = participant_for(session, actor=actor, user_id=user_id, cohort_id=cohort.id)
+    activated = participant.password_hash is not None
+    if activated and not reset_confirmed:
+        raise ResetUnconfirmed(participant)
     activation_issue(session, user_id=user_id, now=now, days=days)
     audit_record(
         session,
@@ -447,7 +484,7 @@ def activation_reissue(
         actor_id=actor.id,
         action="activation.reissue",
         target=f"user:{participant.username}",
-        detail={"cohort": cohort.slug},
+        detail={"cohort": cohort.slug, "reset": activated},
     )
     return participant
 
@@ -461,6 +498,9 @@ class PartnerRow:
     activated: bool
     code_expires: datetime | None
     active: bool
+    # activated, with an unused, unexpired, unretired code: a password reset the facilitator
+    # gave, waiting to be used at /activate
+    reset_pending: bool = False
 
 
 @dataclass
@@ -471,8 +511,13 @@ class CoupleRow:
     partners: list[PartnerRow] = field(default_factory=list)
 
 
-def cohort_roster(session: Session, *, cohort_id: int) -> list[CoupleRow]:
-    """Couples of a cohort with both partners and their activation state, in one query."""
+def cohort_roster(
+    session: Session, *, cohort_id: int, now: datetime | None = None
+) -> list[CoupleRow]:
+    """Couples of a cohort with both partners and their activation state (a reset is pending
+    while a code given to an activated participant is valid at ``now``, default the current
+    time), in one query."""
+    now = now or utcnow()
     active_code = (
         select(
             col(ActivationCode.user_id).label("user_id"),
@@ -505,7 +550,16 @@ def cohort_roster(session: Session, *, cohort_id: int) -> list[CoupleRow]:
     for cid, code, org, uid, username, name, role, activated, expires, active in rows:
         couple = couples.setdefault(cid, CoupleRow(cid, code, org))
         couple.partners.append(
-            PartnerRow(uid, username, name, role or "", bool(activated), expires, active)
+            PartnerRow(
+                uid,
+                username,
+                name,
+                role or "",
+                bool(activated),
+                expires,
+                active,
+                reset_pending=bool(activated) and expires is not None and expires > now,
+            )
         )
     return list(couples.values())
 

@@ -1,31 +1,67 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.concurrency import iterate_in_threadpool, run_in_threadpool
+from fastapi.responses import Response, StreamingResponse
+from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import UploadFile
 
+from app.accounts.models import CurrentUser
 from app.certificates.pdf import Card as PdfCard
 from app.certificates.pdf import activation_cards_pdf, qr_svg
+from app.charts import bar_chart, histogram, paired_bars
 from app.cohorts.roster import MAX_BYTES, parse_roster, template_csv
-from app.cohorts.service import activation_reissue, cohort_for
-from app.db import saved_id
+from app.cohorts.service import (
+    ResetUnconfirmed,
+    activation_reissue,
+    cohort_for,
+    roster_import,
+)
+from app.config import Settings
+from app.curriculum.outline import Curriculum
+from app.db import Database, saved_id
 from app.deps import CurriculumDep, DbDep, FacilitatorDep, NowDep, ReadDep, SettingsDep, WriteDep
 from app.errors import AppError, NotFound
+from app.exports import csv_stream, export_filename, xlsx_stream
 from app.facilitator import service
+from app.facilitator.report import cohort_report_pdf
+from app.facilitator.workspace import (
+    FLAGS,
+    KIND_NAMES,
+    SORTS,
+    FunnelStep,
+    milestone_name,
+    stage_name,
+    waiting_name,
+)
 from app.family.service import reflection_reply, reflections_of_cohort
-from app.i18n import N_
+from app.i18n import N_, fmt_date, pick, translations
+from app.quizzes.gain import TopicGain
 from app.quizzes.service import QuizError, extra_attempt_grant
-from app.web import form_error, gettext_for, message_text, redirect, render
+from app.web import form_error, gettext_for, is_htmx, local_path, message_text, redirect, render
 
 router = APIRouter(prefix="/facilitator")
 
 
 @router.get("")
-async def facilitator_home(request: Request, user: FacilitatorDep, session: ReadDep) -> Response:
-    return render(
-        request, "facilitator/home.html", {"cohorts": service.cohorts_of(session, actor=user)}
+async def facilitator_home(
+    request: Request,
+    user: FacilitatorDep,
+    session: ReadDep,
+    curriculum: CurriculumDep,
+    now: NowDep,
+    settings: SettingsDep,
+) -> Response:
+    cards = service.facilitator_home(
+        session, actor=user, curriculum=curriculum, now=now, settings=settings
     )
+    return render(request, "facilitator/home.html", {"cards": cards})
 
 
 @router.get("/roster-template.csv")
@@ -37,6 +73,54 @@ async def roster_template(user: FacilitatorDep) -> Response:
     )
 
 
+def _list_context(
+    request: Request,
+    session: ReadDep,
+    user: FacilitatorDep,
+    slug: str,
+    curriculum: CurriculumDep,
+    now: datetime,
+    settings: SettingsDep,
+    **params: str,
+) -> dict[str, Any]:
+    page = service.cohort_list(
+        session,
+        actor=user,
+        slug=slug,
+        curriculum=curriculum,
+        now=now,
+        settings=settings,
+        base_url=str(request.base_url),
+        **params,
+    )
+    return {
+        **vars(page),
+        "cohort": page.workspace.cohort,
+        "ladder": page.workspace.ladder,
+        "now": now,
+        "stage_name": lambda slot: stage_name(slot, request.state.locale),
+        "waiting_name": lambda stage: waiting_name(stage, request.state.locale),
+        "flags": FLAGS,
+        "sorts": SORTS,
+        "funnel_chart": funnel_chart(request, page.funnel),
+        "milestone_name": lambda step: milestone_name(step, request.state.locale),
+    }
+
+
+def funnel_chart(request: Request, steps: list[FunnelStep]) -> Markup:
+    _ = gettext_for(request).gettext
+    total = steps[0].participants if steps else 0
+    people = max((s.participants for s in steps), default=0)
+    return bar_chart(
+        [
+            (milestone_name(s, request.state.locale), s.participants, str(s.participants))
+            for s in steps
+        ],
+        title=_("Participants who have reached each step"),
+        max_value=max(total, people, 1),
+    )
+
+
 @router.get("/cohorts/{slug}")
 async def cohort_page(
     request: Request,
@@ -45,16 +129,433 @@ async def cohort_page(
     session: ReadDep,
     curriculum: CurriculumDep,
     now: NowDep,
+    settings: SettingsDep,
+    stage: str = "",
+    flag: str = "",
+    q: str = "",
+    sort: str = "",
+    page: str = "",
     granted: str = "",
 ) -> Response:
-    page = service.cohort_page(
+    context = _list_context(
+        request,
+        session,
+        user,
+        slug,
+        curriculum,
+        now,
+        settings,
+        stage=stage,
+        flag=flag,
+        q=q,
+        sort=sort,
+        page=page,
+    )
+    if granted.isdigit() and len(granted) < 12:
+        context["granted"] = next(
+            (p for p in context["workspace"].people if p.id == int(granted)), None
+        )
+    if is_htmx(request) and request.headers.get("HX-Target") == "list":
+        return render(request, "facilitator/_list.html", context)
+    return render(request, "facilitator/cohort.html", context)
+
+
+@router.post("/cohorts/{slug}/participants/{user_id}/reminded")
+async def reminded(
+    request: Request,
+    slug: str,
+    user_id: int,
+    user: FacilitatorDep,
+    db: DbDep,
+    session: ReadDep,
+    curriculum: CurriculumDep,
+    now: NowDep,
+    settings: SettingsDep,
+) -> Response:
+    form = await request.form()
+    with db.write() as write:
+        service.reminder_mark(
+            write,
+            actor=user,
+            slug=slug,
+            user_id=user_id,
+            stage=str(form.get("stage", "")),
+            channel=str(form.get("channel", "")),
+            curriculum=curriculum,
+            now=now,
+        )
+    back = local_path(str(form.get("next", "")), f"/facilitator/cohorts/{slug}")
+    if is_htmx(request):
+        return render(
+            request,
+            "facilitator/_reminded.html",
+            {"now": now, "last_reminder": now},
+        )
+    return redirect(request, back)
+
+
+@router.get("/cohorts/{slug}/remind")
+async def remind_next_page(
+    request: Request,
+    slug: str,
+    user: FacilitatorDep,
+    session: ReadDep,
+    curriculum: CurriculumDep,
+    now: NowDep,
+    settings: SettingsDep,
+    stage: str = "",
+    flag: str = "",
+    q: str = "",
+    skip: str = "",
+) -> Response:
+    skipped = [int(s) for s in skip.split(",") if s.isdigit() and len(s) < 12][:500]
+    view = service.remind_next(
         session,
         actor=user,
         slug=slug,
         curriculum=curriculum,
-        granted=int(granted) if granted.isdigit() and len(granted) < 12 else None,
+        now=now,
+        settings=settings,
+        base_url=str(request.base_url),
+        stage=stage,
+        flag=flag,
+        q=q,
+        skip=skipped,
     )
-    return render(request, "facilitator/cohort.html", {**vars(page), "now": now})
+    return render(
+        request,
+        "facilitator/remind.html",
+        {
+            **vars(view),
+            "cohort": view.workspace.cohort,
+            "now": now,
+            "skip": skipped,
+            "stage_name": lambda slot: stage_name(slot, request.state.locale),
+        },
+    )
+
+
+@router.get("/cohorts/{slug}/reminder-texts")
+async def reminder_texts_page(
+    request: Request, slug: str, user: FacilitatorDep, session: ReadDep
+) -> Response:
+    cohort, rows = service.reminder_texts(session, actor=user, slug=slug)
+    return render(
+        request,
+        "facilitator/reminder_texts.html",
+        {"cohort": cohort, "rows": rows, "stage_names": KIND_NAMES},
+    )
+
+
+@router.post("/cohorts/{slug}/reminder-texts")
+async def reminder_texts_save(
+    request: Request, slug: str, user: FacilitatorDep, db: DbDep, session: ReadDep, now: NowDep
+) -> Response:
+    form = {k: str(v) for k, v in (await request.form()).items() if isinstance(v, str)}
+    try:
+        with db.write() as write:
+            service.reminder_texts_save(write, actor=user, slug=slug, form=form, now=now)
+    except AppError as exc:
+        cohort, rows = service.reminder_texts(session, actor=user, slug=slug)
+        for row in rows:  # show what was typed
+            for locale in row.texts:
+                typed = form.get(f"text-{row.kind.value}-{locale}")
+                if typed is not None:
+                    row.texts[locale] = typed
+        return form_error(
+            request,
+            "facilitator/reminder_texts.html",
+            {"cohort": cohort, "rows": rows, "stage_names": KIND_NAMES},
+            exc,
+        )
+    return redirect(request, f"/facilitator/cohorts/{slug}/reminder-texts?saved=1")
+
+
+@router.get("/cohorts/{slug}/couples/{code}")
+async def couple_page(
+    request: Request,
+    slug: str,
+    code: str,
+    user: FacilitatorDep,
+    session: ReadDep,
+    curriculum: CurriculumDep,
+    now: NowDep,
+    settings: SettingsDep,
+) -> Response:
+    page = service.couple_page(
+        session,
+        actor=user,
+        slug=slug,
+        code=code,
+        curriculum=curriculum,
+        now=now,
+        settings=settings,
+        base_url=str(request.base_url),
+    )
+    return render(
+        request,
+        "facilitator/couple.html",
+        {
+            **vars(page),
+            "cohort": page.workspace.cohort,
+            "curriculum": curriculum,
+            "now": now,
+            "stage_name": lambda slot: stage_name(slot, request.state.locale),
+            "waiting_name": lambda stage: waiting_name(stage, request.state.locale),
+        },
+    )
+
+
+@router.get("/cohorts/{slug}/results")
+async def results_page(
+    request: Request,
+    slug: str,
+    user: FacilitatorDep,
+    session: ReadDep,
+    curriculum: CurriculumDep,
+    now: NowDep,
+    settings: SettingsDep,
+) -> Response:
+    results = service.cohort_results(
+        session, actor=user, slug=slug, curriculum=curriculum, now=now, settings=settings
+    )
+    _ = gettext_for(request).gettext
+    locale = request.state.locale
+
+    def paired(rows: list[TopicGain], title: str) -> Markup:
+        return paired_bars(
+            [(pick(r.title, locale), r.gain.pre_mean, r.gain.post_mean) for r in rows],
+            title=title,
+            first_label=_("Pre-test"),
+            second_label=_("Post-test"),
+            locale=locale,
+        )
+
+    edges = [i * 100 / service.BINS for i in range(service.BINS + 1)]
+    return render(
+        request,
+        "facilitator/results.html",
+        {
+            **vars(results),
+            "cohort": results.workspace.cohort,
+            "module_chart": paired(results.gain.by_module, _("Pre-test and post-test by module")),
+            "value_chart": paired(results.gain.by_value, _("Pre-test and post-test by value")),
+            "histograms": {
+                d.quiz.slug: histogram(
+                    d.counts,
+                    edges=edges,
+                    title=_("Best scores: %(quiz)s") % {"quiz": pick(d.quiz.title, locale)},
+                    locale=locale,
+                    x_label=_("score (%)"),
+                )
+                for d in results.distributions
+            },
+        },
+    )
+
+
+@router.get("/items")
+async def items_all(
+    request: Request, user: FacilitatorDep, session: ReadDep, curriculum: CurriculumDep
+) -> Response:
+    view = service.items_view(session, actor=user, curriculum=curriculum)
+    title = gettext_for(request).gettext("Question quality: all my cohorts")
+    return render(request, "facilitator/items.html", {**vars(view), "title": title})
+
+
+@router.get("/cohorts/{slug}/items")
+async def items_page(
+    request: Request, slug: str, user: FacilitatorDep, session: ReadDep, curriculum: CurriculumDep
+) -> Response:
+    view = service.items_view(session, actor=user, curriculum=curriculum, slug=slug)
+    title = gettext_for(request).gettext("Question quality")
+    return render(request, "facilitator/items.html", {**vars(view), "title": title, "tab": "items"})
+
+
+def _export(
+    request: Request,
+    db: Database,
+    user: CurrentUser,
+    slug: str,
+    curriculum: Curriculum,
+    now: datetime,
+    settings: Settings,
+    kind: str,
+    stage: str,
+    flag: str,
+    q: str,
+) -> tuple[str, Iterator[bytes]]:
+    """The export file (in a worker thread: reading, building and writing are heavy)."""
+    locale = request.state.locale
+    _ = translations(locale).gettext
+    with db.read() as session:
+        export = service.cohort_export(
+            session,
+            actor=user,
+            slug=slug,
+            curriculum=curriculum,
+            now=now,
+            settings=settings,
+            locale=locale,
+            stage=stage,
+            flag=flag,
+            q=q,
+        )
+    with db.write() as write:
+        service.export_audit(
+            write,
+            actor=user,
+            cohort=export.cohort,
+            kind=kind,
+            label=export.label,
+            rows=export.count,
+            now=now,
+        )
+    name = export_filename(
+        export.cohort.slug,
+        _("participants"),
+        export.label,
+        now.astimezone(settings.tz).date(),
+        kind,
+    )
+    yes, no = _("yes"), _("no")
+    if kind == "csv":
+        return name, csv_stream(
+            export.columns, export.rows, tz=settings.tz, true_text=yes, false_text=no
+        )
+    return name, xlsx_stream(
+        export.columns,
+        export.rows,
+        sheet_title=_("Participants"),
+        freeze_columns=3,
+        tz=settings.tz,
+        true_text=yes,
+        false_text=no,
+    )
+
+
+@router.get("/cohorts/{slug}/export.{kind}")
+async def export_file(
+    request: Request,
+    slug: str,
+    kind: str,
+    user: FacilitatorDep,
+    db: DbDep,
+    curriculum: CurriculumDep,
+    now: NowDep,
+    settings: SettingsDep,
+    stage: str = "",
+    flag: str = "",
+    q: str = "",
+) -> Response:
+    if kind not in ("xlsx", "csv"):
+        raise NotFound(message=N_("This page does not exist."))
+    name, body = await run_in_threadpool(
+        _export, request, db, user, slug, curriculum, now, settings, kind, stage, flag, q
+    )
+    media = (
+        "text/csv; charset=utf-8"
+        if kind == "csv"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    return StreamingResponse(
+        iterate_in_threadpool(body),
+        media_type=media,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get("/cohorts/{slug}/report.pdf")
+async def report_pdf(
+    request: Request,
+    slug: str,
+    user: FacilitatorDep,
+    db: DbDep,
+    curriculum: CurriculumDep,
+    now: NowDep,
+    settings: SettingsDep,
+) -> Response:
+    locale = request.state.locale
+
+    def build() -> tuple[str, bytes]:
+        with db.read() as session:
+            report = service.cohort_report(
+                session,
+                actor=user,
+                slug=slug,
+                curriculum=curriculum,
+                now=now,
+                settings=settings,
+                locale=locale,
+            )
+        with db.write() as write:
+            cohort = cohort_for(write, user=user, slug=slug)
+            service.export_audit(
+                write, actor=user, cohort=cohort, kind="pdf", label=None, rows=0, now=now
+            )
+        name = export_filename(
+            slug,
+            translations(locale).gettext("report"),
+            None,
+            now.astimezone(settings.tz).date(),
+            "pdf",
+        )
+        return name, cohort_report_pdf(report, locale=locale, tz=settings.tz)
+
+    name, pdf = await run_in_threadpool(build)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get("/cohorts/{slug}/attendance")
+async def attendance_page(
+    request: Request,
+    slug: str,
+    user: FacilitatorDep,
+    session: ReadDep,
+    day: str = "",
+    q: str = "",
+) -> Response:
+    view = service.attendance_view(session, actor=user, slug=slug, day=day, q=q)
+    if is_htmx(request) and request.headers.get("HX-Target") == "attendance-list":
+        return render(request, "facilitator/_attendance_list.html", {"view": view})
+    return render(request, "facilitator/attendance.html", {"view": view, "cohort": view.cohort})
+
+
+@router.post("/cohorts/{slug}/attendance")
+async def attendance_mark(
+    request: Request, slug: str, user: FacilitatorDep, db: DbDep, session: ReadDep, now: NowDep
+) -> Response:
+    form = await request.form()
+    ids = [
+        int(v) for v in form.getlist("user") if isinstance(v, str) and v.isdigit() and len(v) < 12
+    ]
+    day = str(form.get("day", ""))
+    present = form.get("present") == "1"
+    with db.write() as write:
+        cohort, the_day = service.attendance_mark(
+            write, actor=user, slug=slug, user_ids=ids, day=day, present=present, now=now
+        )
+    q = str(form.get("q", ""))[:100]
+    if is_htmx(request):
+        with db.read() as fresh:
+            view = service.attendance_view(fresh, actor=user, slug=slug, day=day, q=q)
+        return render(request, "facilitator/_attendance_list.html", {"view": view, "oob": True})
+    return redirect(
+        request,
+        f"/facilitator/cohorts/{slug}/attendance?day={the_day.isoformat()}"
+        + (f"&q={quote(q)}" if q else "")
+        + (f"#p{ids[0]}" if len(ids) == 1 else ""),
+    )
 
 
 @router.get("/cohorts/{slug}/import")
@@ -85,17 +586,19 @@ async def import_roster(
             {"cohort": cohort},
             AppError(422, N_("Choose the roster file (CSV or XLSX) first."), field="file"),
         )
+    create_organizations = form.get("create_organizations") == "1"
     data = await upload.read(MAX_BYTES + 1)
     parsed = parse_roster(data, upload.filename)
     with db.write() as write:
-        result = service.roster_upload(
+        result = roster_import(
             write,
-            actor=user,
-            cohort=cohort,
+            cohort=cohort_for(write, user=user, slug=slug),  # scoped again, in the write
             parsed=parsed,
-            dry_run=form.get("action") == "check",
+            actor_id=user.id,
             now=now,
             activation_days=settings.activation_days,
+            dry_run=form.get("action") == "check",
+            create_organizations=create_organizations,
         )
     _ = gettext_for(request).gettext
     problems = [
@@ -105,7 +608,13 @@ async def import_roster(
     return render(
         request,
         "facilitator/import.html",
-        {"cohort": cohort, "result": result, "problems": problems, "filename": upload.filename},
+        {
+            "cohort": cohort,
+            "result": result,
+            "problems": problems,
+            "filename": upload.filename,
+            "create_organizations": create_organizations,
+        },
         status_code=422 if problems else 200,
     )
 
@@ -135,11 +644,12 @@ async def cards_page(
 
 @router.get("/cohorts/{slug}/cards.pdf")
 async def cards_pdf(
-    request: Request, slug: str, user: FacilitatorDep, session: ReadDep
+    request: Request, slug: str, user: FacilitatorDep, session: ReadDep, settings: SettingsDep
 ) -> Response:
     base = str(request.base_url).rstrip("/")
     cohort, cards = service.activation_cards(session, actor=user, slug=slug, base_url=base)
     _ = gettext_for(request).gettext
+    locale = getattr(request.state, "locale", settings.default_locale)
     roles = {"official": _("Official"), "spouse": _("Spouse")}
     pdf = activation_cards_pdf(
         [
@@ -149,6 +659,9 @@ async def cards_pdf(
                 role_label=roles.get(c.partner_role or "", ""),
                 code=c.code,
                 url=c.url,
+                username=c.username,
+                valid_until=_("Valid until %(date)s.")
+                % {"date": fmt_date(c.expires_at, locale, settings.timezone)},
             )
             for c in cards
         ],
@@ -159,6 +672,7 @@ async def cards_pdf(
         )
         % {"url": base},
         cohort=cohort.title,
+        username_label=_("Username"),
     )
     return Response(
         pdf,
@@ -177,6 +691,7 @@ async def extra_attempt(
     db: DbDep,
     curriculum: CurriculumDep,
     now: NowDep,
+    settings: SettingsDep,
 ) -> Response:
     cohort = cohort_for(session, user=user, slug=slug)
     form = await request.form()
@@ -197,14 +712,11 @@ async def extra_attempt(
     else:
         refused = None
     if refused is not None:
-        page = service.cohort_page(session, actor=user, slug=slug, curriculum=curriculum)
-        return render(
-            request,
-            "facilitator/cohort.html",
-            {**vars(page), "now": now, "error": message_text(request, refused)},
-            status_code=refused.status,
-        )
-    return redirect(request, f"/facilitator/cohorts/{slug}?granted={user_id}#waiting")
+        context = _list_context(request, session, user, slug, curriculum, now, settings)
+        context["error"] = message_text(request, refused)
+        return render(request, "facilitator/cohort.html", context, status_code=refused.status)
+    back = local_path(str(form.get("next", "")), f"/facilitator/cohorts/{slug}?granted={user_id}")
+    return redirect(request, back)
 
 
 @router.post("/cohorts/{slug}/participants/{user_id}/reissue")
@@ -213,14 +725,32 @@ async def reissue_code(
     slug: str,
     user_id: int,
     user: FacilitatorDep,
-    session: WriteDep,
+    session: ReadDep,
+    db: DbDep,
     settings: SettingsDep,
     now: NowDep,
 ) -> Response:
+    """A new activation code. For a participant who already uses their account it resets the
+    password, so it is asked for again on a confirmation page (form field ``confirm=1``)."""
     cohort = cohort_for(session, user=user, slug=slug)
-    activation_reissue(
-        session, actor=user, cohort=cohort, user_id=user_id, now=now, days=settings.activation_days
-    )
+    form = await request.form()
+    try:
+        with db.write() as write:
+            activation_reissue(
+                write,
+                actor=user,
+                cohort=cohort,
+                user_id=user_id,
+                now=now,
+                days=settings.activation_days,
+                reset_confirmed=form.get("confirm") == "1",
+            )
+    except ResetUnconfirmed as exc:
+        return render(
+            request,
+            "facilitator/reissue_confirm.html",
+            {"cohort": cohort, "person": exc},
+        )
     return redirect(request, f"/facilitator/cohorts/{slug}/cards?participant={user_id}")
 
 
@@ -252,4 +782,5 @@ async def reply(
         text=str(form.get("text") or ""),
         now=now,
     )
-    return redirect(request, f"/facilitator/cohorts/{slug}/reflections")
+    back = local_path(str(form.get("next", "")), f"/facilitator/cohorts/{slug}/reflections")
+    return redirect(request, back)

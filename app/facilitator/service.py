@@ -5,82 +5,88 @@ cohort for an admin)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col
 
-from app.accounts.models import CurrentUser
-from app.cohorts.models import Cohort
+from app.accounts.models import CurrentUser, User
+from app.audit import audit_record
+from app.certificates.models import Certificate
+from app.cohorts.models import ActivationCode, Attendance, Cohort, Couple, Region
 from app.cohorts.roster import RosterParse
 from app.cohorts.service import (
     CardRow,
-    CoupleRow,
     ImportResult,
-    PartnerRow,
     cards_for,
     cohort_for,
     cohort_list_for,
     cohort_roster,
+    cohorts_visible_to,
+    facilitator_names,
+    participant_for,
     roster_import,
 )
+from app.config import Settings
 from app.curriculum.outline import Curriculum, QuizInfo
 from app.db import saved_id
-from app.quizzes.stats import ParticipantSummary, participant_summaries, waiting_for_attempt
+from app.errors import AppError, NotFound
+from app.exports import Column
+from app.facilitator.models import Reminder
+from app.facilitator.report import AttendanceDay, CohortReport, GainRow, QuizRow
+from app.facilitator.report import FunnelStep as ReportStep
+from app.facilitator.workspace import (
+    DEFAULT_TEXTS,
+    FLAGS,
+    CohortCard,
+    CoupleLine,
+    FunnelStep,
+    ListQuery,
+    Page,
+    Person,
+    ReminderLink,
+    Workspace,
+    cohort_card,
+    cohort_facts,
+    cohort_texts,
+    default_text,
+    filtered_couples,
+    milestone_name,
+    page_of,
+    parse_list_query,
+    reminder_for,
+    reminder_record,
+    reminder_text_save,
+    stage_name,
+)
+from app.family.models import FamilyReflection
+from app.family.service import reflections_for, signatures_for
+from app.i18n import LOCALES, N_, fmt_date, pick, translations
+from app.learning.rules import StageKind, stage_ladder
+from app.learning.selectors import cohort_participants
+from app.learning.standing import Standing, standing_for
+from app.quizzes.gain import MatchedGain, matched_gain
+from app.quizzes.scoring import GainSummary, normalized_gain
+from app.quizzes.service import value_titles
+from app.quizzes.stats import (
+    ParticipantSummary,
+    PrePostRow,
+    QuizAnalysis,
+    QuizSummary,
+    participant_summaries,
+    prepost_facility,
+    prepost_rows,
+    quiz_analysis,
+)
 
 
 def cohorts_of(session: Session, *, actor: CurrentUser) -> list[dict[str, Any]]:
     """The cohorts the actor facilitates, with their size."""
     return cohort_list_for(session, user=actor)
-
-
-@dataclass(frozen=True)
-class Waiting:
-    person: PartnerRow
-    quiz: QuizInfo
-
-
-@dataclass
-class CohortPage:
-    cohort: Cohort
-    couples: list[CoupleRow]
-    summaries: dict[int, ParticipantSummary]
-    waiting: list[Waiting]
-    granted: PartnerRow | None
-
-
-def cohort_page(
-    session: Session,
-    *,
-    actor: CurrentUser,
-    slug: str,
-    curriculum: Curriculum,
-    granted: int | None = None,
-) -> CohortPage:
-    """A cohort's couples with each partner's progress, and who waits for another attempt
-    (``granted``: the participant just given one, for the confirmation)."""
-    cohort = cohort_for(session, user=actor, slug=slug)
-    cohort_id = saved_id(cohort)
-    couples = cohort_roster(session, cohort_id=cohort_id)
-    summaries = participant_summaries(session, cohort_id=cohort_id)
-    people = {p.id: p for c in couples for p in c.partners}
-    waiting = sorted(
-        (
-            Waiting(people[uid], quiz)
-            for uid, quizzes in waiting_for_attempt(summaries, curriculum.quizzes).items()
-            if uid in people
-            for quiz in quizzes
-        ),
-        key=lambda w: (w.person.name, w.quiz.slug),
-    )
-    return CohortPage(
-        cohort=cohort,
-        couples=couples,
-        summaries=summaries,
-        waiting=waiting,
-        granted=people.get(granted) if granted is not None else None,
-    )
 
 
 def roster_upload(
@@ -128,3 +134,1023 @@ def activation_cards(
         for row in cards_for(session, cohort_id=saved_id(cohort), user_id=participant)
     ]
     return cohort, cards
+
+
+# ---------------------------------------------------------------- the working list
+
+
+def workspace_of(
+    session: Session,
+    *,
+    actor: CurrentUser,
+    slug: str,
+    curriculum: Curriculum,
+    now: datetime,
+    settings: Settings,
+    couple_id: int | None = None,
+) -> Workspace:
+    """The stages and flags of a cohort the actor manages (or of one of its couples)."""
+    cohort = cohort_for(session, user=actor, slug=slug)
+    return cohort_facts(
+        session,
+        cohort=cohort,
+        curriculum=curriculum,
+        now=now,
+        tz=settings.tz,
+        days_before_close=settings.behind_days_before_close,
+        couple_id=couple_id,
+    )
+
+
+@dataclass
+class CohortList:
+    workspace: Workspace
+    query: ListQuery
+    page: Page
+    funnel: list[FunnelStep]
+    waiting: list[tuple[Person, QuizInfo]]  # every attempt used: the facilitator decides
+    links: dict[int, ReminderLink]  # by person id, for the people on this page
+    counts: dict[str, int]  # flag → couples
+
+
+def cohort_list(
+    session: Session,
+    *,
+    actor: CurrentUser,
+    slug: str,
+    curriculum: Curriculum,
+    now: datetime,
+    settings: Settings,
+    stage: str = "",
+    flag: str = "",
+    q: str = "",
+    sort: str = "",
+    page: str = "",
+    base_url: str,
+) -> CohortList:
+    """The cohort's working list as the facilitator filtered, searched and sorted it."""
+    workspace = workspace_of(
+        session, actor=actor, slug=slug, curriculum=curriculum, now=now, settings=settings
+    )
+    query = parse_list_query(workspace.ladder, stage=stage, flag=flag, q=q, sort=sort, page=page)
+    found = filtered_couples(workspace, query)
+    shown = page_of(found, query.page)
+    texts = cohort_texts(session, cohort_id=saved_id(workspace.cohort))
+    links = {
+        p.id: reminder_for(
+            p,
+            cohort=workspace.cohort,
+            texts=texts,
+            base_url=base_url,
+            facilitator=actor.display_name,
+            tz=settings.tz,
+        )
+        for c in shown.couples
+        for p in c.partners
+    }
+    everyone = workspace.couples
+    counts = {
+        flag_name: len(filtered_couples(workspace, ListQuery(flag=flag_name)))
+        for flag_name in FLAGS
+    }
+    counts["all"] = len(everyone)
+    return CohortList(
+        workspace=workspace,
+        query=query,
+        page=shown,
+        funnel=workspace.funnel(),
+        waiting=[
+            (p, quiz)
+            for p in workspace.people
+            if p.stage.kind == StageKind.quiz and p.stage.waiting and p.stage.module
+            if (quiz := curriculum.module_quiz(p.stage.module.id)) is not None
+        ],
+        links=links,
+        counts=counts,
+    )
+
+
+@dataclass
+class RemindNext:
+    """The "remind next" mode: one person of the filtered list at a time."""
+
+    workspace: Workspace
+    query: ListQuery
+    link: ReminderLink | None
+    left: int  # people in the filtered list not reminded in the last day (this one included)
+    total: int  # people in the filtered list
+
+
+def remind_next(
+    session: Session,
+    *,
+    actor: CurrentUser,
+    slug: str,
+    curriculum: Curriculum,
+    now: datetime,
+    settings: Settings,
+    base_url: str,
+    stage: str = "",
+    flag: str = "",
+    q: str = "",
+    skip: Iterable[int] = (),
+) -> RemindNext:
+    """The next participant of the filtered list to remind: reachable, not reminded in the
+    last 24 hours, not skipped, not finished."""
+    workspace = workspace_of(
+        session, actor=actor, slug=slug, curriculum=curriculum, now=now, settings=settings
+    )
+    query = parse_list_query(workspace.ladder, stage=stage, flag=flag, q=q, sort="", page="")
+    skipped = set(skip)
+    people = [
+        p
+        for c in filtered_couples(workspace, query)
+        for p in c.partners
+        if (not query.stage or p.stage.key == query.stage) and p.stage.kind != StageKind.certificate
+    ]
+    recent = now - timedelta(days=1)
+    due = [
+        p
+        for p in people
+        if (p.last_reminder is None or p.last_reminder < recent) and p.id not in skipped
+    ]
+    due.sort(key=lambda p: (p.channel is None, p.last_reminder is not None, p.last_reminder or now))
+    link = None
+    if due:
+        link = reminder_for(
+            due[0],
+            cohort=workspace.cohort,
+            texts=cohort_texts(session, cohort_id=saved_id(workspace.cohort)),
+            base_url=base_url,
+            facilitator=actor.display_name,
+            tz=settings.tz,
+        )
+    return RemindNext(workspace, query, link, len(due), len(people))
+
+
+def reminder_mark(
+    session: Session,
+    *,
+    actor: CurrentUser,
+    slug: str,
+    user_id: int,
+    stage: str,
+    channel: str,
+    curriculum: Curriculum,
+    now: datetime,
+) -> None:
+    """Record that the actor reminded one of their cohort's participants."""
+    cohort = cohort_for(session, user=actor, slug=slug)
+    participant_for(session, actor=actor, user_id=user_id, cohort_id=saved_id(cohort))
+    reminder_record(
+        session,
+        actor_id=actor.id,
+        cohort=cohort,
+        person_id=user_id,
+        stage=stage,
+        channel=channel,
+        now=now,
+        ladder=stage_ladder(curriculum),
+    )
+
+
+@dataclass
+class TextRow:
+    kind: StageKind
+    texts: dict[str, str]  # locale → the text in use
+    custom: dict[str, bool]  # locale → written for this cohort
+
+
+def reminder_texts(
+    session: Session, *, actor: CurrentUser, slug: str
+) -> tuple[Cohort, list[TextRow]]:
+    """The cohort's reminder messages per stage and language (its own, or the default)."""
+    cohort = cohort_for(session, user=actor, slug=slug)
+    own = cohort_texts(session, cohort_id=saved_id(cohort))
+    rows = []
+    for kind in DEFAULT_TEXTS:
+        texts, custom = {}, {}
+        for locale in LOCALES:
+            custom[locale] = (kind.value, locale) in own
+            texts[locale] = own.get((kind.value, locale)) or default_text(kind, locale)
+        rows.append(TextRow(kind, texts, custom))
+    return cohort, rows
+
+
+def reminder_texts_save(
+    session: Session,
+    *,
+    actor: CurrentUser,
+    slug: str,
+    form: dict[str, str],
+    now: datetime,
+) -> Cohort:
+    """Save the messages of the form (``text-<stage>-<locale>``); a text equal to the default,
+    or empty with ``reset-<stage>-<locale>``, goes back to the default. All or nothing."""
+    cohort = cohort_for(session, user=actor, slug=slug)
+    cohort_id = saved_id(cohort)
+    changed = []
+    for kind in DEFAULT_TEXTS:
+        for locale in LOCALES:
+            name = f"{kind.value}-{locale}"
+            if form.get(f"reset-{name}"):
+                text: str | None = None
+            elif f"text-{name}" in form:
+                text = form[f"text-{name}"]
+                if text.strip().replace("\r\n", "\n") == default_text(kind, locale):
+                    text = None
+            else:
+                continue
+            try:
+                reminder_text_save(
+                    session,
+                    actor_id=actor.id,
+                    cohort_id=cohort_id,
+                    kind=kind,
+                    locale=locale,
+                    text=text,
+                    now=now,
+                )
+            except AppError as exc:
+                exc.field = f"text-{name}"
+                raise
+            changed.append(name)
+    audit_record(
+        session,
+        now=now,
+        actor_id=actor.id,
+        action="reminder.texts",
+        target=f"cohort:{cohort.slug}",
+        detail={"changed": changed},
+    )
+    return cohort
+
+
+def facilitator_home(
+    session: Session,
+    *,
+    actor: CurrentUser,
+    curriculum: Curriculum,
+    now: datetime,
+    settings: Settings,
+) -> list[CohortCard]:
+    """Each of the actor's cohorts with days to the workshop and how far its people are."""
+    today = now.astimezone(settings.tz).date()
+    cards = []
+    for row in cohort_list_for(session, user=actor):
+        cohort = session.get(Cohort, row["id"])
+        if cohort is None:
+            continue
+        workspace = cohort_facts(
+            session,
+            cohort=cohort,
+            curriculum=curriculum,
+            now=now,
+            tz=settings.tz,
+            days_before_close=settings.behind_days_before_close,
+        )
+        cards.append(cohort_card(workspace, region=row["region"], today=today))
+    cards.sort(key=lambda c: (c.days_to_workshop < 0, abs(c.days_to_workshop)))
+    return cards
+
+
+# ---------------------------------------------------------------- one couple
+
+
+@dataclass
+class PartnerDetail:
+    person: Person
+    user: User
+    standing: Standing
+    certificate: Certificate | None
+    signed_at: datetime | None
+    attendance: dict[date, bool]
+    reminders: list[tuple[Reminder, str | None]]  # and who sent it
+    link: ReminderLink
+    reset_pending: bool
+
+
+@dataclass
+class CouplePage:
+    workspace: Workspace
+    line: CoupleLine
+    partners: list[PartnerDetail]
+    reflections: dict[int, FamilyReflection]
+    days: list[date]
+    names: dict[int, str]  # user id → name, for "written by"
+
+
+def couple_page(
+    session: Session,
+    *,
+    actor: CurrentUser,
+    slug: str,
+    code: str,
+    curriculum: Curriculum,
+    now: datetime,
+    settings: Settings,
+    base_url: str,
+) -> CouplePage:
+    """Both partners of one couple of the actor's cohort, side by side: account, every lesson
+    and attempt, tests, reflections, pledge, certificate, attendance, reminders."""
+    cohort = cohort_for(session, user=actor, slug=slug)
+    couple = session.execute(
+        select(Couple).where(
+            col(Couple.code) == code.upper()[:32], col(Couple.cohort_id) == cohort.id
+        )
+    ).scalar_one_or_none()
+    if couple is None:
+        raise NotFound(message=N_("This couple is not in the cohort."))
+    workspace = workspace_of(
+        session,
+        actor=actor,
+        slug=slug,
+        curriculum=curriculum,
+        now=now,
+        settings=settings,
+        couple_id=couple.id,
+    )
+    if not workspace.couples:
+        raise NotFound(message=N_("This couple is not in the cohort."))
+    line = workspace.couples[0]
+    ids = [p.id for p in line.partners]
+    users = {u.id: u for u in session.execute(select(User).where(col(User.id).in_(ids))).scalars()}
+    certificates = {
+        c.user_id: c
+        for c in session.execute(
+            select(Certificate).where(col(Certificate.user_id).in_(ids))
+        ).scalars()
+    }
+    attendance: dict[int, dict[date, bool]] = {}
+    for row in session.execute(
+        select(Attendance).where(col(Attendance.user_id).in_(ids))
+    ).scalars():
+        attendance.setdefault(row.user_id, {})[row.day] = row.present
+    sender = aliased(User)
+    reminders: dict[int, list[tuple[Reminder, str | None]]] = {}
+    for reminder, name in session.execute(
+        select(Reminder, col(sender.display_name))
+        .outerjoin(sender, col(sender.id) == Reminder.sent_by)
+        .where(col(Reminder.user_id).in_(ids))
+        .order_by(col(Reminder.at).desc())
+    ).all():
+        reminders.setdefault(reminder.user_id, []).append((reminder, name))
+    pending = set(
+        session.execute(
+            select(col(ActivationCode.user_id)).where(
+                col(ActivationCode.user_id).in_(ids),
+                col(ActivationCode.used_at).is_(None),
+                col(ActivationCode.retired_at).is_(None),
+                col(ActivationCode.expires_at) > now,
+            )
+        ).scalars()
+    )
+    signatures = signatures_for(session, couple_id=saved_id(couple))
+    texts = cohort_texts(session, cohort_id=saved_id(cohort))
+    partners = []
+    for person in line.partners:
+        user = users[person.id]
+        partners.append(
+            PartnerDetail(
+                person=person,
+                user=user,
+                standing=standing_for(
+                    session,
+                    user=user,
+                    curriculum=curriculum,
+                    now=now,
+                    tz=settings.tz,
+                    with_partner=False,
+                ),
+                certificate=certificates.get(person.id),
+                signed_at=signatures.get(person.id),
+                attendance=attendance.get(person.id, {}),
+                reminders=reminders.get(person.id, []),
+                link=reminder_for(
+                    person,
+                    cohort=cohort,
+                    texts=texts,
+                    base_url=base_url,
+                    facilitator=actor.display_name,
+                    tz=settings.tz,
+                ),
+                reset_pending=person.activated and person.id in pending,
+            )
+        )
+    return CouplePage(
+        workspace=workspace,
+        line=line,
+        partners=partners,
+        reflections=reflections_for(session, couple_id=saved_id(couple)),
+        days=workshop_days(cohort),
+        names={u.id or 0: u.display_name for u in users.values()},
+    )
+
+
+def workshop_days(cohort: Cohort) -> list[date]:
+    """The days of the cohort's workshop, first to last."""
+    days = (cohort.workshop_end - cohort.workshop_start).days + 1
+    return [cohort.workshop_start + timedelta(days=i) for i in range(max(1, days))]
+
+
+# ---------------------------------------------------------------- attendance
+
+
+@dataclass
+class AttendancePerson:
+    id: int
+    name: str
+    role: str
+    username: str
+    present: bool | None  # None: not marked yet
+
+
+@dataclass
+class AttendanceCouple:
+    code: str
+    organization: str
+    partners: list[AttendancePerson]
+
+
+@dataclass
+class AttendanceView:
+    cohort: Cohort
+    days: list[date]
+    day: date
+    couples: list[AttendanceCouple]
+    q: str
+    present: int
+    absent: int
+    unmarked: int
+
+
+def parse_day(cohort: Cohort, value: str) -> date:
+    """A workshop day from the URL or form (``YYYY-MM-DD``); the first day when empty."""
+    days = workshop_days(cohort)
+    if not value:
+        return days[0]
+    try:
+        day = date.fromisoformat(value.strip()[:10])
+    except ValueError:
+        day = None
+    if day not in days:
+        raise AppError(
+            422,
+            N_("%(value)s is not a day of this workshop."),
+            {"value": value[:20]},
+            field="day",
+        )
+    return day
+
+
+def attendance_view(
+    session: Session, *, actor: CurrentUser, slug: str, day: str = "", q: str = ""
+) -> AttendanceView:
+    """Who was present on one workshop day, couple by couple (``q`` finds a name, username,
+    couple code or OPD)."""
+    cohort = cohort_for(session, user=actor, slug=slug)
+    the_day = parse_day(cohort, day)
+    marks = dict(
+        session.execute(
+            select(col(Attendance.user_id), col(Attendance.present))
+            .join(User, col(User.id) == Attendance.user_id)
+            .join(Couple, col(Couple.id) == User.couple_id)
+            .where(col(Couple.cohort_id) == cohort.id, col(Attendance.day) == the_day)
+        ).all()
+    )
+    needle = " ".join(q.split())[:100].casefold()
+    couples = []
+    present = absent = unmarked = 0
+    for row in cohort_roster(session, cohort_id=saved_id(cohort)):
+        partners = [
+            AttendancePerson(p.id, p.name, p.role, p.username, marks.get(p.id))
+            for p in row.partners
+        ]
+        for p in partners:
+            present += p.present is True
+            absent += p.present is False
+            unmarked += p.present is None
+        text = " ".join(
+            [row.code, row.organization] + [f"{p.name} {p.username}" for p in partners]
+        ).casefold()
+        if needle and needle not in text:
+            continue
+        couples.append(AttendanceCouple(row.code, row.organization, partners))
+    return AttendanceView(
+        cohort=cohort,
+        days=workshop_days(cohort),
+        day=the_day,
+        couples=couples,
+        q=" ".join(q.split())[:100],
+        present=present,
+        absent=absent,
+        unmarked=unmarked,
+    )
+
+
+def attendance_mark(
+    session: Session,
+    *,
+    actor: CurrentUser,
+    slug: str,
+    user_ids: list[int],
+    day: str,
+    present: bool,
+    now: datetime,
+) -> tuple[Cohort, date]:
+    """Mark participants of the actor's cohort present or absent on a workshop day (a second
+    mark corrects the first); audit-logged."""
+    cohort = cohort_for(session, user=actor, slug=slug)
+    the_day = parse_day(cohort, day)
+    if not user_ids:
+        raise AppError(422, N_("Choose who to mark."))
+    for user_id in user_ids:
+        participant_for(session, actor=actor, user_id=user_id, cohort_id=saved_id(cohort))
+    rows = {
+        a.user_id: a
+        for a in session.execute(
+            select(Attendance).where(
+                col(Attendance.user_id).in_(user_ids), col(Attendance.day) == the_day
+            )
+        ).scalars()
+    }
+    for user_id in user_ids:
+        row = rows.get(user_id) or Attendance(
+            user_id=user_id, day=the_day, present=present, marked_at=now
+        )
+        row.present, row.marked_by, row.marked_at = present, actor.id, now
+        session.add(row)
+    audit_record(
+        session,
+        now=now,
+        actor_id=actor.id,
+        action="attendance.mark",
+        target=f"cohort:{cohort.slug}",
+        detail={"day": the_day.isoformat(), "present": present, "users": sorted(user_ids)},
+    )
+    return cohort, the_day
+
+
+# ---------------------------------------------------------------- quiz results
+
+
+def quizzes_in_order(curriculum: Curriculum) -> list[QuizInfo]:
+    """The pre-test, the module quizzes in module order, the post-test."""
+    position = {m.id: m.position for m in curriculum.modules}
+    kinds = {"pre": 0, "module": 1, "post": 2}
+    return sorted(
+        curriculum.quizzes.values(),
+        key=lambda q: (kinds.get(q.kind, 3), position.get(q.module_id or 0, 0), q.slug),
+    )
+
+
+BINS = 10  # score distribution: 0–10 %, 10–20 %, … 90–100 %
+
+
+@dataclass
+class ParticipantResult:
+    person: Person
+    couple_code: str
+    pre: float | None
+    post: float | None
+    gain: float | None  # the person's normalized gain (None when pre = 100 or a test missing)
+    quizzes: dict[str, QuizSummary]
+
+
+@dataclass
+class QuizDistribution:
+    quiz: QuizInfo
+    participants: int  # who submitted an attempt
+    passed: int
+    mean_best: float | None
+    counts: list[int]  # best scores per bin (``BINS`` bins of equal width, 100 in the last)
+
+    @property
+    def pass_rate(self) -> float | None:
+        return self.passed / self.participants if self.participants else None
+
+
+@dataclass
+class CohortResults:
+    workspace: Workspace
+    people: list[ParticipantResult]
+    module_quizzes: list[QuizInfo]
+    distributions: list[QuizDistribution]
+    gain: MatchedGain
+
+
+def score_bins(scores: Iterable[float], bins: int = BINS) -> list[int]:
+    counts = [0] * bins
+    for score in scores:
+        counts[min(bins - 1, max(0, int(score // (100 / bins))))] += 1
+    return counts
+
+
+def cohort_results(
+    session: Session,
+    *,
+    actor: CurrentUser,
+    slug: str,
+    curriculum: Curriculum,
+    now: datetime,
+    settings: Settings,
+) -> CohortResults:
+    """Per participant pre, post, gain and each module quiz; per quiz the distribution of
+    best scores; pre/post by module and value on matched participants. A constant number of
+    statements."""
+    workspace = workspace_of(
+        session, actor=actor, slug=slug, curriculum=curriculum, now=now, settings=settings
+    )
+    cohort_id = saved_id(workspace.cohort)
+    summaries = participant_summaries(session, cohort_id=cohort_id)
+    gain = matched_gain(
+        session,
+        users=cohort_participants(cohort_id),
+        titles={
+            "module": {m.slug: m.title for m in curriculum.modules},
+            "value": value_titles(session),
+        },
+    )
+    quizzes = quizzes_in_order(curriculum)
+    people = []
+    for couple in workspace.couples:
+        for person in couple.partners:
+            summary = summaries.get(person.id, ParticipantSummary())
+            pre = summary.quizzes.get("pre-test")
+            post = summary.quizzes.get("post-test")
+            pair = gain.pairs.get(person.id)
+            people.append(
+                ParticipantResult(
+                    person=person,
+                    couple_code=couple.code,
+                    pre=pre.best if pre else None,
+                    post=post.best if post else None,
+                    gain=normalized_gain(*pair) if pair else None,
+                    quizzes=summary.quizzes,
+                )
+            )
+    distributions = []
+    for quiz in quizzes:
+        taken = [
+            s.quizzes[quiz.slug]
+            for s in summaries.values()
+            if quiz.slug in s.quizzes and s.quizzes[quiz.slug].attempts
+        ]
+        best = [t.best for t in taken if t.best is not None]
+        distributions.append(
+            QuizDistribution(
+                quiz=quiz,
+                participants=len(taken),
+                passed=sum(t.passed for t in taken),
+                mean_best=sum(best) / len(best) if best else None,
+                counts=score_bins(best),
+            )
+        )
+    return CohortResults(
+        workspace=workspace,
+        people=people,
+        module_quizzes=[q for q in quizzes if q.kind == "module"],
+        distributions=distributions,
+        gain=gain,
+    )
+
+
+# ---------------------------------------------------------------- question quality
+
+
+@dataclass
+class ItemsView:
+    cohort: Cohort | None  # None: every cohort of the actor
+    cohorts: list[Cohort]
+    analyses: list[tuple[QuizInfo, QuizAnalysis]]
+    prepost_rows: list[PrePostRow]
+
+
+def items_view(
+    session: Session, *, actor: CurrentUser, curriculum: Curriculum, slug: str | None = None
+) -> ItemsView:
+    """Item analysis of every quiz over one cohort of the actor's (``slug``) or all of them:
+    a constant number of statements per quiz, whatever the number of participants."""
+    if slug is not None:
+        cohorts = [cohort_for(session, user=actor, slug=slug)]
+    else:
+        visible = cohorts_visible_to(user=actor)
+        cohorts = list(
+            session.execute(
+                select(Cohort).where(col(Cohort.id).in_(visible)).order_by(col(Cohort.slug))
+            ).scalars()
+        )
+    ids = [saved_id(c) for c in cohorts]
+    users = (
+        select(col(User.id))
+        .join(Couple, col(Couple.id) == User.couple_id)
+        .where(col(Couple.cohort_id).in_(ids), col(User.role) == "participant")
+    )
+    analyses = [
+        (q, quiz_analysis(session, quiz_id=q.id, users=users)) for q in quizzes_in_order(curriculum)
+    ]
+    rows = prepost_rows(prepost_facility(session, users=users), [a for _, a in analyses])
+    return ItemsView(
+        cohort=cohorts[0] if slug is not None else None,
+        cohorts=cohorts,
+        analyses=analyses,
+        prepost_rows=rows,
+    )
+
+
+# ---------------------------------------------------------------- exports
+
+
+@dataclass
+class Export:
+    cohort: Cohort
+    columns: list[Column]
+    rows: Iterator[dict[str, Any]]
+    count: int
+    label: str | None  # the filter, for the file name
+
+
+def cohort_export(
+    session: Session,
+    *,
+    actor: CurrentUser,
+    slug: str,
+    curriculum: Curriculum,
+    now: datetime,
+    settings: Settings,
+    locale: str,
+    stage: str = "",
+    flag: str = "",
+    q: str = "",
+) -> Export:
+    """One row per participant of the couples the filter shows, with the list's columns and
+    the results: read at once (a constant number of statements), written row by row."""
+    results = cohort_results(
+        session, actor=actor, slug=slug, curriculum=curriculum, now=now, settings=settings
+    )
+    workspace = results.workspace
+    query = parse_list_query(workspace.ladder, stage=stage, flag=flag, q=q, sort="", page="")
+    shown = {c.id for c in filtered_couples(workspace, query)}
+    by_person = {r.person.id: r for r in results.people}
+    cohort = workspace.cohort
+    ids = [p.id for c in workspace.couples if c.id in shown for p in c.partners]
+    attendance: dict[tuple[int, date], bool] = {
+        (uid, day): present
+        for uid, day, present in session.execute(
+            select(col(Attendance.user_id), col(Attendance.day), col(Attendance.present))
+            .join(User, col(User.id) == Attendance.user_id)
+            .join(Couple, col(Couple.id) == User.couple_id)
+            .where(col(Couple.cohort_id) == cohort.id)
+        ).all()
+    }
+    certificates = dict(
+        session.execute(
+            select(col(Certificate.user_id), col(Certificate.code))
+            .join(User, col(User.id) == Certificate.user_id)
+            .join(Couple, col(Couple.id) == User.couple_id)
+            .where(col(Couple.cohort_id) == cohort.id, col(Certificate.revoked_at).is_(None))
+        ).all()
+    )
+    gettext = translations(locale).gettext
+    days = workshop_days(cohort)
+    columns = [
+        Column("couple", gettext("Couple"), "text", 11),
+        Column("role", gettext("Role"), "text", 10),
+        Column("name", gettext("Name"), "text", 28),
+        Column("organization", gettext("OPD"), "text", 28),
+        Column("position", gettext("Position"), "text", 24),
+        Column("contact", gettext("Contact"), "text", 18),
+        Column("username", gettext("Username"), "text", 13),
+        Column("account", gettext("Account"), "text", 14),
+        Column("stage", gettext("Stage"), "text", 22),
+        Column("behind", gettext("Behind schedule"), "bool", 10),
+        Column("lessons", gettext("Lessons done"), "int", 9),
+        Column("last_activity", gettext("Last activity"), "datetime", 17),
+        Column("last_reminder", gettext("Last reminder"), "datetime", 17),
+    ]
+    module_quizzes = results.module_quizzes
+    for quiz in module_quizzes:
+        title = pick(quiz.title, locale)
+        columns += [
+            Column(f"{quiz.slug}:best", f"{title}: " + gettext("best score"), "percent", 10),
+            Column(f"{quiz.slug}:attempts", f"{title}: " + gettext("attempts"), "int", 9),
+            Column(f"{quiz.slug}:passed", f"{title}: " + gettext("passed"), "bool", 9),
+        ]
+    columns += [
+        Column("pre", gettext("Pre-test"), "percent", 9),
+        Column("post", gettext("Post-test"), "percent", 9),
+        Column("gain", gettext("Gain"), "percent", 9),
+    ]
+    for n, day in enumerate(days, 1):
+        when = fmt_date(day, locale, settings.timezone)
+        columns.append(
+            Column(f"day{n}", gettext("Present on %(date)s") % {"date": when}, "bool", 12)
+        )
+    columns += [
+        Column("reflections", gettext("Reflections confirmed"), "int", 10),
+        Column("pledge", gettext("Pledge signed"), "bool", 9),
+        Column("certificate", gettext("Certificate"), "text", 14),
+    ]
+    roles = {"official": gettext("Official"), "spouse": gettext("Spouse")}
+
+    def account(person: Person) -> str:
+        if not person.active:
+            return gettext("Deactivated")
+        if person.activated:
+            return gettext("Active")
+        if person.code_expires is not None and person.code_expires > now:
+            return gettext("Not activated")
+        return gettext("Code expired")
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for couple in workspace.couples:
+            if couple.id not in shown:
+                continue
+            for person in couple.partners:
+                result = by_person[person.id]
+                facts = person.facts.facts if person.facts else None
+                row: dict[str, Any] = {
+                    "couple": couple.code,
+                    "role": roles.get(person.role, person.role),
+                    "name": person.name,
+                    "organization": couple.organization,
+                    "position": person.position,
+                    "contact": person.contact,
+                    "username": person.username,
+                    "account": account(person),
+                    "stage": stage_name(person.stage, locale),
+                    "behind": person.behind is not None,
+                    "lessons": person.lessons,
+                    "last_activity": person.last_activity,
+                    "last_reminder": person.last_reminder,
+                    "pre": result.pre,
+                    "post": result.post,
+                    "gain": None if result.gain is None else 100 * result.gain,
+                    "reflections": facts.reflections_confirmed if facts else 0,
+                    "pledge": facts.signed if facts else False,
+                    "certificate": certificates.get(person.id),
+                }
+                for quiz in module_quizzes:
+                    summary = result.quizzes.get(quiz.slug)
+                    row[f"{quiz.slug}:best"] = summary.best if summary else None
+                    row[f"{quiz.slug}:attempts"] = summary.attempts if summary else 0
+                    row[f"{quiz.slug}:passed"] = summary.passed if summary else False
+                for n, day in enumerate(days, 1):
+                    row[f"day{n}"] = attendance.get((person.id, day))
+                yield row
+
+    return Export(cohort, columns, rows(), len(ids), query.label())
+
+
+def export_audit(
+    session: Session,
+    *,
+    actor: CurrentUser,
+    cohort: Cohort,
+    kind: str,
+    label: str | None,
+    rows: int,
+    now: datetime,
+) -> None:
+    audit_record(
+        session,
+        now=now,
+        actor_id=actor.id,
+        action=f"export.{kind}",
+        target=f"cohort:{cohort.slug}",
+        detail={"filter": label, "rows": rows},
+    )
+
+
+# ---------------------------------------------------------------- the cohort report
+
+
+def cohort_report(
+    session: Session,
+    *,
+    actor: CurrentUser,
+    slug: str,
+    curriculum: Curriculum,
+    now: datetime,
+    settings: Settings,
+    locale: str,
+) -> CohortReport:
+    """The numbers of "Laporan Pelaksanaan Bimtek" for a cohort the actor manages: the same
+    stages, results and attendance as the pages."""
+    results = cohort_results(
+        session, actor=actor, slug=slug, curriculum=curriculum, now=now, settings=settings
+    )
+    workspace = results.workspace
+    cohort = workspace.cohort
+    gettext = translations(locale).gettext
+    people = workspace.people
+    couples = workspace.couples
+    total = len(people)
+    present = dict(
+        session.execute(
+            select(col(Attendance.day), func.count())
+            .join(User, col(User.id) == Attendance.user_id)
+            .join(Couple, col(Couple.id) == User.couple_id)
+            .where(col(Couple.cohort_id) == cohort.id, col(Attendance.present).is_(True))
+            .group_by(col(Attendance.day))
+        ).all()
+    )
+    revoked, issued = session.execute(
+        select(
+            func.count(col(Certificate.revoked_at)),
+            func.count() - func.count(col(Certificate.revoked_at)),
+        )
+        .join(User, col(User.id) == Certificate.user_id)
+        .join(Couple, col(Couple.id) == User.couple_id)
+        .where(col(Couple.cohort_id) == cohort.id)
+    ).one()
+    region = session.get(Region, cohort.region_id)
+    modules = len(curriculum.modules)
+
+    def gain_row(label: str, g: GainSummary) -> GainRow:
+        return GainRow(label, g.n, g.pre_mean, g.post_mean, g.gain_of_averages, g.average_of_gains)
+
+    gain = results.gain
+    reflections_done = sum(
+        1
+        for c in couples
+        if c.partners
+        and c.partners[0].facts
+        and c.partners[0].facts.facts.reflections_confirmed >= modules
+    )
+    both_signed = sum(
+        1
+        for c in couples
+        if len(c.partners) == 2 and all(p.facts and p.facts.facts.signed for p in c.partners)
+    )
+    follow: list[str] = []
+
+    def note(count: int, singular: str, plural: str) -> None:
+        if count:
+            follow.append(translations(locale).ngettext(singular, plural, count) % {"num": count})
+
+    note(
+        sum(c.not_activated for c in couples),
+        N_("%(num)s couple has a partner who has not activated the account"),
+        N_("%(num)s couples have a partner who has not activated the account"),
+    )
+    note(
+        sum(p.behind is not None for p in people),
+        N_("%(num)s participant is behind schedule"),
+        N_("%(num)s participants are behind schedule"),
+    )
+    note(
+        sum(p.stage.kind == StageKind.quiz and p.stage.waiting for p in people),
+        N_("%(num)s participant used every quiz attempt and waits for another"),
+        N_("%(num)s participants used every quiz attempt and wait for another"),
+    )
+    note(
+        gain.only_pre,
+        N_("%(num)s participant took the pre-test but not the post-test"),
+        N_("%(num)s participants took the pre-test but not the post-test"),
+    )
+    note(
+        sum(1 for c in couples if c.stage.kind == StageKind.reflections),
+        N_("%(num)s couple has family reflections left to write or confirm"),
+        N_("%(num)s couples have family reflections left to write or confirm"),
+    )
+    note(
+        sum(1 for c in couples if c.stage.kind == StageKind.pledge),
+        N_("%(num)s couple has not signed the family pledge yet"),
+        N_("%(num)s couples have not signed the family pledge yet"),
+    )
+    return CohortReport(
+        cohort_title=cohort.title,
+        region=region.name if region else "",
+        venue=cohort.venue,
+        workshop_start=cohort.workshop_start,
+        workshop_end=cohort.workshop_end,
+        pre_opens=cohort.pre_opens,
+        post_closes=cohort.post_closes,
+        facilitators=facilitator_names(session, cohort_id=saved_id(cohort)),
+        generated_at=now,
+        couples=len(couples),
+        participants=total,
+        funnel=[
+            ReportStep(
+                milestone_name(s, locale), s.participants, s.participants / total if total else 0.0
+            )
+            for s in workspace.funnel()
+        ],
+        attendance=[
+            AttendanceDay(day, present.get(day, 0), total) for day in workshop_days(cohort)
+        ],
+        gain_overall=gain_row(gettext("All questions"), gain.overall) if gain.overall.n else None,
+        gain_by_module=[gain_row(pick(r.title, locale), r.gain) for r in gain.by_module],
+        gain_by_value=[gain_row(pick(r.title, locale), r.gain) for r in gain.by_value],
+        only_pre=gain.only_pre,
+        quizzes=[
+            QuizRow(pick(d.quiz.title, locale), d.participants, d.passed, d.pass_rate, d.mean_best)
+            for d in results.distributions
+        ],
+        reflections_confirmed=reflections_done,
+        pledges_signed=both_signed,
+        certificates_issued=issued,
+        certificates_revoked=revoked,
+        follow_up=follow,
+    )

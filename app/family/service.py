@@ -7,7 +7,7 @@ own transaction (``certificates.service.issue_if_complete``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +19,7 @@ from app.audit import audit_record
 from app.certificates.models import Certificate
 from app.certificates.service import certificate_of, issue_if_complete
 from app.cohorts.models import Couple
-from app.cohorts.service import cohorts_visible_to
+from app.cohorts.service import cohorts_visible_to, facilitator_names
 from app.curriculum.models import Module
 from app.curriculum.service import content_summary
 from app.errors import AppError, NotFound
@@ -76,6 +76,8 @@ class FamilyView:
     completion: Completion
     certificate: Certificate | None
     post_test_done: bool
+    # whom to ask when the certificate was revoked: the cohort's facilitators, by name
+    facilitators: list[str] = field(default_factory=list)
 
 
 def family_view(session: Session, *, standing: Standing) -> FamilyView:
@@ -98,13 +100,16 @@ def family_view(session: Session, *, standing: Standing) -> FamilyView:
         ),
         signed=signatures,
     )
+    certificate = certificate_of(session, user_id=learner.user_id)
+    revoked = certificate is not None and certificate.revoked_at is not None
     return FamilyView(
         reflections=reflections,
         pledge=pledge_text(session)[1],
         signatures=signatures,
         completion=completion,
-        certificate=certificate_of(session, user_id=learner.user_id),
+        certificate=certificate,
         post_test_done=standing.taken("post-test"),
+        facilitators=facilitator_names(session, cohort_id=learner.cohort_id) if revoked else [],
     )
 
 

@@ -436,3 +436,206 @@ def completion_of(
         reflections_confirmed=reflections_confirmed,
         signed=frozenset(signed),
     )
+
+
+# ---------------------------------------------------------------- stages and flags
+
+
+class StageKind(StrEnum):
+    """Where a participant stands on the path (DESIGN §3), in path order."""
+
+    not_activated = "not_activated"
+    pretest = "pretest"
+    lessons = "lessons"  # module N's lessons
+    quiz = "quiz"  # module N's quiz (attempts left, or every one used: waiting)
+    workshop = "workshop"  # everything before the workshop is done; waiting for it
+    post_test = "post_test"
+    reflections = "reflections"
+    pledge = "pledge"
+    certificate = "certificate"  # the couple is complete
+
+
+@dataclass(frozen=True)
+class StageSlot:
+    """One step of the ladder every participant climbs; ``key`` names it in URLs
+    (``?stage=m2-quiz``)."""
+
+    kind: StageKind
+    rank: int
+    module: ModuleInfo | None = None
+
+    @property
+    def key(self) -> str:
+        if self.module is not None:
+            return f"m{self.module.position}-{self.kind.value}"
+        return self.kind.value
+
+
+def stage_ladder(curriculum: Curriculum) -> list[StageSlot]:
+    """The stages of this curriculum in path order: not activated, pre-test, each module's
+    lessons and quiz, the workshop before the first module that belongs after it, the
+    post-test, family reflections, pledge, certificate."""
+    kinds: list[tuple[StageKind, ModuleInfo | None]] = [
+        (StageKind.not_activated, None),
+        (StageKind.pretest, None),
+    ]
+    workshop_placed = False
+    for module in curriculum.modules:
+        if module_after(module) and not workshop_placed:
+            kinds.append((StageKind.workshop, None))
+            workshop_placed = True
+        kinds.append((StageKind.lessons, module))
+        if curriculum.module_quiz(module.id) is not None:
+            kinds.append((StageKind.quiz, module))
+    if not workshop_placed:
+        kinds.append((StageKind.workshop, None))
+    kinds += [
+        (StageKind.post_test, None),
+        (StageKind.reflections, None),
+        (StageKind.pledge, None),
+        (StageKind.certificate, None),
+    ]
+    return [StageSlot(kind, rank, module) for rank, (kind, module) in enumerate(kinds)]
+
+
+def module_after(module: ModuleInfo) -> bool:
+    """A module that belongs after the workshop: it has a lesson of phase ``after``."""
+    return module.phase == "after" or any(ls.phase == "after" for ls in module.lessons)
+
+
+@dataclass(frozen=True)
+class StageFacts:
+    """What a participant's stage is computed from. ``app.learning.standing`` reads them for
+    one person (from a standing) or for a whole cohort (from the selectors); a test proves
+    both readings agree."""
+
+    activated: bool
+    pre_taken: bool
+    lessons_done: dict[int, int]  # module id → completed lessons of the curriculum (none: absent)
+    modules_passed: frozenset[int]
+    quizzes_exhausted: frozenset[int]  # module ids whose quiz has every attempt used, not passed
+    post_taken: bool
+    reflections_confirmed: int  # the couple's
+    signed: bool
+    complete: bool  # the couple's
+
+
+@dataclass(frozen=True)
+class Stage:
+    slot: StageSlot
+    waiting: bool = False  # quiz: every attempt used (the facilitator decides); pledge: signed,
+    # waiting for the partner; workshop: the "after" lessons are not open yet
+
+    @property
+    def kind(self) -> StageKind:
+        return self.slot.kind
+
+    @property
+    def rank(self) -> int:
+        return self.slot.rank
+
+    @property
+    def key(self) -> str:
+        return self.slot.key
+
+    @property
+    def module(self) -> ModuleInfo | None:
+        return self.slot.module
+
+
+def stage_of(
+    ladder: list[StageSlot],
+    curriculum: Curriculum,
+    facts: StageFacts,
+    *,
+    now: datetime,
+    after_opens: datetime,
+) -> Stage:
+    """The participant's one current stage: the first step of the path not done."""
+
+    def slot(kind: StageKind, module: ModuleInfo | None = None) -> StageSlot:
+        return next(s for s in ladder if s.kind == kind and s.module is module)
+
+    if not facts.activated:
+        return Stage(slot(StageKind.not_activated))
+    if "pre-test" in curriculum.quizzes and not facts.pre_taken:
+        return Stage(slot(StageKind.pretest))
+    for module in curriculum.modules:
+        if _module_done(curriculum, module, facts):
+            continue
+        done = facts.lessons_done.get(module.id, 0)
+        if done < len(module.lessons):
+            nxt = module.lessons[done]
+            if nxt.phase == "after" and now < after_opens and module_after(module):
+                return Stage(slot(StageKind.workshop), waiting=True)
+            return Stage(slot(StageKind.lessons, module))
+        return Stage(slot(StageKind.quiz, module), waiting=module.id in facts.quizzes_exhausted)
+    if not facts.post_taken:
+        if now < after_opens:
+            return Stage(slot(StageKind.workshop), waiting=True)
+        return Stage(slot(StageKind.post_test))
+    if facts.reflections_confirmed < len(curriculum.modules):
+        return Stage(slot(StageKind.reflections))
+    if not facts.signed:
+        return Stage(slot(StageKind.pledge))
+    if not facts.complete:
+        return Stage(slot(StageKind.pledge), waiting=True)
+    return Stage(slot(StageKind.certificate))
+
+
+def _module_done(curriculum: Curriculum, module: ModuleInfo, facts: StageFacts) -> bool:
+    """A participant is done with a module when its quiz is passed (a module without a quiz:
+    when its lessons are done)."""
+    if curriculum.module_quiz(module.id) is None:
+        return facts.lessons_done.get(module.id, 0) >= len(module.lessons)
+    return module.id in facts.modules_passed
+
+
+def workshop_starts_at(workshop_start: date, tz: tzinfo) -> datetime:
+    """Midnight at the start of the workshop's first day, in UTC."""
+    return datetime.combine(workshop_start, time(0), tzinfo=tz).astimezone(UTC)
+
+
+class BehindReason(StrEnum):
+    before_workshop = "before_workshop"  # modules before the workshop not done when it starts
+    before_close = "before_close"  # modules after it or the post-test not done near the close
+
+
+def behind_schedule(
+    curriculum: Curriculum,
+    facts: StageFacts,
+    *,
+    now: datetime,
+    workshop_starts: datetime,
+    post_closes: datetime,
+    days_before_close: int,
+) -> BehindReason | None:
+    """Behind schedule: the modules that belong before the workshop are not all passed when
+    it starts; or, ``days_before_close`` days before ``post_closes``, the modules after it or
+    the post-test are not done. None when on schedule."""
+    before = [m for m in curriculum.modules if not module_after(m)]
+    if now >= workshop_starts and not all(_module_done(curriculum, m, facts) for m in before):
+        return BehindReason.before_workshop
+    if now >= post_closes - timedelta(days=days_before_close):
+        passed_all = all(_module_done(curriculum, m, facts) for m in curriculum.modules)
+        if not passed_all or not facts.post_taken:
+            return BehindReason.before_close
+    return None
+
+
+PARTNER_GAP = 2  # stages between partners that count as a gap
+
+
+def partner_gap(first: Stage, second: Stage | None) -> bool:
+    """One partner two or more stages ahead of the other."""
+    return second is not None and abs(first.rank - second.rank) >= PARTNER_GAP
+
+
+def couple_stage(stages: Iterable[Stage]) -> Stage:
+    """A couple stands where its slower partner stands."""
+    # at the same step, the partner still to act is the slower one: at the pledge the one who
+    # has not signed; at a quiz the one with every attempt used
+    return min(
+        stages,
+        key=lambda s: (s.rank, s.waiting if s.kind == StageKind.pledge else not s.waiting),
+    )

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, select
+from sqlalchemy import Select, and_, case, exists, func, select, union_all
 from sqlmodel import col
 
 from app.accounts.models import Role, User
 from app.cohorts.models import Couple
 from app.curriculum.models import Lesson, LessonProgress, Module, Quiz
 from app.family.models import FamilyReflection, PledgeSignature
-from app.quizzes.models import ExtraAttempts, QuizAttempt
+from app.quizzes.models import CheckAnswer, ExtraAttempts, QuizAttempt
 
 
 def cohort_participants(cohort_id: int | Any) -> Select:
@@ -70,6 +70,26 @@ def lessons_done(users: Select | None = None) -> Select:
             col(Lesson.module_id).in_(curriculum_modules()),
         )
         .group_by(col(LessonProgress.user_id))
+    )
+    return _narrow(query, col(LessonProgress.user_id), users)
+
+
+def module_lessons_done(users: Select | None = None) -> Select:
+    """(user_id, module_id, lessons_done): completed lessons of the curriculum, per
+    participant and module."""
+    query: Select = (
+        select(
+            col(LessonProgress.user_id).label("user_id"),
+            col(Lesson.module_id).label("module_id"),
+            func.count().label("lessons_done"),
+        )
+        .join(Lesson, col(Lesson.id) == LessonProgress.lesson_id)
+        .where(
+            col(LessonProgress.completed_at).is_not(None),
+            col(Lesson.active).is_(True),
+            col(Lesson.module_id).in_(curriculum_modules()),
+        )
+        .group_by(col(LessonProgress.user_id), col(Lesson.module_id))
     )
     return _narrow(query, col(LessonProgress.user_id), users)
 
@@ -258,3 +278,27 @@ def couple_complete(couples: Select | None = None) -> Select:
         .outerjoin(confirmed, confirmed.c.couple_id == Couple.id)
     )
     return _narrow(query, col(Couple.id), couples)
+
+
+def last_activity(users: Select | None = None) -> Select:
+    """(user_id, last_activity): the latest moment a participant opened or finished a lesson,
+    answered a lesson check, or started or submitted a quiz attempt."""
+    events = union_all(
+        select(
+            col(LessonProgress.user_id).label("user_id"),
+            func.max(func.coalesce(LessonProgress.completed_at, LessonProgress.viewed_at)).label(
+                "at"
+            ),
+        ).group_by(col(LessonProgress.user_id)),
+        select(
+            col(CheckAnswer.user_id).label("user_id"), func.max(CheckAnswer.answered_at)
+        ).group_by(col(CheckAnswer.user_id)),
+        select(
+            col(QuizAttempt.user_id).label("user_id"),
+            func.max(func.coalesce(QuizAttempt.submitted_at, QuizAttempt.started_at)),
+        ).group_by(col(QuizAttempt.user_id)),
+    ).subquery()
+    query: Select = select(events.c.user_id, func.max(events.c.at).label("last_activity")).group_by(
+        events.c.user_id
+    )
+    return _narrow(query, events.c.user_id, users)

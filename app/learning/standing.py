@@ -12,17 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from functools import cached_property
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from app.accounts.models import CurrentUser, User
 from app.cohorts.models import Cohort, Couple
-from app.curriculum.models import LessonProgress
+from app.curriculum.models import LessonProgress, Quiz
 from app.curriculum.outline import Curriculum
 from app.db import execute_core
 from app.errors import Forbidden
 from app.i18n import N_
+from app.learning import selectors
 from app.learning.rules import (
     AttemptInfo,
     Completions,
@@ -31,6 +32,8 @@ from app.learning.rules import (
     PathProgress,
     QuizRecord,
     QuizStatus,
+    StageFacts,
+    attempts_exhausted,
     gates_for,
     path_progress,
     quiz_status,
@@ -250,3 +253,94 @@ def standing_for(
         standing.partner, _ = progress(learner.partner_id)
         standing.partner_records = records[learner.partner_id]
     return standing
+
+
+# ---------------------------------------------------------------- stages
+
+
+def facts_of_standing(
+    standing: Standing,
+    *,
+    activated: bool = True,
+    reflections_confirmed: int,
+    signed: bool,
+    complete: bool,
+) -> StageFacts:
+    """A participant's ``StageFacts`` from their standing (one person's pages)."""
+    quizzes = standing.curriculum.quizzes
+    return StageFacts(
+        activated=activated,
+        pre_taken=standing.taken("pre-test"),
+        lessons_done={m.module.id: m.done for m in standing.mine.modules if m.done},
+        modules_passed=frozenset(standing.gates.modules_passed),
+        quizzes_exhausted=frozenset(
+            q.module_id
+            for q in quizzes.values()
+            if q.module_id is not None and attempts_exhausted(q, standing.record(q.id))
+        ),
+        post_taken=standing.taken("post-test"),
+        reflections_confirmed=reflections_confirmed,
+        signed=signed,
+        complete=complete,
+    )
+
+
+@dataclass(frozen=True)
+class PersonFacts:
+    """One participant of many, as the selectors read them."""
+
+    user_id: int
+    couple_id: int
+    facts: StageFacts
+    lessons: int  # completed lessons of the curriculum
+
+
+def facts_of_many(session: Session, *, users: Select) -> dict[int, PersonFacts]:
+    """{user_id: PersonFacts} for every participant in ``users`` (a ``Select`` of user ids):
+    five statements, whatever their number."""
+    per_module: dict[int, dict[int, int]] = {}
+    for uid, module_id, done in session.execute(selectors.module_lessons_done(users)).all():
+        per_module.setdefault(uid, {})[module_id] = done
+    passed: dict[int, set[int]] = {}
+    for uid, module_id in session.execute(selectors.modules_passed(users)).all():
+        passed.setdefault(uid, set()).add(module_id)
+    exhausted: dict[int, set[int]] = {}
+    records = selectors.quiz_records(users).subquery()
+    for uid, module_id in session.execute(
+        select(records.c.user_id, col(Quiz.module_id))
+        .join(Quiz, col(Quiz.id) == records.c.quiz_id)
+        .where(records.c.exhausted, col(Quiz.module_id).is_not(None))
+    ).all():
+        exhausted.setdefault(uid, set()).add(module_id)
+    couples = select(col(User.couple_id)).where(
+        col(User.id).in_(users), col(User.couple_id).is_not(None)
+    )
+    couple_rows = {
+        r.couple_id: r for r in session.execute(selectors.couple_complete(couples)).all()
+    }
+    facts = selectors.participant_facts(users).subquery()
+    out: dict[int, PersonFacts] = {}
+    for row in session.execute(
+        select(facts, col(User.password_hash).is_not(None).label("activated")).join(
+            User, col(User.id) == facts.c.user_id
+        )
+    ).mappings():
+        couple = couple_rows.get(row["couple_id"])
+        uid = row["user_id"]
+        out[uid] = PersonFacts(
+            user_id=uid,
+            couple_id=row["couple_id"],
+            lessons=row["lessons_done"],
+            facts=StageFacts(
+                activated=bool(row["activated"]),
+                pre_taken=bool(row["pre_taken"]),
+                lessons_done=per_module.get(uid, {}),
+                modules_passed=frozenset(passed.get(uid, ())),
+                quizzes_exhausted=frozenset(exhausted.get(uid, ())),
+                post_taken=bool(row["post_taken"]),
+                reflections_confirmed=couple.reflections_confirmed if couple else 0,
+                signed=bool(row["pledge_signed"]),
+                complete=bool(couple.complete) if couple else False,
+            ),
+        )
+    return out

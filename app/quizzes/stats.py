@@ -3,27 +3,58 @@
 - ``participant_summaries``: per participant of a cohort, lessons done and quiz results (from
   ``app.learning.selectors``);
 - ``quiz_summaries``: per quiz of a cohort, who took it, mean best score, pass rate;
-- ``item_analysis``: classical test theory on first attempts (facility p, item–rest
-  discrimination, KR-20), from sums the database computes per item.
+- ``quiz_analysis``: classical item analysis of one quiz on first attempts, as Moodle's quiz
+  statistics report computes it: the score distribution (mean, median, SD), Cronbach's α (KR-20
+  for 0/1 items) and the standard error of measurement; per question the facility, SD,
+  item–rest discrimination, discriminative efficiency, the choice distribution and plain
+  reasons to look at it again;
+- ``prepost_facility``: per pre-/post-test question, the facility before and after.
+
+Formulas and thresholds: ``docs/item-analysis.md``. Every number comes from sums, counts and
+window functions the database computes (per attempt, per item, per item and choice); Python only
+combines a handful of sums per item, so the number of statements never depends on how many
+people answered.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Integer, Select, and_, case, cast, func, literal_column, select, true
 from sqlmodel import Session, col
 
-from app.curriculum.models import Question
-from app.curriculum.outline import QuizInfo
+from app.curriculum.models import Choice, Question, Quiz
+from app.i18n import N_
 from app.learning.selectors import cohort_participants, lessons_done, quiz_records
 from app.quizzes.models import AttemptItem, QuizAttempt
 
+# ---------------------------------------------------------------- item analysis: thresholds
+# (why these values: docs/item-analysis.md)
 
-def _cohort_users(cohort_id: int) -> Any:
-    return cohort_participants(cohort_id).scalar_subquery()
+SMALL_SAMPLE = 10  # fewer first attempts than this: the numbers are not stable yet
+TOO_EASY = 0.9  # facility above this: (almost) everybody answers right
+TOO_HARD = 0.2  # facility below this: few answer right
+WEAK_DISCRIMINATION = 0.2  # item–rest correlation below this discriminates badly
+UNUSED_DISTRACTOR_MIN_N = 10  # "a wrong choice nobody picked" needs at least this many answers
+
+FLAG_TOO_EASY = N_("Too easy: almost everybody answers it right.")
+FLAG_TOO_HARD = N_("Too hard: only a few answer it right.")
+FLAG_WEAK_DISCRIMINATION = N_(
+    "Discriminates badly: participants who do well on the rest of the quiz hardly do better "
+    "on this question."
+)
+FLAG_NEGATIVE_DISCRIMINATION = N_(
+    "Negative discrimination: participants who do well on the rest of the quiz do worse on "
+    "this question. Check the answer key and the wording."
+)
+FLAG_UNUSED_DISTRACTOR = N_(
+    "A wrong choice that nobody picked: it distracts nobody. Make it more plausible or replace it."
+)
+
+_EPS = 1e-9  # variances and covariances below this are zero (sums of floats)
 
 
 @dataclass(frozen=True)
@@ -60,18 +91,6 @@ def participant_summaries(session: Session, *, cohort_id: int) -> dict[int, Part
     return out
 
 
-def waiting_for_attempt(
-    summaries: dict[int, ParticipantSummary], quizzes: dict[str, QuizInfo]
-) -> dict[int, list[QuizInfo]]:
-    """{user_id: [module quizzes]} where the participant used every attempt without passing."""
-    out: dict[int, list[QuizInfo]] = {}
-    for user_id, summary in summaries.items():
-        for slug, done in summary.quizzes.items():
-            if done.exhausted and slug in quizzes:
-                out.setdefault(user_id, []).append(quizzes[slug])
-    return out
-
-
 def quiz_summaries(session: Session, *, cohort_id: int) -> dict[str, dict[str, Any]]:
     """{quiz slug: {"participants", "attempts", "mean_best", "pass_rate"}} over the cohort's
     participants who submitted at least one attempt."""
@@ -98,102 +117,390 @@ def quiz_summaries(session: Session, *, cohort_id: int) -> dict[str, dict[str, A
     }
 
 
+# ---------------------------------------------------------------- item analysis
+
+
 @dataclass(frozen=True)
-class ItemStat:
+class ChoiceStats:
+    """How often one choice of a question was picked on first attempts."""
+
+    choice_id: int
+    position: int
+    text: dict[str, str]  # {"id": …, "en": …}
+    correct: bool
+    picked: int  # first attempts that picked it
+    share: float  # picked / the question's n (0..1)
+
+
+@dataclass(frozen=True)
+class ItemStats:
+    """One question version on the first attempts of one quiz."""
+
+    question_id: int
     slug: str
     revision: int
-    n: int
-    facility: float  # p: mean score on this item
-    discrimination: float | None  # item–rest correlation
-    flags: tuple[str, ...]
+    position: int  # order in the content file
+    type: str  # single | true_false | multiple
+    text: dict[str, str]  # the stem, {"id": …, "en": …}
+    n: int  # first attempts that were given this question
+    facility: float  # mean item score, 0..1
+    sd: float | None  # sample SD of the item score (None below two answers)
+    discrimination: float | None  # item–rest correlation; None when either side is constant
+    efficiency: float | None  # discriminative efficiency: cov / the largest cov possible
+    choices: list[ChoiceStats]
+    flags: tuple[str, ...]  # message ids (N_), to translate where shown
 
 
 @dataclass(frozen=True)
-class ItemAnalysis:
-    attempts: int
-    items: list[ItemStat]
-    kr20: float | None
+class QuizAnalysis:
+    """The score distribution and reliability of one quiz, on first attempts."""
+
+    attempts: int  # n: submitted first attempts
+    mean: float | None  # percent
+    median: float | None  # percent
+    sd: float | None  # sample SD of the attempt scores, percent points
+    alpha: float | None  # Cronbach's α (= KR-20 for 0/1 items)
+    sem: float | None  # standard error of measurement, percent points: SD·√(1 − α)
+    small_sample: bool  # attempts < SMALL_SAMPLE
+    items: list[ItemStats]
 
 
-def item_analysis(session: Session, *, quiz_id: int, cohort_id: int | None = None) -> ItemAnalysis:
-    """Classical item analysis on first attempts, from per-item sums computed in SQL."""
-    first = [
-        col(QuizAttempt.quiz_id) == quiz_id,
+class PrePost(NamedTuple):
+    """One pre-/post-test question: facility (0..1) and first attempts, before and after."""
+
+    pre: float | None
+    n_pre: int
+    post: float | None
+    n_post: int
+
+
+@dataclass(frozen=True)
+class PrePostRow:
+    """A row of the before/after table: a question (its newest stem) and its facilities."""
+
+    slug: str
+    text: dict[str, str]
+    pre: float | None
+    n_pre: int
+    post: float | None
+    n_post: int
+
+    @property
+    def change(self) -> float | None:
+        """post − pre facility (−1..1), when both were taken."""
+        return None if self.pre is None or self.post is None else self.post - self.pre
+
+
+def _first_attempts(quiz_ids: Any, users: Select | None) -> Any:
+    """Submitted first attempts (attempt_id, score) at the given quiz(zes), of ``users``."""
+    query: Select = select(
+        col(QuizAttempt.id).label("attempt_id"),
+        col(QuizAttempt.quiz_id).label("quiz_id"),
+        col(QuizAttempt.score).label("score"),
+    ).where(
         col(QuizAttempt.number) == 1,
         col(QuizAttempt.submitted_at).is_not(None),
-    ]
-    if cohort_id is not None:
-        first.append(col(QuizAttempt.user_id).in_(_cohort_users(cohort_id)))
-    totals = (
+        quiz_ids,
+    )
+    if users is not None:
+        query = query.where(col(QuizAttempt.user_id).in_(users))
+    return query
+
+
+def _sample_variance(n: int, s: float, ss: float) -> float | None:
+    """From n, Σv and Σv²: Σ(v − v̄)² / (n − 1)."""
+    if n < 2:
+        return None
+    return max((ss - s * s / n) / (n - 1), 0.0)
+
+
+def _picks(session: Session, first: Any) -> Any:
+    """(question_id, choice_id, picked): how many first attempts picked each choice, one row
+    per element of the JSON ``selected`` lists (a table-valued function per dialect)."""
+    selected: Any = AttemptItem.selected
+    if session.get_bind().dialect.name == "postgresql":
+        # the column is ``json``; an answer cleared to JSON null is no array
+        array = case(
+            (func.json_typeof(selected) == "array", selected),
+            else_=literal_column("'[]'::json"),
+        )
+        element = func.json_array_elements_text(array).table_valued("value")
+        choice_id: Any = cast(element.c.value, Integer)
+    else:
+        element = func.json_each(selected).table_valued("value")
+        choice_id = element.c.value
+    return (
+        select(
+            col(AttemptItem.question_id).label("question_id"),
+            choice_id.label("choice_id"),
+            func.count(col(AttemptItem.attempt_id).distinct()).label("picked"),
+        )
+        .select_from(AttemptItem)
+        .join(first, first.c.attempt_id == AttemptItem.attempt_id)
+        .join(element, true())
+        .group_by(col(AttemptItem.question_id), choice_id)
+        .subquery("picks")
+    )
+
+
+def quiz_analysis(session: Session, *, quiz_id: int, users: Select | None) -> QuizAnalysis:
+    """Classical item analysis of a quiz on the submitted first attempts of ``users`` (a
+    ``Select`` of user ids, e.g. ``cohort_participants(cohort_id)``; None: everybody).
+
+    Three statements, whatever the number of attempts: the score distribution (with the
+    median and the variance of the summed item scores), the per-item sums, the per-choice
+    counts."""
+    first = _first_attempts(col(QuizAttempt.quiz_id) == quiz_id, users).cte("first_attempt")
+    x = func.coalesce(AttemptItem.score, 0.0)
+    item = (
         select(
             col(AttemptItem.attempt_id).label("attempt_id"),
-            func.sum(func.coalesce(AttemptItem.score, 0.0)).label("t"),
+            col(AttemptItem.question_id).label("question_id"),
+            x.label("x"),
         )
-        .join(QuizAttempt, col(QuizAttempt.id) == AttemptItem.attempt_id)
-        .where(and_(*first))
-        .group_by(col(AttemptItem.attempt_id))
+        .join(first, first.c.attempt_id == AttemptItem.attempt_id)
+        .cte("item")
+    )
+    total = (
+        select(item.c.attempt_id, func.sum(item.c.x).label("t"))
+        .group_by(item.c.attempt_id)
+        .cte("total")
+    )
+
+    # 1. the attempts: n, mean, Σscore², the median; Σt and Σt² of the summed item scores
+    score = func.coalesce(first.c.score, 0.0)
+    ranked = select(
+        score.label("score"),
+        func.row_number().over(order_by=score).label("rn"),
+        func.count().over().label("cnt"),
+    ).subquery()
+    # the middle row (n odd) or the two middle rows (n even): 2·rn ∈ {n, n + 1, n + 2}
+    median = (
+        select(func.avg(ranked.c.score))
+        .where(2 * ranked.c.rn >= ranked.c.cnt, 2 * ranked.c.rn <= ranked.c.cnt + 2)
+        .scalar_subquery()
+    )
+    n, mean, sum_ss, sum_t, sum_tt, median_value = session.execute(
+        select(
+            func.count(),
+            func.avg(score),
+            func.sum(score * score),
+            func.sum(total.c.t),
+            func.sum(total.c.t * total.c.t),
+            median,
+        )
+        .select_from(first)
+        .outerjoin(total, total.c.attempt_id == first.c.attempt_id)
+    ).one()
+    n = int(n or 0)
+    if n == 0:
+        return QuizAnalysis(0, None, None, None, None, None, True, [])
+
+    # 2. per item: n, Σx, Σx², Σr, Σr², Σxr with r = t − x (the rest of the attempt), and
+    # Σx₍ᵢ₎r₍ᵢ₎ over both sorted independently (the largest covariance the two could have)
+    scored = (
+        select(item.c.question_id, item.c.x, (total.c.t - item.c.x).label("r"))
+        .join(total, total.c.attempt_id == item.c.attempt_id)
+        .cte("scored")
+    )
+    by_x = select(
+        scored.c.question_id,
+        scored.c.x,
+        func.row_number().over(partition_by=scored.c.question_id, order_by=scored.c.x).label("rn"),
+    ).subquery()
+    by_r = select(
+        scored.c.question_id,
+        scored.c.r,
+        func.row_number().over(partition_by=scored.c.question_id, order_by=scored.c.r).label("rn"),
+    ).subquery()
+    sorted_products = (
+        select(by_x.c.question_id, func.sum(by_x.c.x * by_r.c.r).label("sxr_max"))
+        .join(by_r, and_(by_r.c.question_id == by_x.c.question_id, by_r.c.rn == by_x.c.rn))
+        .group_by(by_x.c.question_id)
         .subquery()
     )
-    x = func.coalesce(AttemptItem.score, 0.0)
-    r = totals.c.t - x
+    sums = (
+        select(
+            scored.c.question_id,
+            func.count().label("n"),
+            func.sum(scored.c.x).label("sx"),
+            func.sum(scored.c.x * scored.c.x).label("sxx"),
+            func.sum(scored.c.r).label("sr"),
+            func.sum(scored.c.r * scored.c.r).label("srr"),
+            func.sum(scored.c.x * scored.c.r).label("sxr"),
+        )
+        .group_by(scored.c.question_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            col(Question.id),
+            col(Question.slug),
+            col(Question.revision),
+            col(Question.position),
+            col(Question.type),
+            col(Question.text),
+            sums.c.n,
+            sums.c.sx,
+            sums.c.sxx,
+            sums.c.sr,
+            sums.c.srr,
+            sums.c.sxr,
+            sorted_products.c.sxr_max,
+        )
+        .join(sums, sums.c.question_id == Question.id)
+        .join(sorted_products, sorted_products.c.question_id == Question.id)
+        .order_by(col(Question.position), col(Question.slug), col(Question.revision))
+    ).all()
+
+    # 3. per item and choice: how many picked it (every choice, also those nobody picked)
+    picks = _picks(session, first)
+    choices: dict[int, list[tuple[int, int, dict, bool, int]]] = {}
+    for choice_id, question_id, position, text, correct, picked in session.execute(
+        select(
+            col(Choice.id),
+            col(Choice.question_id),
+            col(Choice.position),
+            col(Choice.text),
+            col(Choice.correct),
+            func.coalesce(picks.c.picked, 0),
+        )
+        .outerjoin(
+            picks,
+            and_(picks.c.question_id == Choice.question_id, picks.c.choice_id == Choice.id),
+        )
+        .where(col(Choice.question_id).in_(select(item.c.question_id).distinct()))
+        .order_by(col(Choice.question_id), col(Choice.position))
+    ):
+        choices.setdefault(question_id, []).append(
+            (choice_id, position, text, bool(correct), int(picked))
+        )
+
+    items = []
+    by_slug: dict[str, tuple[int, float, float]] = {}  # slug: n, Σx, Σx² over its versions
+    for qid, slug, revision, position, kind, text, k, sx, sxx, sr, srr, sxr, sxr_max in rows:
+        k, sx, sxx, sr, srr = int(k), float(sx), float(sxx), float(sr), float(srr)
+        sxr, sxr_max = float(sxr), float(sxr_max)
+        m, s, ss = by_slug.get(slug, (0, 0.0, 0.0))
+        by_slug[slug] = (m + k, s + sx, ss + sxx)
+        var_x = _sample_variance(k, sx, sxx)
+        var_r = _sample_variance(k, sr, srr)
+        discrimination = efficiency = None
+        if var_x is not None and var_r is not None:
+            cov = (sxr - sx * sr / k) / (k - 1)
+            cov_max = (sxr_max - sx * sr / k) / (k - 1)
+            if var_x > _EPS and var_r > _EPS:
+                discrimination = max(-1.0, min(1.0, cov / math.sqrt(var_x * var_r)))
+            if cov_max > _EPS:
+                efficiency = cov / cov_max
+        facility = sx / k
+        item_choices = [
+            ChoiceStats(cid, pos, ctext, correct, picked, picked / k)
+            for cid, pos, ctext, correct, picked in choices.get(qid, [])
+        ]
+        items.append(
+            ItemStats(
+                question_id=qid,
+                slug=slug,
+                revision=revision,
+                position=position,
+                type=kind,
+                text=text,
+                n=k,
+                facility=facility,
+                sd=math.sqrt(var_x) if var_x is not None else None,
+                discrimination=discrimination,
+                efficiency=efficiency,
+                choices=item_choices,
+                flags=item_flags(
+                    facility=facility, discrimination=discrimination, n=k, choices=item_choices
+                ),
+            )
+        )
+
+    # Cronbach's α over the quiz's questions (a question's versions are one question):
+    # k/(k − 1)·(1 − Σ item variances / variance of the summed item scores)
+    alpha = None
+    var_t = _sample_variance(n, float(sum_t or 0.0), float(sum_tt or 0.0))
+    k_items = len(by_slug)
+    if k_items > 1 and var_t is not None and var_t > _EPS:
+        item_variances = sum(_sample_variance(*slug_sums) or 0.0 for slug_sums in by_slug.values())
+        alpha = k_items / (k_items - 1) * (1 - item_variances / var_t)
+    var_score = _sample_variance(n, float(mean) * n, float(sum_ss))
+    sd = math.sqrt(var_score) if var_score is not None else None
+    sem = sd * math.sqrt(1 - alpha) if sd is not None and alpha is not None else None
+    return QuizAnalysis(
+        attempts=n,
+        mean=float(mean),
+        median=float(median_value) if median_value is not None else None,
+        sd=sd,
+        alpha=alpha,
+        sem=sem,
+        small_sample=n < SMALL_SAMPLE,
+        items=items,
+    )
+
+
+def item_flags(
+    *, facility: float, discrimination: float | None, n: int, choices: Iterable[ChoiceStats]
+) -> tuple[str, ...]:
+    """Plain reasons to look at a question again (message ids; thresholds at the top)."""
+    flags = []
+    if facility > TOO_EASY:
+        flags.append(FLAG_TOO_EASY)
+    elif facility < TOO_HARD:
+        flags.append(FLAG_TOO_HARD)
+    if discrimination is not None:
+        if discrimination < 0:
+            flags.append(FLAG_NEGATIVE_DISCRIMINATION)
+        elif discrimination < WEAK_DISCRIMINATION:
+            flags.append(FLAG_WEAK_DISCRIMINATION)
+    if n >= UNUSED_DISTRACTOR_MIN_N and any(not c.correct and c.picked == 0 for c in choices):
+        flags.append(FLAG_UNUSED_DISTRACTOR)
+    return tuple(flags)
+
+
+def prepost_facility(session: Session, *, users: Select | None) -> dict[str, PrePost]:
+    """{question slug: PrePost} on the submitted first attempts at the pre-test and the
+    post-test (they ask the same questions) of ``users`` (None: everybody). One statement."""
+    tests = select(col(Quiz.id)).where(col(Quiz.kind).in_(("pre", "post")))
+    first = _first_attempts(col(QuizAttempt.quiz_id).in_(tests), users).subquery()
+    position = func.min(col(Question.position)).label("position")
     rows = session.execute(
         select(
             col(Question.slug),
-            col(Question.revision),
+            col(Quiz.kind),
             func.count(),
-            func.sum(x),
-            func.sum(x * x),
-            func.sum(r),
-            func.sum(r * r),
-            func.sum(x * r),
+            func.avg(func.coalesce(AttemptItem.score, 0.0)),
+            position,
         )
-        .join(totals, totals.c.attempt_id == AttemptItem.attempt_id)
+        .select_from(AttemptItem)
+        .join(first, first.c.attempt_id == AttemptItem.attempt_id)
+        .join(Quiz, col(Quiz.id) == first.c.quiz_id)
         .join(Question, col(Question.id) == AttemptItem.question_id)
-        .group_by(col(Question.slug), col(Question.revision))
-        .order_by(col(Question.slug), col(Question.revision))
+        .group_by(col(Question.slug), col(Quiz.kind))
+        .order_by(position, col(Question.slug))
     ).all()
-    n_att, sum_t, sum_tt = session.execute(
-        select(func.count(), func.sum(totals.c.t), func.sum(totals.c.t * totals.c.t))
-    ).one()
-    items = []
-    sum_pq = 0.0
-    for slug, revision, n, sx, sxx, sr, srr, sxr in rows:
-        p = sx / n
-        sum_pq += p * (1 - p)
-        items.append(
-            ItemStat(
-                slug,
-                revision,
-                n,
-                p,
-                _correlation(n, sx, sxx, sr, srr, sxr),
-                _flags(p, _correlation(n, sx, sxx, sr, srr, sxr)),
-            )
-        )
-    kr20 = None
-    k = len(items)
-    if n_att and n_att > 1 and k > 1:
-        variance = sum_tt / n_att - (sum_t / n_att) ** 2
-        if variance > 0:
-            kr20 = k / (k - 1) * (1 - sum_pq / variance)
-    return ItemAnalysis(attempts=n_att or 0, items=items, kr20=kr20)
+    out: dict[str, PrePost] = {}
+    for slug, kind, n, facility, _position in rows:
+        was = out.get(slug, PrePost(None, 0, None, 0))
+        if kind == "pre":
+            out[slug] = was._replace(pre=float(facility), n_pre=int(n))
+        else:
+            out[slug] = was._replace(post=float(facility), n_post=int(n))
+    return out
 
 
-def _correlation(n: int, sx: float, sxx: float, sy: float, syy: float, sxy: float) -> float | None:
-    cov = sxy - sx * sy / n
-    vx = sxx - sx * sx / n
-    vy = syy - sy * sy / n
-    if n < 2 or vx <= 1e-12 or vy <= 1e-12:
-        return None
-    return cov / math.sqrt(vx * vy)
-
-
-def _flags(p: float, d: float | None) -> tuple[str, ...]:
-    flags = []
-    if p > 0.9:
-        flags.append("too_easy")
-    if p < 0.2:
-        flags.append("too_hard")
-    if d is not None and d < 0:
-        flags.append("negative_discrimination")
-    return tuple(flags)
+def prepost_rows(
+    prepost: dict[str, PrePost], analyses: Iterable[QuizAnalysis] = ()
+) -> list[PrePostRow]:
+    """The before/after table: ``prepost_facility`` with each question's stem taken from the
+    analyses (its newest version), in the order of ``prepost``."""
+    stems: dict[str, tuple[int, dict[str, str]]] = {}
+    for analysis in analyses:
+        for i in analysis.items:
+            if i.slug not in stems or stems[i.slug][0] < i.revision:
+                stems[i.slug] = (i.revision, i.text)
+    return [
+        PrePostRow(slug, stems.get(slug, (0, {}))[1], *values) for slug, values in prepost.items()
+    ]

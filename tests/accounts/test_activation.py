@@ -144,3 +144,115 @@ def test_cards_show_only_own_cohorts(make_client, fresh, mini, settings):
     assert page.status_code == 200
     assert page.text.count('class="activation-card"') == 2
     assert "<svg" in page.text  # the QR code, inline
+
+
+def test_a_new_code_for_someone_who_already_activated_is_confirmed_first(
+    make_client, fresh, mini, settings
+):
+    """A new code for a participant who uses their account: a confirmation page (nothing
+    changes), then the code, shown as a pending reset until it is used; using it replaces
+    the password and signs out every other browser."""
+    from app.cohorts.models import ActivationCode
+    from app.cohorts.service import cohort_roster
+
+    cohort, official, _, codes = fresh
+    person = make_client()
+    assert activate(person, codes[official.username], "rumah-jujur-2026").status_code == 303
+    assert person.get("/learn").status_code == 200
+    fasi = make_client()
+    login(fasi, "rina", "kata-sandi-uji-123")
+    post_form(fasi, "/language", {"locale": "en", "next": "/facilitator"})
+    url = f"/facilitator/cohorts/uji/participants/{official.id}/reissue"
+
+    def state():
+        with mini.read() as session:
+            live = session.execute(
+                select(ActivationCode.id).where(
+                    ActivationCode.user_id == official.id, ActivationCode.used_at.is_(None)
+                )
+            ).all()
+            logs = session.execute(select(AuditLog.action).order_by(AuditLog.id)).scalars().all()
+            password = session.get(User, official.id).password_hash
+            (row,) = [
+                p
+                for c in cohort_roster(session, cohort_id=cohort.id)
+                for p in c.partners
+                if p.id == official.id
+            ]
+        return len(live), logs, password, row
+
+    before = state()
+    assert before[0] == 0 and before[3].activated and not before[3].reset_pending
+    confirm = post_form(fasi, url, page="/facilitator/cohorts/uji")
+    assert confirm.status_code == 200
+    page = confirm.text
+    assert official.display_name in page and official.username in page
+    assert (
+        "They already use their account. A new code lets them choose a new password: their "
+        "current password stops working when they use the code." in page
+    )
+    assert f'action="{url}"' in page and 'name="confirm" value="1"' in page
+    assert 'name="csrf_token"' in page and 'href="/facilitator/cohorts/uji"' in page
+    assert state() == before  # nothing written: no code, no audit record
+
+    done = fasi.post(
+        url, data={"confirm": "1", "csrf_token": csrf_of(page)}, follow_redirects=False
+    )
+    assert done.status_code == 303
+    assert done.headers["location"] == f"/facilitator/cohorts/uji/cards?participant={official.id}"
+    cards = fasi.get(done.headers["location"]).text
+    new_code = re.search(r'class="code">([A-Z0-9-]+)<', cards).group(1)
+    live, logs, password, row = state()
+    assert live == 1 and logs.count("activation.reissue") == 1
+    assert password == before[2]  # the old password works until the code is used
+    assert row.activated and row.reset_pending
+    with mini.read() as session:
+        reissue = session.execute(
+            select(AuditLog).where(AuditLog.action == "activation.reissue")
+        ).scalar_one()
+    assert reissue.detail == {"cohort": "uji", "reset": True}
+
+    other = make_client()
+    assert activate(other, new_code, "rumah-baru-2026").status_code == 303
+    assert person.get("/learn", follow_redirects=False).status_code in (302, 303)  # signed out
+    assert other.get("/learn").status_code == 200
+    fresh_client = make_client()
+    assert login(fresh_client, official.username, "rumah-jujur-2026").status_code == 401
+    assert login(fresh_client, official.username, "rumah-baru-2026").status_code == 303
+    live, logs, password, row = state()
+    assert live == 0 and password != before[2]
+    assert row.activated and not row.reset_pending
+    with mini.read() as session:
+        audit = {
+            log.action: log
+            for log in session.execute(
+                select(AuditLog).where(AuditLog.action.like("account.%"))
+            ).scalars()
+        }
+    assert set(audit) == {"account.activated", "account.reset_by_code"}
+    for log in audit.values():
+        assert (log.actor_id, log.target) == (official.id, f"user:{official.username}")
+
+
+def test_an_expired_reset_code_is_no_longer_pending(fresh, mini, time_machine):
+    from app.cohorts.service import cohort_roster
+
+    cohort, official, _, _ = fresh
+    with mini.write() as session:
+        session.get(User, official.id).password_hash = "x"  # activated
+        activation_issue(session, user_id=official.id, now=NOW, days=30)
+    with mini.read() as session:
+        pending = {
+            p.id: p.reset_pending
+            for c in cohort_roster(session, cohort_id=cohort.id)
+            for p in c.partners
+        }
+        later = {
+            p.id: p.reset_pending
+            for c in cohort_roster(
+                session, cohort_id=cohort.id, now=datetime(2026, 4, 2, tzinfo=UTC)
+            )
+            for p in c.partners
+        }
+    assert pending[official.id] and not later[official.id]
+    assert not any(v for k, v in pending.items() if k != official.id)  # not activated: no reset

@@ -50,6 +50,8 @@ def _cards() -> list[Card]:
                 role_label="Pejabat" if i % 2 else "Pasangan",
                 code=code,
                 url=f"{BASE}/activate?code={code}",
+                username=f"tng24-{i:03d}{'a' if i % 2 else 'b'}",
+                valid_until="Berlaku sampai 13 November 2024.",
             )
         )
     return cards
@@ -73,7 +75,13 @@ def _certificate(name: str = "Dr. H. Ma'ruf Ñoño Pérez, M.Si.") -> bytes:
 
 @pytest.fixture(scope="module")
 def card_sheet() -> bytes:
-    return activation_cards_pdf(_cards(), title=TITLE, instructions=INSTRUCTIONS, cohort=COHORT)
+    return activation_cards_pdf(
+        _cards(),
+        title=TITLE,
+        instructions=INSTRUCTIONS,
+        cohort=COHORT,
+        username_label="Nama pengguna",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -183,6 +191,8 @@ def test_card_sheet_text_keeps_accents_and_apostrophes(card_sheet, pdfium):
         assert card.name in first
         assert card.code in first
         assert f"{card.couple_code} · {card.role_label}" in first
+        assert f"Nama pengguna: {card.username}" in first
+    assert first.count("Berlaku sampai 13 November 2024.") == 8
     assert "Zulkifli" in second and "K7P9-9QXM" in second
     assert "Ñoño" not in second
     for text in (first, second):
@@ -198,8 +208,16 @@ def test_card_with_a_very_long_name_stays_usable(pdfium, zxing):
         role_label="Pasangan",
         code="ABCD-EFGH",
         url=f"{BASE}/activate?code=ABCD-EFGH",
+        username="u" * 64,
+        valid_until="Berlaku sampai 13 November 2024.",
     )
-    data = activation_cards_pdf([card], title=TITLE, instructions=INSTRUCTIONS, cohort=COHORT)
+    data = activation_cards_pdf(
+        [card],
+        title=TITLE,
+        instructions=INSTRUCTIONS,
+        cohort=COHORT,
+        username_label="Nama pengguna",
+    )
     assert data.startswith(b"%PDF-")
     (page,) = _pages(pdfium, data)
     image = _image(page)
@@ -208,6 +226,7 @@ def test_card_with_a_very_long_name_stays_usable(pdfium, zxing):
     assert "Prof. Dr. Ir. Raden Mas" in text
     assert "ABCD-EFGH" in text
     assert "TNG24-017 · Pasangan" in text
+    assert "Nama pengguna: uuuuuuuu" in text and "Berlaku sampai 13 November 2024." in text
     # Nothing of the card was pushed past its cell: beyond the cut lines the page is blank.
     cell_w, cell_h = image.width // 2, image.height // 4
     beside = image.crop((cell_w + 10, 0, image.width, cell_h - 10))
@@ -220,6 +239,43 @@ def test_empty_card_list_still_gives_a_pdf(pdfium):
     data = activation_cards_pdf([], title=TITLE, instructions=INSTRUCTIONS, cohort=COHORT)
     assert data.startswith(b"%PDF-")
     assert len(pdfium.PdfDocument(data)) == 1
+
+
+def test_cohort_cards_pdf_shows_username_and_expiry_in_the_readers_language(
+    client, mini, settings, pdfium
+):
+    """The facilitator's PDF: each card with its username and the code's last day, as a date
+    in Jakarta (the code expires at 03:00 WIB on 1 April, still 31 March in UTC)."""
+    from datetime import UTC, datetime
+
+    from app.accounts.models import User
+    from app.cohorts.service import activation_issue
+    from tests.conftest import login, post_form
+    from tests.factories import PASSWORD, make_cohort, make_couple, make_user
+
+    fasi = make_user(mini, settings, "rina", "facilitator")
+    cohort = make_cohort(mini, "uji", facilitator=fasi)
+    official, spouse = make_couple(mini, settings, cohort, "tng26-001")
+    issued = datetime(2026, 3, 1, 20, 0, tzinfo=UTC)
+    with mini.write() as session:
+        for person in (official, spouse):
+            session.get(User, person.id).password_hash = None
+            activation_issue(session, user_id=person.id, now=issued, days=30)
+    login(client, "rina", PASSWORD)
+    response = client.get("/facilitator/cohorts/uji/cards.pdf")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    (page,) = _pages(pdfium, response.content)
+    text = _text(page)
+    for person in (official, spouse):
+        assert f"Nama pengguna: {person.username}" in text
+    assert text.count("Berlaku sampai 1 April 2026.") == 2
+    assert "31 Maret" not in text
+    post_form(client, "/language", {"locale": "en", "next": "/facilitator"})
+    (page,) = _pages(pdfium, client.get("/facilitator/cohorts/uji/cards.pdf").content)
+    text = _text(page)
+    assert f"Username: {official.username}" in text
+    assert "Valid until 1 April 2026." in text
 
 
 # --- certificate --------------------------------------------------------------------------

@@ -2,36 +2,57 @@
 
 from __future__ import annotations
 
+import html
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from app import cli
 from app.accounts.models import AuditLog, User
-from app.cohorts.models import ActivationCode, Couple
-from app.demo import make_roster_csv
-from tests.conftest import csrf_of, login
+from app.cohorts.models import ActivationCode, Cohort, Couple, Organization
+from app.cohorts.roster import parse_roster
+from app.cohorts.service import roster_import
+from app.db import Database
+from app.demo import ORGANIZATIONS, make_roster_csv
+from tests.conftest import csrf_of, login, post_form
 from tests.factories import make_cohort, make_user
 
 PW = "kata-sandi-uji-123"
 HEADER = "organisasi,nama_pejabat,nip,jabatan,kontak_pejabat,nama_pasangan,kontak_pasangan\n"
+NOW = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
+
+
+def add_organizations(db: Database, cohort: Cohort, names: list[str] = ORGANIZATIONS) -> None:
+    """The region's OPDs, as an administrator would have entered them."""
+    with db.write() as session:
+        session.add_all(Organization(region_id=cohort.region_id, name=name) for name in names)
 
 
 @pytest.fixture
 def fasi(client, mini, settings):
     user = make_user(mini, settings, "rina", "facilitator")
-    make_cohort(mini, "uji", facilitator=user)
+    add_organizations(mini, make_cohort(mini, "uji", facilitator=user))
     login(client, "rina", PW)
     return client
 
 
-def upload(client, data: bytes, name="roster.csv", action="import", slug="uji"):
+def upload(client, data: bytes, name="roster.csv", action="import", slug="uji", create=False):
     page = client.get(f"/facilitator/cohorts/{slug}/import")
+    form = {"csrf_token": csrf_of(page.text), "action": action}
+    if create:
+        form["create_organizations"] = "1"
     return client.post(
         f"/facilitator/cohorts/{slug}/import",
-        data={"csrf_token": csrf_of(page.text), "action": action},
+        data=form,
         files={"file": (name, data, "text/csv")},
     )
+
+
+def organizations(db) -> list[str]:
+    with db.read() as session:
+        return sorted(session.execute(select(Organization.name)).scalars())
 
 
 def count(db, model):
@@ -154,7 +175,7 @@ def test_import_needs_a_file_and_an_own_cohort(fasi, mini, settings, make_client
 
 
 def test_cli_import_roster(tmp_path, mini, settings, monkeypatch):
-    make_cohort(mini, "uji")
+    add_organizations(mini, make_cohort(mini, "uji"))
     monkeypatch.setattr(cli, "get_settings", lambda: settings)
     monkeypatch.setattr(cli, "_database", lambda: mini)
     good = tmp_path / "good.csv"
@@ -187,3 +208,135 @@ def test_two_thousand_rows(fasi, mini):
     again = upload(fasi, roster)
     assert "0 pasangan baru, 0 diperbarui, 2000 tidak berubah" in again.text
     assert count(mini, Couple) == 2000 and count(mini, ActivationCode) == 4000
+
+
+# ---------------------------------------------------------------- organizations of the region
+
+
+def service_import(db, cohort, data: bytes, **options):
+    with db.write() as session:
+        return roster_import(
+            session,
+            cohort=cohort,
+            parsed=parse_roster(data, "roster.csv"),
+            actor_id=None,
+            now=NOW,
+            activation_days=30,
+            **options,
+        )
+
+
+def test_organization_names_match_the_regions_ignoring_case_and_spaces(mini):
+    cohort = make_cohort(mini, "uji")
+    add_organizations(mini, cohort, ["Dinas Pendidikan"])
+    result = service_import(mini, cohort, (HEADER + "dinas  PENDIDIKAN ,Budi,,,,Sari,\n").encode())
+    assert result.ok and result.created == ["UJI-001"] and result.new_organizations == []
+    assert organizations(mini) == ["Dinas Pendidikan"]
+    with mini.read() as session:
+        org = session.execute(
+            select(Organization.name)
+            .join(Couple, Couple.organization_id == Organization.id)
+            .where(Couple.code == "UJI-001")
+        ).scalar_one()
+    assert org == "Dinas Pendidikan"
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_an_unknown_organization_is_a_problem_and_nothing_is_written(mini, dry_run):
+    cohort = make_cohort(mini, "uji")
+    add_organizations(mini, cohort, ["Dinas Pendidikan", "Dinas Kesehatan"])
+    data = (
+        HEADER
+        + "Dinas Kesehatan,Budi,,,,Sari,\n"
+        + "Dinas Pendidkan,Joko,,,,Ani,\n"
+        + "Kecamatan Ciledug,Agus,,,,Dewi,\n"
+    ).encode()
+    result = service_import(mini, cohort, data, dry_run=dry_run)
+    assert [(p.row, p.column, p.message % p.values) for p in result.problems] == [
+        (
+            3,
+            "organisasi",
+            'Unknown organization "Dinas Pendidkan". Did you mean "Dinas Pendidikan"?',
+        ),
+        (
+            4,
+            "organisasi",
+            'Unknown organization "Kecamatan Ciledug": no organization of this region has a '
+            "similar name.",
+        ),
+    ]
+    assert result.unknown_organizations == ["Dinas Pendidkan", "Kecamatan Ciledug"]
+    assert count(mini, Couple) == 0 and participants(mini) == 0
+    assert organizations(mini) == ["Dinas Kesehatan", "Dinas Pendidikan"]
+    with mini.read() as session:
+        assert session.query(AuditLog).filter_by(action="roster.import").count() == 0
+
+
+def test_unknown_organizations_are_reported_with_the_files_other_problems(mini):
+    cohort = make_cohort(mini, "uji")
+    add_organizations(mini, cohort, ["Dinas Pendidikan"])
+    data = (
+        HEADER + "Dinas Pendidkan,Budi,,,,Sari,\n" + "Dinas Pendidikan,Joko,12,,,Ani,\n"
+    ).encode()
+    result = service_import(mini, cohort, data)
+    assert [(p.row, p.column) for p in result.problems] == [(3, "nip"), (2, "organisasi")]
+    assert count(mini, Couple) == 0
+
+
+def test_new_organizations_are_created_only_when_asked(mini):
+    cohort = make_cohort(mini, "uji")
+    add_organizations(mini, cohort, ["Dinas Pendidikan"])
+    data = (
+        HEADER
+        + "Dinas  Baru,Budi,,,,Sari,\n"
+        + "DINAS BARU,Joko,,,,Ani,\n"
+        + "dinas pendidikan,Agus,,,,Dewi,\n"
+    ).encode()
+    dry = service_import(mini, cohort, data, dry_run=True, create_organizations=True)
+    assert dry.ok and dry.new_organizations == ["Dinas Baru"] and len(dry.created) == 3
+    assert organizations(mini) == ["Dinas Pendidikan"] and count(mini, Couple) == 0
+    done = service_import(mini, cohort, data, create_organizations=True)
+    assert done.ok and done.new_organizations == ["Dinas Baru"] and len(done.created) == 3
+    assert organizations(mini) == ["Dinas Baru", "Dinas Pendidikan"]
+    with mini.read() as session:
+        log = session.execute(
+            select(AuditLog).where(AuditLog.action == "roster.import")
+        ).scalar_one()
+    assert log.detail["organizations_created"] == ["Dinas Baru"]
+    again = service_import(mini, cohort, data)  # now they are the region's: no flag needed
+    assert again.ok and again.new_organizations == [] and len(again.unchanged) == 3
+
+
+def test_the_import_form_refuses_unknown_organizations_without_the_checkbox(fasi, mini):
+    data = (HEADER + "Dinas Pendidkan,Budi,,,,Sari,\n" + "Dinas Pariwisata,Joko,,,,Ani,\n").encode()
+    post_form(fasi, "/language", {"locale": "en"})
+    page = fasi.get("/facilitator/cohorts/uji/import")
+    assert 'name="create_organizations"' in page.text and "checked" not in page.text
+    assert "Create new organizations" in page.text
+    for action in ("check", "import"):
+        response = upload(fasi, data, action=action)
+        assert response.status_code == 422
+        text = html.unescape(response.text)
+        assert ">2</td><td>organisasi</td>" in text and ">3</td><td>organisasi</td>" in text
+        assert 'Unknown organization "Dinas Pendidkan". Did you mean "Dinas Pendidikan"?' in text
+        assert 'Unknown organization "Dinas Pariwisata": no organization' in text
+        assert "Nothing was imported" in text
+        assert 'only when you tick "Create new organizations"' in text
+    assert count(mini, Couple) == 0 and "Dinas Pariwisata" not in organizations(mini)
+
+
+def test_the_import_form_creates_organizations_with_the_checkbox(fasi, mini):
+    post_form(fasi, "/language", {"locale": "en"})
+    data = (HEADER + "Dinas Pariwisata,Joko,,,,Ani,\n" + "dinas  SOSIAL,Budi,,,,Sari,\n").encode()
+    check = upload(fasi, data, action="check", create=True)
+    assert check.status_code == 200
+    assert "New organizations to be created: Dinas Pariwisata." in check.text
+    checkbox = check.text.split('name="create_organizations"', 1)[1].split(">", 1)[0]
+    assert " checked" in checkbox  # the choice is kept for the import that follows
+    assert "Dinas Pariwisata" not in organizations(mini)
+    response = upload(fasi, data, create=True)
+    assert response.status_code == 200 and "Imported: 2 new couples" in response.text
+    assert "New organizations created: Dinas Pariwisata." in response.text
+    names = organizations(mini)
+    assert "Dinas Pariwisata" in names and names.count("Dinas Sosial") == 1
+    assert len(names) == len(ORGANIZATIONS) + 1

@@ -18,9 +18,11 @@ from app.cohorts.roster import (
     COLUMNS,
     MAX_BYTES,
     MAX_ROWS,
+    ORGANIZATION_SUGGESTION_CUTOFF,
     RosterParse,
     RosterProblem,
     RosterRow,
+    match_organizations,
     normalize_phone,
     parse_roster,
     template_csv,
@@ -805,3 +807,86 @@ def test_arbitrary_cells_never_raise_and_rows_are_clean(rows, delimiter):
             assert text[0] not in "+-@" or normalize_phone(text)
         assert row.nip is None or re.fullmatch(r"[0-9]{18}", row.nip)
     assert parsed.problems == sorted(parsed.problems, key=lambda p: (p.row, p.column or ""))
+
+
+# ---------------------------------------------------------------- organizations of the region
+
+KNOWN = ["Dinas Pendidikan", "Dinas Kesehatan", "Badan Pendapatan Daerah", "Inspektorat"]
+
+
+def rows_of(*organizations: str) -> list[RosterRow]:
+    parsed = parse_roster(
+        roster(
+            *(
+                couple(organisasi=org, nama_pejabat=f"Pejabat {i}")
+                for i, org in enumerate(organizations)
+            )
+        )
+    )
+    assert parsed.ok, parsed.problems
+    return parsed.rows
+
+
+def test_organizations_match_without_regard_to_case_and_spacing():
+    matched = match_organizations(
+        rows_of("dinas  PENDIDIKAN ", "Dinas Pendidikan", "INSPEKTORAT"), KNOWN, create=False
+    )
+    assert matched.problems == [] and matched.new == [] and matched.unknown == []
+
+
+def test_an_unknown_organization_names_row_column_and_the_closest_known_name():
+    matched = match_organizations(
+        rows_of("Dinas Pendidikan", "Dinas Pendidkan", "Kecamatan Ciledug", "dinas pendidkan"),
+        KNOWN,
+        create=False,
+    )
+    assert [(p.row, p.column, p.message % p.values) for p in matched.problems] == [
+        (
+            3,
+            "organisasi",
+            'Unknown organization "Dinas Pendidkan". Did you mean "Dinas Pendidikan"?',
+        ),
+        (
+            4,
+            "organisasi",
+            'Unknown organization "Kecamatan Ciledug": no organization of this region has a '
+            "similar name.",
+        ),
+        (
+            5,
+            "organisasi",
+            'Unknown organization "dinas pendidkan". Did you mean "Dinas Pendidikan"?',
+        ),
+    ]
+    assert matched.unknown == ["Dinas Pendidkan", "Kecamatan Ciledug"] and matched.new == []
+
+
+@pytest.mark.parametrize(
+    ("name", "suggestion"),
+    [
+        ("Dinas Kesehatn", "Dinas Kesehatan"),  # a typo
+        ("Badan Pendapatan", "Badan Pendapatan Daerah"),  # a word left out
+        ("Inspektorat Kota", "Inspektorat"),
+        ("Dinas Pertanian", None),  # another agency: below the cutoff, no suggestion
+        ("Dinas", None),
+    ],
+)
+def test_suggestions_stop_at_the_documented_cutoff(name, suggestion):
+    (problem,) = match_organizations(rows_of(name), KNOWN, create=False).problems
+    assert problem.values.get("suggestion") == suggestion
+    assert 0 < ORGANIZATION_SUGGESTION_CUTOFF <= 100
+
+
+def test_with_create_each_new_organization_is_created_once_in_its_first_spelling():
+    matched = match_organizations(
+        rows_of("Dinas  Baru", "DINAS BARU ", "Dinas Pendidkan", "dinas pendidikan"),
+        KNOWN,
+        create=True,
+    )
+    assert matched.problems == [] and matched.unknown == []
+    assert matched.new == ["Dinas Baru", "Dinas Pendidkan"]
+
+
+def test_a_region_without_organizations_suggests_nothing():
+    (problem,) = match_organizations(rows_of("Dinas Sosial"), [], create=False).problems
+    assert problem.values == {"name": "Dinas Sosial"}

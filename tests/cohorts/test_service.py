@@ -7,7 +7,13 @@ from sqlalchemy import select
 
 from app.accounts.models import AuditLog
 from app.cohorts.models import ActivationCode
-from app.cohorts.service import activation_issue, activation_reissue, cohort_for, participant_for
+from app.cohorts.service import (
+    ResetUnconfirmed,
+    activation_issue,
+    activation_reissue,
+    cohort_for,
+    participant_for,
+)
 from app.errors import Forbidden, NotFound
 from tests.authz_world import NOW, build_world
 
@@ -50,6 +56,7 @@ def test_the_cohorts_facilitator_reissues_and_it_is_audited(db, world):
             user_id=world.official.id,
             now=NOW,
             days=30,
+            reset_confirmed=True,  # the official already uses the account
         )
     assert participant.id == world.official.id
     with db.read() as session:
@@ -57,6 +64,29 @@ def test_the_cohorts_facilitator_reissues_and_it_is_audited(db, world):
             select(AuditLog).where(AuditLog.action == "activation.reissue")
         ).scalar_one()
     assert (log.actor_id, log.at) == (world.facilitator.id, NOW)
+    assert log.detail == {"cohort": "uji", "reset": True}
+
+
+def test_a_password_reset_by_code_needs_the_facilitators_confirmation(db, world):
+    with pytest.raises(ResetUnconfirmed) as refused, db.write() as session:
+        activation_reissue(
+            session,
+            actor=world.facilitator,
+            cohort=world.cohort,
+            user_id=world.official.id,
+            now=NOW,
+            days=30,
+        )
+    assert (refused.value.user_id, refused.value.username) == (
+        world.official.id,
+        world.official.username,
+    )
+    with db.read() as session:
+        assert session.execute(select(ActivationCode)).first() is None
+        assert (
+            session.execute(select(AuditLog).where(AuditLog.action == "activation.reissue")).first()
+            is None
+        )
 
 
 def test_cohorts_and_participants_are_scoped_to_the_actor(db, world):

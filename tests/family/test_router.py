@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from app.accounts.models import User
 from app.certificates.models import Certificate
 from app.family.models import FamilyReflection, PledgeSignature
 from tests.conftest import complete, csrf_of, login, post_form, take_quiz
@@ -205,4 +206,40 @@ def test_certificates_when_the_couple_is_complete_and_their_check(
         admin, "/admin/certificates/revoke", {"code": mine.code, "reason": "uji"}, page="/admin"
     )
     assert "Dicabut." in admin.get(f"/verify/{mine.code}").text
+    assert a.get("/family/certificate.pdf").status_code == 404
+
+
+def test_a_revoked_certificate_says_so_instead_of_offering_the_download(
+    pair, mini, settings, make_client, time_machine
+):
+    a, _ = pair
+    with mini.read() as session:
+        official = session.execute(select(User).where(User.username == "tng26-001-a")).scalar_one()
+    with mini.write() as session:
+        session.add(
+            Certificate(
+                user_id=official.id,
+                code="KB-UJI0000001",
+                issued_at=datetime(2026, 3, 1, 3, 0, tzinfo=UTC),
+            )
+        )
+    assert "/family/certificate.pdf" in a.get("/family").text
+    make_user(mini, settings, "boss")
+    admin = make_client()
+    login(admin, "boss", PW)
+    time_machine.move_to("2026-03-02 18:30:00+00:00", tick=False)  # 3 March in Jakarta
+    post_form(
+        admin,
+        "/admin/certificates/revoke",
+        {"code": "KB-UJI0000001", "reason": "Kehadiran <b>tidak</b> sesuai"},
+        page="/admin",
+    )
+    post_form(a, "/language", {"locale": "en", "next": "/family"})
+    page = a.get("/family")
+    assert page.status_code == 200
+    text = page.text
+    assert "Your certificate was revoked on 3 March 2026." in text
+    assert "Kehadiran &lt;b&gt;tidak&lt;/b&gt; sesuai" in text  # the reason, escaped
+    assert "contact your facilitator: Rina." in text
+    assert "/family/certificate.pdf" not in text and "Congratulations" not in text
     assert a.get("/family/certificate.pdf").status_code == 404

@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlmodel import Session
 
 from app.accounts.models import Role, User
@@ -37,6 +37,8 @@ from app.learning.rules import (
     completion_of,
     gates_for,
     path_progress,
+    stage_ladder,
+    stage_of,
     workshop_over_at,
 )
 from app.learning.selectors import (
@@ -46,7 +48,13 @@ from app.learning.selectors import (
     participant_facts,
     quiz_records,
 )
-from app.learning.standing import completions_for, records_for
+from app.learning.standing import (
+    completions_for,
+    facts_of_many,
+    facts_of_standing,
+    records_for,
+    standing_for,
+)
 from app.quizzes.models import ExtraAttempts, QuizAttempt
 from tests.factories import make_cohort, make_couple
 
@@ -335,9 +343,10 @@ def generate(db: Database, settings: Settings, seed: int, couples: int) -> World
             signers: list[int] = []
             reflections = {m: rng.choice(["none", "unconfirmed", "confirmed"]) for m in module_ids}
             kind = rng.random()
-            if i == 0:  # nothing at all / only an open pre-test attempt
+            if i == 0:  # not activated, nothing at all / only an open pre-test attempt
                 plan_a, plan_b = Plan(), Plan(pre="open")
                 reflections = dict.fromkeys(module_ids, "none")
+                session.execute(update(User).where(User.id == a.id).values(password_hash=None))
             elif i == 1:  # both finished, only one signed
                 finish_a = finish_b = True
                 signers = [a.id]
@@ -371,6 +380,8 @@ def generate(db: Database, settings: Settings, seed: int, couples: int) -> World
                 plan_b.quizzes[first_quiz.id] = (["fail"] * 3 + ["pass"], 1)
             elif i == 4:  # exhausted, with and without extra / an extra attempt in progress
                 plan_a.quizzes[first_quiz.id] = (["fail"] * 3, 0)
+                plan_a.pre, plan_a.stray = "taken", False  # waits at module 1's quiz
+                plan_a.lessons = len(curriculum.modules[0].lessons)
                 plan_a.quizzes[last_quiz.id] = (["fail"] * 4, 1)
                 plan_b.quizzes[first_quiz.id] = (["fail"] * 3 + ["open"], 1)
                 plan_b.pre, plan_b.pre_extra = "taken", 2
@@ -481,10 +492,31 @@ def by_rules(session: Session) -> dict[str, Any]:
             "reflections_confirmed": confirmed[couple_id],
             "complete": completion.complete,
         }
+    # stages: each participant's standing as their own pages read it
+    ladder = stage_ladder(curriculum)
+    stages = {}
+    for user_id, couple_id, _ in rows:
+        user = session.get(User, user_id)
+        assert user is not None
+        standing = standing_for(
+            session, user=user, curriculum=curriculum, now=NOW, tz=JAKARTA, with_partner=False
+        )
+        facts = facts_of_standing(
+            standing,
+            activated=user.password_hash is not None,
+            reflections_confirmed=confirmed[couple_id],
+            signed=people[user_id]["pledge_signed"],
+            complete=couples[couple_id]["complete"],
+        )
+        stage = stage_of(
+            ladder, curriculum, facts, now=NOW, after_opens=standing.learner.after_opens
+        )
+        stages[user_id] = (facts, stage.key, stage.waiting)
     return {
         "people": people,
         "quizzes": per_quiz,
         "couples": couples,
+        "stages": stages,
         "curriculum": curriculum,
         "records": records,
     }
@@ -493,9 +525,16 @@ def by_rules(session: Session) -> dict[str, Any]:
 def by_sql(session: Session, world: World, curriculum: Curriculum) -> dict[str, Any]:
     """What the selectors say, cohort by cohort."""
     quiz_ids = {q.id for q in curriculum.quizzes.values()}
-    people, per_quiz, couples = {}, {}, {}
+    people, per_quiz, couples, stages = {}, {}, {}, {}
+    ladder = stage_ladder(curriculum)
     for cohort_id in world.cohorts:
         users = cohort_participants(cohort_id)
+        cohort = session.get(Cohort, cohort_id)
+        assert cohort is not None
+        after_opens = workshop_over_at(cohort.workshop_end, JAKARTA)
+        for uid, person in facts_of_many(session, users=users).items():
+            stage = stage_of(ladder, curriculum, person.facts, now=NOW, after_opens=after_opens)
+            stages[uid] = (person.facts, stage.key, stage.waiting)
         passed: dict[int, set[int]] = defaultdict(set)
         for row in session.execute(modules_passed(users)).mappings():
             passed[row["user_id"]].add(row["module_id"])
@@ -536,7 +575,7 @@ def by_sql(session: Session, world: World, curriculum: Curriculum) -> dict[str, 
         for row in session.execute(couple_complete()).mappings()
     }
     assert everyone == {c: v["complete"] for c, v in couples.items()}
-    return {"people": people, "quizzes": per_quiz, "couples": couples}
+    return {"people": people, "quizzes": per_quiz, "couples": couples, "stages": stages}
 
 
 def differences(rules: dict, sql: dict) -> list[str]:
@@ -551,7 +590,7 @@ def check_agreement(db: Database, world: World) -> dict[str, Any]:
     with db.read() as session:
         rules = by_rules(session)
         sql = by_sql(session, world, rules["curriculum"])
-    for part in ("people", "quizzes", "couples"):
+    for part in ("people", "quizzes", "couples", "stages"):
         assert not differences(rules[part], sql[part]), "\n".join(
             [part, *differences(rules[part], sql[part])]
         )
@@ -602,6 +641,10 @@ def assert_varied(db: Database, rules: dict[str, Any]) -> None:
         if len(r.submitted) >= 2 and r.submitted[0].passed and not r.submitted[-1].passed
     ]
     assert passed_then_failed
+    kinds = {key.split("-")[-1] for _, key, _ in rules["stages"].values()}
+    assert {"not_activated", "pretest", "quiz", "certificate"} <= kinds, kinds
+    assert len(kinds) >= 6, kinds
+    assert any(waiting for _, key, waiting in rules["stages"].values() if key.endswith("quiz"))
 
 
 @pytest.mark.parametrize("seed", [11, 23, 37, 42])

@@ -1,4 +1,4 @@
-"""Dashboard summaries and item analysis, computed by hand on a tiny cohort."""
+"""Dashboard summaries, computed by hand on a tiny cohort (item analysis: test_item_stats.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.curriculum.models import Question, Quiz
 from app.quizzes.models import AttemptItem, QuizAttempt
-from app.quizzes.stats import QuizSummary, item_analysis, participant_summaries, quiz_summaries
+from app.quizzes.stats import QuizSummary, participant_summaries, quiz_summaries
 from tests.factories import make_cohort, make_couple
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -61,37 +61,6 @@ def people(mini, settings):
     c, d = make_couple(mini, settings, cohort, "c2")
     (stranger, _) = make_couple(mini, settings, other, "c3")
     return cohort, other, (a, b, c, d), stranger
-
-
-def test_item_analysis_on_first_attempts_by_hand(mini, people):
-    cohort, other, (a, b, c, d), stranger = people
-    for user, scores in ((a, [1, 1]), (b, [1, 1]), (c, [1, 0]), (d, [0, 0])):
-        add_attempt(mini, user, "pre-test", scores)
-    add_attempt(mini, a, "pre-test", [0, 0], number=2)  # not a first attempt
-    add_attempt(mini, stranger, "pre-test", [0, 1])  # another cohort
-    with mini.read() as session:
-        quiz_id = session.execute(select(Quiz.id).where(Quiz.slug == "pre-test")).scalar_one()
-        result = item_analysis(session, quiz_id=quiz_id, cohort_id=cohort.id)
-        everyone = item_analysis(session, quiz_id=quiz_id)
-    assert result.attempts == 4
-    first, second = result.items
-    assert (first.slug, first.n, first.facility) == ("p-1", 4, 0.75)
-    assert second.facility == 0.5
-    assert first.discrimination == pytest.approx(0.5774, abs=1e-4)
-    assert second.discrimination == pytest.approx(0.5774, abs=1e-4)
-    assert result.kr20 == pytest.approx(0.72727, abs=1e-4)
-    assert everyone.attempts == 5
-
-
-def test_item_flags(mini, people):
-    cohort, _, (a, b, c, d), _ = people
-    for user, scores in ((a, [1, 0]), (b, [1, 0]), (c, [1, 0]), (d, [1, 1])):
-        add_attempt(mini, user, "pre-test", scores)
-    with mini.read() as session:
-        quiz_id = session.execute(select(Quiz.id).where(Quiz.slug == "pre-test")).scalar_one()
-        items = item_analysis(session, quiz_id=quiz_id, cohort_id=cohort.id).items
-    assert items[0].flags == ("too_easy",) and items[0].discrimination is None
-    assert "too_easy" not in items[1].flags
 
 
 def test_participant_and_quiz_summaries(mini, people):

@@ -1,0 +1,745 @@
+"""The facilitator's working list: every participant's stage and flags, the couple's stage,
+the funnel, filters, search, sorting and pages — and the reminder each person needs.
+
+Stages and flags come from ``app.learning`` (``stage_of``, ``behind_schedule``,
+``partner_gap``, ``couple_stage``) over facts the selectors read for the whole cohort at once:
+the number of statements does not grow with the cohort.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import func, select
+from sqlmodel import Session, col
+
+from app.accounts.models import User
+from app.cohorts.models import ActivationCode, Cohort, Couple, Organization
+from app.curriculum.outline import Curriculum
+from app.errors import AppError
+from app.facilitator.models import Reminder, ReminderText
+from app.i18n import N_, fmt_date, pick, translations
+from app.learning.rules import (
+    BehindReason,
+    Stage,
+    StageKind,
+    StageSlot,
+    behind_schedule,
+    couple_stage,
+    partner_gap,
+    stage_ladder,
+    stage_of,
+    workshop_over_at,
+    workshop_starts_at,
+)
+from app.learning.selectors import cohort_participants, last_activity
+from app.learning.standing import PersonFacts, facts_of_many
+
+PAGE_SIZE = 50
+
+# ---------------------------------------------------------------- stage names
+
+
+STAGE_NAMES: dict[StageKind, str] = {
+    StageKind.not_activated: N_("Not activated"),
+    StageKind.pretest: N_("Pre-test not taken"),
+    StageKind.lessons: N_("Module %(n)s: lessons"),
+    StageKind.quiz: N_("Module %(n)s: quiz"),
+    StageKind.workshop: N_("Waiting for the workshop"),
+    StageKind.post_test: N_("Post-test"),
+    StageKind.reflections: N_("Family reflections"),
+    StageKind.pledge: N_("Family pledge"),
+    StageKind.certificate: N_("Certificate"),
+}
+# a stage kind in general, for the reminder texts (one text serves every module)
+KIND_NAMES: dict[StageKind, str] = {
+    **STAGE_NAMES,
+    StageKind.lessons: N_("A module's lessons"),
+    StageKind.quiz: N_("A module's quiz"),
+}
+WAITING_NAMES: dict[StageKind, str] = {
+    StageKind.quiz: N_("every attempt used: waiting for you"),
+    StageKind.pledge: N_("signed; waiting for the partner"),
+}
+
+
+def stage_name(slot: StageSlot | Stage, locale: str) -> str:
+    """The stage in the reader's language ("Modul 2: kuis")."""
+    gettext = translations(locale).gettext
+    text = gettext(STAGE_NAMES[slot.kind])
+    module = slot.module
+    return text % {"n": module.position} if module is not None else text
+
+
+def waiting_name(stage: Stage, locale: str) -> str | None:
+    if not stage.waiting or stage.kind not in WAITING_NAMES:
+        return None
+    return translations(locale).gettext(WAITING_NAMES[stage.kind])
+
+
+# ---------------------------------------------------------------- the people of a cohort
+
+
+@dataclass
+class Person:
+    id: int
+    username: str
+    name: str
+    role: str
+    contact: str | None
+    position: str | None
+    locale: str
+    activated: bool
+    active: bool
+    code_expires: datetime | None
+    stage: Stage
+    behind: BehindReason | None
+    lessons: int
+    last_activity: datetime | None
+    last_reminder: datetime | None
+    facts: PersonFacts | None = None
+
+    @property
+    def channel(self) -> str | None:
+        """How to reach them: ``whatsapp`` (a phone number), ``email``, or None."""
+        return contact_channel(self.contact)
+
+
+@dataclass
+class CoupleLine:
+    id: int
+    code: str
+    organization: str
+    partners: list[Person]
+    stage: Stage
+    behind: bool
+    gap: bool
+
+    @property
+    def last_activity(self) -> datetime | None:
+        return max((p.last_activity for p in self.partners if p.last_activity), default=None)
+
+    @property
+    def last_reminder(self) -> datetime | None:
+        return max((p.last_reminder for p in self.partners if p.last_reminder), default=None)
+
+    @property
+    def not_activated(self) -> bool:
+        return any(not p.activated for p in self.partners)
+
+
+# what a participant has done once they are at or past a stage: the step before it
+DONE_NAMES: dict[StageKind, str] = {
+    StageKind.not_activated: N_("Activated"),
+    StageKind.pretest: N_("Pre-test taken"),
+    StageKind.lessons: N_("Module %(n)s: lessons done"),
+    StageKind.quiz: N_("Module %(n)s passed"),
+    StageKind.workshop: N_("Workshop over"),
+    StageKind.post_test: N_("Post-test taken"),
+    StageKind.reflections: N_("Family reflections confirmed"),
+    StageKind.pledge: N_("Pledge signed: certificate"),
+}
+
+
+def milestone_name(step: FunnelStep, locale: str) -> str:
+    """What the people counted in a funnel step have done ("Modul 1 lulus")."""
+    done = step.done
+    text = translations(locale).gettext(DONE_NAMES[done.kind])
+    return text % {"n": done.module.position} if done.module is not None else text
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    slot: StageSlot  # at or past this stage
+    done: StageSlot  # the stage before it, done
+    participants: int  # at or past this stage
+    officials: int
+    spouses: int
+    couples: int  # both partners at or past it
+
+
+@dataclass
+class Workspace:
+    cohort: Cohort
+    curriculum: Curriculum
+    ladder: list[StageSlot]
+    couples: list[CoupleLine]
+    total_lessons: int
+    now: datetime
+    after_opens: datetime
+
+    @property
+    def people(self) -> list[Person]:
+        return [p for c in self.couples for p in c.partners]
+
+    def funnel(self) -> list[FunnelStep]:
+        """How many are at or past each stage (from "activated" on: everyone is at or past
+        "not activated")."""
+        steps = []
+        people = self.people
+        for done, slot in zip(self.ladder, self.ladder[1:], strict=False):
+            at_or_past = [p for p in people if p.stage.rank >= slot.rank]
+            steps.append(
+                FunnelStep(
+                    slot=slot,
+                    done=done,
+                    participants=len(at_or_past),
+                    officials=sum(p.role == "official" for p in at_or_past),
+                    spouses=sum(p.role == "spouse" for p in at_or_past),
+                    couples=sum(
+                        len(c.partners) == 2 and c.stage.rank >= slot.rank for c in self.couples
+                    ),
+                )
+            )
+        return steps
+
+
+def cohort_facts(
+    session: Session,
+    *,
+    cohort: Cohort,
+    curriculum: Curriculum,
+    now: datetime,
+    tz: tzinfo,
+    days_before_close: int,
+    couple_id: int | None = None,
+) -> Workspace:
+    """Every couple of the cohort (or the one ``couple_id``) with both partners' stages and
+    flags: a constant number of statements, whatever the size of the cohort."""
+    cohort_id = cohort.id
+    users = cohort_participants(cohort_id)
+    if couple_id is not None:
+        users = users.where(col(Couple.id) == couple_id)
+    active_code = (
+        select(
+            col(ActivationCode.user_id).label("user_id"),
+            func.max(col(ActivationCode.expires_at)).label("expires_at"),
+        )
+        .where(col(ActivationCode.used_at).is_(None), col(ActivationCode.retired_at).is_(None))
+        .group_by(col(ActivationCode.user_id))
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            col(Couple.id),
+            col(Couple.code),
+            col(Organization.name),
+            col(User.id),
+            col(User.username),
+            col(User.display_name),
+            col(User.partner_role),
+            col(User.contact),
+            col(User.position),
+            col(User.locale),
+            col(User.password_hash).is_not(None),
+            col(User.is_active),
+            active_code.c.expires_at,
+        )
+        .join(Organization, col(Organization.id) == Couple.organization_id)
+        .join(User, col(User.couple_id) == Couple.id)
+        .outerjoin(active_code, active_code.c.user_id == User.id)
+        .where(col(Couple.cohort_id) == cohort_id, col(User.id).in_(users))
+        .order_by(col(Couple.code), col(User.partner_role))
+    ).all()
+    facts = facts_of_many(session, users=users)
+    activity = dict(session.execute(last_activity(users)).all())
+    reminded = dict(
+        session.execute(
+            select(col(Reminder.user_id), func.max(Reminder.at))
+            .where(col(Reminder.cohort_id) == cohort_id)
+            .group_by(col(Reminder.user_id))
+        ).all()
+    )
+    ladder = stage_ladder(curriculum)
+    after_opens = workshop_over_at(cohort.workshop_end, tz)
+    starts = workshop_starts_at(cohort.workshop_start, tz)
+    couples: dict[int, CoupleLine] = {}
+    pending: dict[int, list[Person]] = {}
+    meta: dict[int, tuple[str, str]] = {}
+    for (
+        couple_id,
+        code,
+        organization,
+        uid,
+        username,
+        name,
+        role,
+        contact,
+        position,
+        locale,
+        activated,
+        active,
+        expires,
+    ) in rows:
+        person_facts = facts[uid]
+        stage = stage_of(ladder, curriculum, person_facts.facts, now=now, after_opens=after_opens)
+        behind = behind_schedule(
+            curriculum,
+            person_facts.facts,
+            now=now,
+            workshop_starts=starts,
+            post_closes=cohort.post_closes,
+            days_before_close=days_before_close,
+        )
+        pending.setdefault(couple_id, []).append(
+            Person(
+                id=uid,
+                username=username,
+                name=name,
+                role=role or "",
+                contact=contact,
+                position=position,
+                locale=locale,
+                activated=bool(activated),
+                active=bool(active),
+                code_expires=expires,
+                stage=stage,
+                behind=behind,
+                lessons=person_facts.lessons,
+                last_activity=activity.get(uid),
+                last_reminder=reminded.get(uid),
+                facts=person_facts,
+            )
+        )
+        meta[couple_id] = (code, organization)
+    for couple_id, partners in pending.items():
+        code, organization = meta[couple_id]
+        stages = [p.stage for p in partners]
+        couples[couple_id] = CoupleLine(
+            id=couple_id,
+            code=code,
+            organization=organization,
+            partners=partners,
+            stage=couple_stage(stages),
+            behind=any(p.behind is not None for p in partners),
+            gap=len(stages) == 2 and partner_gap(stages[0], stages[1]),
+        )
+    return Workspace(
+        cohort=cohort,
+        curriculum=curriculum,
+        ladder=ladder,
+        couples=list(couples.values()),
+        total_lessons=sum(len(m.lessons) for m in curriculum.modules),
+        now=now,
+        after_opens=after_opens,
+    )
+
+
+# ---------------------------------------------------------------- filters, search, pages
+
+FLAGS = {
+    "behind": N_("Behind schedule"),
+    "gap": N_("Partner gap"),
+    "not_activated": N_("Not activated"),
+    "waiting": N_("Waiting for another attempt"),
+    "no_contact": N_("No contact"),
+}
+SORTS = {
+    "code": N_("Couple code"),
+    "stage": N_("Stage (slowest first)"),
+    "activity": N_("Last activity (longest ago first)"),
+    "reminder": N_("Last reminder (longest ago first)"),
+}
+
+
+class FilterError(AppError):
+    """A list filter, search or sort that does not exist."""
+
+    def __init__(self, message: str, field: str, value: str) -> None:
+        super().__init__(422, message, {"value": value[:40]}, field=field)
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """What the facilitator asked the list for, as it stands in the URL."""
+
+    stage: str = ""
+    flag: str = ""
+    q: str = ""
+    sort: str = "code"
+    page: int = 1
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.stage or self.flag or self.q)
+
+    def params(self, **changes: Any) -> str:
+        """The query string of this list (with ``changes``), for links and bookmarks."""
+        values = {
+            "stage": self.stage,
+            "flag": self.flag,
+            "q": self.q,
+            "sort": self.sort,
+            "page": self.page,
+        }
+        values.update(changes)
+        parts = [
+            f"{k}={quote(str(v))}"
+            for k, v in values.items()
+            if v and not (k == "sort" and v == "code") and not (k == "page" and v == 1)
+        ]
+        return "?" + "&".join(parts) if parts else ""
+
+    def label(self) -> str | None:
+        """A short name of the filter for a file name ("behind", "m2-quiz", "cari-budi")."""
+        parts = [p for p in (self.stage, self.flag) if p]
+        if self.q:
+            parts.append("cari-" + self.q)
+        return "-".join(parts) or None
+
+
+def parse_list_query(
+    ladder: Sequence[StageSlot], *, stage: str, flag: str, q: str, sort: str, page: str
+) -> ListQuery:
+    """The list's query parameters, checked: an unknown stage, flag or sort is a 422."""
+    stage, flag, sort = stage.strip(), flag.strip(), (sort.strip() or "code")
+    if stage and stage not in {s.key for s in ladder}:
+        raise FilterError(N_("There is no stage called “%(value)s”."), "stage", stage)
+    if flag and flag not in FLAGS:
+        raise FilterError(N_("There is no filter called “%(value)s”."), "flag", flag)
+    if sort not in SORTS:
+        raise FilterError(N_("The list cannot be sorted by “%(value)s”."), "sort", sort)
+    number = int(page) if page.isdigit() and len(page) < 7 else 1
+    return ListQuery(
+        stage=stage, flag=flag, q=" ".join(q.split())[:100], sort=sort, page=max(1, number)
+    )
+
+
+def _matches(couple: CoupleLine, query: ListQuery) -> bool:
+    if query.stage and not any(p.stage.key == query.stage for p in couple.partners):
+        return False
+    if query.flag == "behind" and not couple.behind:
+        return False
+    if query.flag == "gap" and not couple.gap:
+        return False
+    if query.flag == "not_activated" and not couple.not_activated:
+        return False
+    if query.flag == "waiting" and not any(
+        p.stage.kind == StageKind.quiz and p.stage.waiting for p in couple.partners
+    ):
+        return False
+    if query.flag == "no_contact" and all(p.channel for p in couple.partners):
+        return False
+    if query.q:
+        needle = query.q.casefold()
+        haystack = " ".join(
+            [couple.code, couple.organization]
+            + [f"{p.name} {p.username} {p.position or ''}" for p in couple.partners]
+        ).casefold()
+        if needle not in haystack:
+            return False
+    return True
+
+
+def _instant(value: datetime | None) -> float:
+    return value.timestamp() if value is not None else float("-inf")
+
+
+def filtered_couples(workspace: Workspace, query: ListQuery) -> list[CoupleLine]:
+    """The couples the query asks for, in its order."""
+    found = [c for c in workspace.couples if _matches(c, query)]
+    if query.sort == "stage":
+        found.sort(key=lambda c: (c.stage.rank, c.code))
+    elif query.sort == "activity":
+        found.sort(key=lambda c: (_instant(c.last_activity), c.code))
+    elif query.sort == "reminder":
+        found.sort(key=lambda c: (_instant(c.last_reminder), c.code))
+    else:
+        found.sort(key=lambda c: c.code)
+    return found
+
+
+@dataclass
+class Page:
+    couples: list[CoupleLine]
+    number: int
+    pages: int
+    total: int  # couples matching
+
+
+def page_of(couples: list[CoupleLine], number: int, size: int = PAGE_SIZE) -> Page:
+    pages = max(1, -(-len(couples) // size))
+    number = min(max(1, number), pages)
+    start = (number - 1) * size
+    return Page(couples[start : start + size], number, pages, len(couples))
+
+
+# ---------------------------------------------------------------- reminders
+
+PLACEHOLDERS = ("nama", "langkah", "tautan", "tanggal_bimtek", "batas_akhir", "fasilitator")
+
+# the message for each stage; ``{…}`` are filled in when the link is made
+DEFAULT_TEXTS: dict[StageKind, str] = {
+    StageKind.not_activated: N_(
+        "Hello {nama}, this is {fasilitator} from the Integrity Family programme. Your "
+        "learning account is not activated yet. Please open {tautan} and enter the code on "
+        "your activation card. The workshop starts on {tanggal_bimtek}. Thank you!"
+    ),
+    StageKind.pretest: N_(
+        "Hello {nama}, thank you for activating your account. The next step is {langkah}: "
+        "it takes about 10 minutes. {tautan}"
+    ),
+    StageKind.lessons: N_(
+        "Hello {nama}, good progress so far! The next step is {langkah}. Each lesson takes "
+        "about 10 minutes, and the workshop starts on {tanggal_bimtek}. {tautan}"
+    ),
+    StageKind.quiz: N_(
+        "Hello {nama}, you have finished the lessons of the module. The next step is "
+        "{langkah}. {tautan}"
+    ),
+    StageKind.workshop: N_(
+        "Hello {nama}, thank you: everything before the workshop is done. See you at the "
+        "workshop on {tanggal_bimtek}!"
+    ),
+    StageKind.post_test: N_(
+        "Hello {nama}, thank you for taking part in the workshop. The next step is "
+        "{langkah}, open until {batas_akhir}. {tautan}"
+    ),
+    StageKind.reflections: N_(
+        "Hello {nama}, one step left together with your partner: {langkah}. Open "
+        "{tautan} and write or confirm it together by {batas_akhir}."
+    ),
+    StageKind.pledge: N_(
+        "Hello {nama}, almost done! The last step is {langkah}, together with your partner, "
+        "by {batas_akhir}. {tautan}"
+    ),
+    StageKind.certificate: N_(
+        "Hello {nama}, congratulations: your family finished the programme. Your "
+        "certificate is ready at {tautan}. Thank you!"
+    ),
+}
+NEXT_STEPS: dict[StageKind, str] = {
+    StageKind.not_activated: N_("activating your account"),
+    StageKind.pretest: N_("taking the pre-test"),
+    StageKind.lessons: N_("the lessons of module %(n)s (%(title)s)"),
+    StageKind.quiz: N_("the quiz of module %(n)s"),
+    StageKind.workshop: N_("the workshop"),
+    StageKind.post_test: N_("taking the post-test"),
+    StageKind.reflections: N_("the family reflections"),
+    StageKind.pledge: N_("signing the family pledge"),
+    StageKind.certificate: N_("your certificate"),
+}
+LINKS: dict[StageKind, str] = {
+    StageKind.not_activated: "/activate",
+    StageKind.pretest: "/learn/quizzes/pre-test",
+    StageKind.lessons: "/learn",
+    StageKind.quiz: "/learn",
+    StageKind.workshop: "/learn",
+    StageKind.post_test: "/learn/quizzes/post-test",
+    StageKind.reflections: "/family",
+    StageKind.pledge: "/family",
+    StageKind.certificate: "/family",
+}
+MAX_TEXT = 1000
+
+
+def contact_channel(contact: str | None) -> str | None:
+    if not contact:
+        return None
+    if "@" in contact:
+        return "email"
+    return "whatsapp" if len(re.sub(r"\D", "", contact)) >= 8 else None
+
+
+def check_text(text: str) -> str:
+    """A reminder text a facilitator wrote: known placeholders only, braces balanced."""
+    text = text.strip().replace("\r\n", "\n")
+    if not text:
+        raise AppError(422, N_("Write the message, or leave the default."), field="text")
+    if len(text) > MAX_TEXT:
+        raise AppError(
+            422,
+            N_("The message is longer than %(max)s characters."),
+            {"max": MAX_TEXT},
+            field="text",
+        )
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(text) if f is not None]
+    except ValueError as exc:
+        raise AppError(
+            422, N_("A { or } has no partner. Placeholders look like {nama}."), field="text"
+        ) from exc
+    for name in fields:
+        if name not in PLACEHOLDERS:
+            raise AppError(
+                422,
+                N_("Unknown placeholder {%(name)s}. You can use: %(known)s."),
+                {"name": name[:30], "known": ", ".join("{" + p + "}" for p in PLACEHOLDERS)},
+                field="text",
+            )
+    return text
+
+
+def cohort_texts(session: Session, *, cohort_id: int) -> dict[tuple[str, str], str]:
+    """{(stage kind, locale): text} the cohort's facilitators wrote."""
+    return {
+        (r.stage, r.locale): r.text
+        for r in session.execute(
+            select(ReminderText).where(col(ReminderText.cohort_id) == cohort_id)
+        ).scalars()
+    }
+
+
+def default_text(kind: StageKind, locale: str) -> str:
+    return translations(locale).gettext(DEFAULT_TEXTS[kind])
+
+
+@dataclass(frozen=True)
+class ReminderLink:
+    person: Person
+    message: str
+    whatsapp: str | None
+    mailto: str | None
+
+
+def reminder_for(
+    person: Person,
+    *,
+    cohort: Cohort,
+    texts: dict[tuple[str, str], str],
+    base_url: str,
+    facilitator: str,
+    tz: tzinfo,
+) -> ReminderLink:
+    """The friendly message for the person's stage in their language, and the links that
+    open it in WhatsApp or the mail program."""
+    locale = person.locale if person.locale in ("id", "en") else "id"
+    kind = person.stage.kind
+    gettext = translations(locale).gettext
+    template = texts.get((kind.value, locale)) or default_text(kind, locale)
+    module = person.stage.module
+    step = gettext(NEXT_STEPS[kind])
+    if module is not None:
+        step = step % {"n": module.position, "title": pick(module.title, locale)}
+    values = {
+        "nama": person.name.split()[0] if person.name.split() else person.name,
+        "langkah": step,
+        "tautan": base_url.rstrip("/") + LINKS[kind],
+        "tanggal_bimtek": fmt_date(cohort.workshop_start, locale, str(tz)),
+        "batas_akhir": fmt_date(cohort.post_closes, locale, str(tz)),
+        "fasilitator": facilitator,
+    }
+    message = template.format_map(values)
+    whatsapp = mailto = None
+    channel = person.channel
+    if channel == "whatsapp" and person.contact:
+        digits = re.sub(r"\D", "", person.contact)
+        if digits.startswith("0"):
+            digits = "62" + digits[1:]
+        whatsapp = f"https://wa.me/{digits}?text={quote(message, safe='')}"
+    elif channel == "email" and person.contact:
+        subject = gettext("Integrity Family: the next step")
+        mailto = (
+            f"mailto:{quote(person.contact, safe='@.+')}"
+            f"?subject={quote(subject, safe='')}&body={quote(message, safe='')}"
+        )
+    return ReminderLink(person, message, whatsapp, mailto)
+
+
+CHANNELS = ("whatsapp", "email", "other")
+
+
+def reminder_record(
+    session: Session,
+    *,
+    actor_id: int,
+    cohort: Cohort,
+    person_id: int,
+    stage: str,
+    channel: str,
+    now: datetime,
+    ladder: Iterable[StageSlot],
+) -> Reminder:
+    """Record that the facilitator reminded a participant (the server sends nothing)."""
+    if channel not in CHANNELS:
+        raise AppError(422, N_("Unknown channel."), field="channel")
+    if stage not in {s.key for s in ladder}:
+        raise FilterError(N_("There is no stage called “%(value)s”."), "stage", stage)
+    row = Reminder(
+        cohort_id=cohort.id or 0,
+        user_id=person_id,
+        sent_by=actor_id,
+        stage=stage,
+        channel=channel,
+        at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def reminder_text_save(
+    session: Session,
+    *,
+    actor_id: int,
+    cohort_id: int,
+    kind: StageKind,
+    locale: str,
+    text: str | None,
+    now: datetime,
+) -> None:
+    """Set (or, with ``text`` None, reset to the default) a cohort's message for a stage."""
+    row = session.execute(
+        select(ReminderText).where(
+            col(ReminderText.cohort_id) == cohort_id,
+            col(ReminderText.stage) == kind.value,
+            col(ReminderText.locale) == locale,
+        )
+    ).scalar_one_or_none()
+    if text is None:
+        if row is not None:
+            session.delete(row)
+        return
+    text = check_text(text)
+    if row is None:
+        row = ReminderText(
+            cohort_id=cohort_id, stage=kind.value, locale=locale, text=text, updated_at=now
+        )
+    row.text, row.updated_by, row.updated_at = text, actor_id, now
+    session.add(row)
+
+
+@dataclass
+class CohortCard:
+    """A cohort on the facilitator's home page."""
+
+    cohort: Cohort
+    region: str
+    days_to_workshop: int
+    couples: int
+    participants: int
+    activated: float | None
+    pre_taken: float | None
+    on_schedule: float | None
+    complete: float | None  # share of couples
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def cohort_card(workspace: Workspace, *, region: str, today: date) -> CohortCard:
+    people = workspace.people
+    couples = workspace.couples
+    return CohortCard(
+        cohort=workspace.cohort,
+        region=region,
+        days_to_workshop=(workspace.cohort.workshop_start - today).days,
+        couples=len(couples),
+        participants=len(people),
+        activated=share(sum(p.activated for p in people), len(people)),
+        pre_taken=share(sum(p.facts.facts.pre_taken for p in people if p.facts), len(people)),
+        on_schedule=share(sum(p.behind is None for p in people), len(people)),
+        complete=share(sum(c.stage.kind == StageKind.certificate for c in couples), len(couples)),
+    )
+
+
+def days_ago(then: datetime | None, now: datetime) -> int | None:
+    return None if then is None else max(0, (now - then) // timedelta(days=1))
