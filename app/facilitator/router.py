@@ -37,6 +37,7 @@ from app.facilitator.workspace import (
     SORTS,
     FunnelStep,
     milestone_name,
+    quiz_name,
     stage_name,
     waiting_name,
 )
@@ -108,16 +109,17 @@ def _list_context(
 
 
 def funnel_chart(request: Request, steps: list[FunnelStep]) -> Markup:
+    """The funnel twice: labels above the bars for a phone, beside them for a laptop (CSS
+    shows one)."""
     _ = gettext_for(request).gettext
-    total = steps[0].participants if steps else 0
-    people = max((s.participants for s in steps), default=0)
-    return bar_chart(
-        [
-            (milestone_name(s, request.state.locale), s.participants, str(s.participants))
-            for s in steps
-        ],
-        title=_("Participants who have reached each step"),
-        max_value=max(total, people, 1),
+    locale = request.state.locale
+    rows = [(milestone_name(s, locale), s.participants, str(s.participants)) for s in steps]
+    top = max(max((s.participants for s in steps), default=0), 1)
+    title = _("Participants who have reached each step")
+    narrow = bar_chart(rows, title=title, max_value=top, locale=locale)
+    wide = bar_chart(rows, title=title, max_value=top, locale=locale, width=720, label_width=230)
+    return Markup('<div class="chart narrow">{}</div><div class="chart wide">{}</div>').format(
+        narrow, wide
     )
 
 
@@ -156,7 +158,9 @@ async def cohort_page(
             (p for p in context["workspace"].people if p.id == int(granted)), None
         )
     if is_htmx(request) and request.headers.get("HX-Target") == "list":
-        return render(request, "facilitator/_list.html", context)
+        # the address bar shows the list's own URL (no empty fields), to bookmark
+        clean = f"/facilitator/cohorts/{slug}{context['query'].params()}"
+        return render(request, "facilitator/_list.html", context, headers={"HX-Push-Url": clean})
     return render(request, "facilitator/cohort.html", context)
 
 
@@ -292,6 +296,8 @@ async def couple_page(
         settings=settings,
         base_url=str(request.base_url),
     )
+    slots = {slot.key: slot for slot in page.workspace.ladder}
+    _ = gettext_for(request).gettext
     return render(
         request,
         "facilitator/couple.html",
@@ -302,6 +308,12 @@ async def couple_page(
             "now": now,
             "stage_name": lambda slot: stage_name(slot, request.state.locale),
             "waiting_name": lambda stage: waiting_name(stage, request.state.locale),
+            "stage_label": lambda key: (
+                stage_name(slots[key], request.state.locale) if key in slots else key
+            ),
+            "quizzes": service.quizzes_in_order(curriculum),
+            "quiz_title": lambda quiz: quiz_name(quiz, request.state.locale),
+            "channel_names": {"whatsapp": "WhatsApp", "email": _("E-mail"), "other": _("other")},
         },
     )
 
@@ -338,13 +350,14 @@ async def results_page(
         {
             **vars(results),
             "cohort": results.workspace.cohort,
+            "quiz_title": lambda quiz: quiz_name(quiz, locale),
             "module_chart": paired(results.gain.by_module, _("Pre-test and post-test by module")),
             "value_chart": paired(results.gain.by_value, _("Pre-test and post-test by value")),
             "histograms": {
                 d.quiz.slug: histogram(
                     d.counts,
                     edges=edges,
-                    title=_("Best scores: %(quiz)s") % {"quiz": pick(d.quiz.title, locale)},
+                    title=_("Best scores: %(quiz)s") % {"quiz": quiz_name(d.quiz, locale)},
                     locale=locale,
                     x_label=_("score (%)"),
                 )
@@ -360,7 +373,11 @@ async def items_all(
 ) -> Response:
     view = service.items_view(session, actor=user, curriculum=curriculum)
     title = gettext_for(request).gettext("Question quality: all my cohorts")
-    return render(request, "facilitator/items.html", {**vars(view), "title": title})
+    return render(
+        request,
+        "facilitator/items.html",
+        {**vars(view), "title": title, "quiz_title": lambda q: quiz_name(q, request.state.locale)},
+    )
 
 
 @router.get("/cohorts/{slug}/items")
@@ -369,7 +386,16 @@ async def items_page(
 ) -> Response:
     view = service.items_view(session, actor=user, curriculum=curriculum, slug=slug)
     title = gettext_for(request).gettext("Question quality")
-    return render(request, "facilitator/items.html", {**vars(view), "title": title, "tab": "items"})
+    return render(
+        request,
+        "facilitator/items.html",
+        {
+            **vars(view),
+            "title": title,
+            "tab": "items",
+            "quiz_title": lambda q: quiz_name(q, request.state.locale),
+        },
+    )
 
 
 def _export(

@@ -58,6 +58,7 @@ from app.facilitator.workspace import (
     milestone_name,
     page_of,
     parse_list_query,
+    quiz_name,
     reminder_for,
     reminder_record,
     reminder_text_save,
@@ -1083,42 +1084,69 @@ def cohort_report(
         for c in couples
         if len(c.partners) == 2 and all(p.facts and p.facts.facts.signed for p in c.partners)
     )
-    follow: list[str] = []
-
-    def note(count: int, singular: str, plural: str) -> None:
-        if count:
-            follow.append(translations(locale).ngettext(singular, plural, count) % {"num": count})
-
-    note(
-        sum(c.not_activated for c in couples),
-        N_("%(num)s couple has a partner who has not activated the account"),
-        N_("%(num)s couples have a partner who has not activated the account"),
+    ngettext = translations(locale).ngettext
+    counted = [
+        (
+            sum(c.not_activated for c in couples),
+            ngettext(
+                "%(num)s couple has a partner who has not activated the account",
+                "%(num)s couples have a partner who has not activated the account",
+                sum(c.not_activated for c in couples),
+            ),
+        ),
+        (
+            sum(p.behind is not None for p in people),
+            ngettext(
+                "%(num)s participant is behind schedule",
+                "%(num)s participants are behind schedule",
+                sum(p.behind is not None for p in people),
+            ),
+        ),
+    ]
+    waiting = sum(p.stage.kind == StageKind.quiz and p.stage.waiting for p in people)
+    counted.append(
+        (
+            waiting,
+            ngettext(
+                "%(num)s participant used every quiz attempt and waits for another",
+                "%(num)s participants used every quiz attempt and wait for another",
+                waiting,
+            ),
+        )
     )
-    note(
-        sum(p.behind is not None for p in people),
-        N_("%(num)s participant is behind schedule"),
-        N_("%(num)s participants are behind schedule"),
+    counted.append(
+        (
+            gain.only_pre,
+            ngettext(
+                "%(num)s participant took the pre-test but not the post-test",
+                "%(num)s participants took the pre-test but not the post-test",
+                gain.only_pre,
+            ),
+        )
     )
-    note(
-        sum(p.stage.kind == StageKind.quiz and p.stage.waiting for p in people),
-        N_("%(num)s participant used every quiz attempt and waits for another"),
-        N_("%(num)s participants used every quiz attempt and wait for another"),
+    at_reflections = sum(c.stage.kind == StageKind.reflections for c in couples)
+    counted.append(
+        (
+            at_reflections,
+            ngettext(
+                "%(num)s couple has family reflections left to write or confirm",
+                "%(num)s couples have family reflections left to write or confirm",
+                at_reflections,
+            ),
+        )
     )
-    note(
-        gain.only_pre,
-        N_("%(num)s participant took the pre-test but not the post-test"),
-        N_("%(num)s participants took the pre-test but not the post-test"),
+    at_pledge = sum(c.stage.kind == StageKind.pledge for c in couples)
+    counted.append(
+        (
+            at_pledge,
+            ngettext(
+                "%(num)s couple has not signed the family pledge yet",
+                "%(num)s couples have not signed the family pledge yet",
+                at_pledge,
+            ),
+        )
     )
-    note(
-        sum(1 for c in couples if c.stage.kind == StageKind.reflections),
-        N_("%(num)s couple has family reflections left to write or confirm"),
-        N_("%(num)s couples have family reflections left to write or confirm"),
-    )
-    note(
-        sum(1 for c in couples if c.stage.kind == StageKind.pledge),
-        N_("%(num)s couple has not signed the family pledge yet"),
-        N_("%(num)s couples have not signed the family pledge yet"),
-    )
+    follow = [text % {"num": count} for count, text in counted if count]
     return CohortReport(
         cohort_title=cohort.title,
         region=region.name if region else "",
@@ -1145,7 +1173,7 @@ def cohort_report(
         gain_by_value=[gain_row(pick(r.title, locale), r.gain) for r in gain.by_value],
         only_pre=gain.only_pre,
         quizzes=[
-            QuizRow(pick(d.quiz.title, locale), d.participants, d.passed, d.pass_rate, d.mean_best)
+            QuizRow(quiz_name(d.quiz, locale), d.participants, d.passed, d.pass_rate, d.mean_best)
             for d in results.distributions
         ],
         reflections_confirmed=reflections_done,

@@ -21,7 +21,7 @@ from sqlmodel import Session, col
 
 from app.accounts.models import User
 from app.cohorts.models import ActivationCode, Cohort, Couple, Organization
-from app.curriculum.outline import Curriculum
+from app.curriculum.outline import Curriculum, QuizInfo
 from app.errors import AppError
 from app.facilitator.models import Reminder, ReminderText
 from app.i18n import N_, fmt_date, pick, translations
@@ -75,6 +75,21 @@ def stage_name(slot: StageSlot | Stage, locale: str) -> str:
     text = gettext(STAGE_NAMES[slot.kind])
     module = slot.module
     return text % {"n": module.position} if module is not None else text
+
+
+QUIZ_NAMES = {"pre": N_("Pre-test"), "post": N_("Post-test")}
+
+
+def quiz_name(quiz: QuizInfo, locale: str) -> str:
+    """A quiz's title in the reader's language; the pre- and post-test by their names."""
+    title = pick(quiz.title, locale)
+    if title:
+        return title
+    return (
+        translations(locale).gettext(QUIZ_NAMES[quiz.kind])
+        if quiz.kind in QUIZ_NAMES
+        else quiz.slug
+    )
 
 
 def waiting_name(stage: Stage, locale: str) -> str | None:

@@ -4,6 +4,7 @@ sign-in and sign-out work, htmx works under the strict CSP, and the console stay
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -188,4 +189,63 @@ def test_pre_test_with_javascript_off(server, browser, tmp_path):
     page.goto(server + "/learn")
     first_lesson = page.locator("a.button.primary").first
     assert "/learn/lessons/" in first_lesson.get_attribute("href")
+    context.close()
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_the_facilitators_evening(server, browser, tmp_path, width):
+    """Filter "behind", open a couple, check the WhatsApp link, mark attendance, download the
+    XLSX — with htmx, at a phone's and a laptop's width."""
+    import openpyxl
+
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="id-ID")
+    page = context.new_page()
+    problems: list[str] = []
+    page.on(
+        "console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None
+    )
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(server + "/login")
+    page.fill("#username", "fasilitator")
+    page.fill("#password", "demo-integritas")
+    page.click("button[type=submit]")
+    page.wait_for_url(server + "/facilitator")
+    page.click("a[href='/facilitator/cohorts/tng-2024']")
+    page.wait_for_selector("#list")
+    page.select_option("#f-flag", "behind")  # htmx swaps the list in place, the URL follows
+    page.wait_for_url("**/facilitator/cohorts/tng-2024?flag=behind")
+    page.wait_for_function("document.querySelector('#list').innerText.includes('cocok')")
+    behind = page.locator("#list tr[data-stage]").count()
+    assert 0 < behind < 80
+    assert page.locator("#list .state.late").count() >= 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.screenshot(path=str(tmp_path / f"list-{width}.png"), full_page=False)
+    page.locator("#list td.stack-head a").first.click()
+    page.wait_for_url("**/couples/TNG24-*")
+    whatsapp = page.locator("a[href^='https://wa.me/']").first.get_attribute("href")
+    assert re.match(r"https://wa\.me/628\d+\?text=Halo%20", whatsapp), whatsapp
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.screenshot(path=str(tmp_path / f"couple-{width}.png"), full_page=True)
+    page.goto(server + "/facilitator/cohorts/tng-2024/attendance?day=2024-10-15")
+    counts = page.locator(".counts").inner_text()
+    first = page.locator("ul.attendance .mark").first
+    was_present = first.locator("button[value='1']").get_attribute("aria-pressed") == "true"
+    first.locator(f"button[value='{0 if was_present else 1}']").click()  # htmx swaps the list
+    page.wait_for_function(
+        "(before) => document.querySelector('.counts').innerText !== before", arg=counts
+    )
+    now_pressed = page.locator("ul.attendance .mark").first.locator(
+        f"button[value='{0 if was_present else 1}']"
+    )
+    assert now_pressed.get_attribute("aria-pressed") == "true"
+    page.screenshot(path=str(tmp_path / f"attendance-{width}.png"), full_page=False)
+    page.goto(server + "/facilitator/cohorts/tng-2024?flag=behind")
+    with page.expect_download() as download:
+        page.click("a[href$='export.xlsx?flag=behind']")
+    assert download.value.suggested_filename.startswith("tng-2024-peserta-behind-")
+    path = tmp_path / download.value.suggested_filename
+    download.value.save_as(path)
+    sheet = openpyxl.load_workbook(path).active
+    assert sheet.max_row == behind + 1
+    assert problems == []
     context.close()

@@ -421,6 +421,7 @@ def test_the_page_renders_the_analysis(db, bank, cohorts, settings):
             ngettext=ngettext,
             csrf_token="t",
             pick=lambda text: pick(text, "en"),
+            quiz_title=lambda quiz: pick(quiz.title, "en"),
             cohort=SimpleNamespace(title="Angkatan uji", slug="uji"),
             title="Question quality",
             analyses=[
