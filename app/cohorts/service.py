@@ -501,6 +501,9 @@ class PartnerRow:
     # activated, with an unused, unexpired, unretired code: a password reset the facilitator
     # gave, waiting to be used at /activate
     reset_pending: bool = False
+    contact: str | None = None
+    position: str | None = None
+    locale: str = "id"
 
 
 @dataclass
@@ -512,12 +515,15 @@ class CoupleRow:
 
 
 def cohort_roster(
-    session: Session, *, cohort_id: int, now: datetime | None = None
+    session: Session, *, cohort_id: int, now: datetime | None = None, couple_id: int | None = None
 ) -> list[CoupleRow]:
-    """Couples of a cohort with both partners and their activation state (a reset is pending
-    while a code given to an activated participant is valid at ``now``, default the current
-    time), in one query."""
+    """Couples of a cohort (or its one couple ``couple_id``) with both partners, their contact
+    and their activation state (a reset is pending while a code given to an activated
+    participant is valid at ``now``, default the current time), in one query."""
     now = now or utcnow()
+    where = [col(Couple.cohort_id) == cohort_id]
+    if couple_id is not None:
+        where.append(col(Couple.id) == couple_id)
     active_code = (
         select(
             col(ActivationCode.user_id).label("user_id"),
@@ -539,15 +545,32 @@ def cohort_roster(
             col(User.password_hash).is_not(None),
             active_code.c.expires_at,
             col(User.is_active),
+            col(User.contact),
+            col(User.position),
+            col(User.locale),
         )
         .join(Organization, col(Organization.id) == Couple.organization_id)
         .join(User, col(User.couple_id) == Couple.id)
         .outerjoin(active_code, active_code.c.user_id == User.id)
-        .where(col(Couple.cohort_id) == cohort_id)
+        .where(*where, col(User.role) == Role.participant)
         .order_by(col(Couple.code), col(User.partner_role))
     ).all()
     couples: dict[int, CoupleRow] = {}
-    for cid, code, org, uid, username, name, role, activated, expires, active in rows:
+    for (
+        cid,
+        code,
+        org,
+        uid,
+        username,
+        name,
+        role,
+        activated,
+        expires,
+        active,
+        contact,
+        position,
+        locale,
+    ) in rows:
         couple = couples.setdefault(cid, CoupleRow(cid, code, org))
         couple.partners.append(
             PartnerRow(
@@ -559,6 +582,9 @@ def cohort_roster(
                 expires,
                 active,
                 reset_pending=bool(activated) and expires is not None and expires > now,
+                contact=contact,
+                position=position,
+                locale=locale,
             )
         )
     return list(couples.values())

@@ -21,7 +21,6 @@ from app.cohorts.service import (
     ResetUnconfirmed,
     activation_reissue,
     cohort_for,
-    roster_import,
 )
 from app.config import Settings
 from app.curriculum.outline import Curriculum
@@ -235,6 +234,15 @@ async def remind_next_page(
             "now": now,
             "skip": skipped,
             "stage_name": lambda slot: stage_name(slot, request.state.locale),
+            "stage_label": lambda key: next(
+                (
+                    stage_name(s, request.state.locale)
+                    for s in view.workspace.ladder
+                    if s.key == key
+                ),
+                key,
+            ),
+            "flags": FLAGS,
         },
     )
 
@@ -614,16 +622,16 @@ async def import_roster(
         )
     create_organizations = form.get("create_organizations") == "1"
     data = await upload.read(MAX_BYTES + 1)
-    parsed = parse_roster(data, upload.filename)
+    parsed = await run_in_threadpool(parse_roster, data, upload.filename)
     with db.write() as write:
-        result = roster_import(
+        result = service.roster_upload(
             write,
-            cohort=cohort_for(write, user=user, slug=slug),  # scoped again, in the write
+            actor=user,
+            slug=slug,
             parsed=parsed,
-            actor_id=user.id,
+            dry_run=form.get("action") == "check",
             now=now,
             activation_days=settings.activation_days,
-            dry_run=form.get("action") == "check",
             create_organizations=create_organizations,
         )
     _ = gettext_for(request).gettext
@@ -677,7 +685,8 @@ async def cards_pdf(
     _ = gettext_for(request).gettext
     locale = getattr(request.state, "locale", settings.default_locale)
     roles = {"official": _("Official"), "spouse": _("Spouse")}
-    pdf = activation_cards_pdf(
+    pdf = await run_in_threadpool(  # drawing a PDF is heavy: not on the event loop
+        activation_cards_pdf,
         [
             PdfCard(
                 name=c.display_name,
@@ -703,7 +712,10 @@ async def cards_pdf(
     return Response(
         pdf,
         media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="kartu-aktivasi-{cohort.slug}.pdf"'},
+        headers={
+            "Content-Disposition": f'inline; filename="kartu-aktivasi-{cohort.slug}.pdf"',
+            "Cache-Control": "no-store",
+        },
     )
 
 

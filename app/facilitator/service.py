@@ -17,7 +17,7 @@ from sqlmodel import Session, col
 from app.accounts.models import CurrentUser, User
 from app.audit import audit_record
 from app.certificates.models import Certificate
-from app.cohorts.models import ActivationCode, Attendance, Cohort, Couple, Region
+from app.cohorts.models import Attendance, Cohort, Couple, Region
 from app.cohorts.roster import RosterParse
 from app.cohorts.service import (
     CardRow,
@@ -94,22 +94,24 @@ def roster_upload(
     session: Session,
     *,
     actor: CurrentUser,
-    cohort: Cohort,
+    slug: str,
     parsed: RosterParse,
     dry_run: bool,
     now: datetime,
     activation_days: int,
+    create_organizations: bool = False,
 ) -> ImportResult:
-    """Check a parsed roster, or import it into a cohort the actor manages (all or nothing)."""
-    cohort = cohort_for(session, user=actor, slug=cohort.slug)
+    """Check a parsed roster, or import it into a cohort the actor manages (all or nothing);
+    new organizations only when ``create_organizations``."""
     return roster_import(
         session,
-        cohort=cohort,
+        cohort=cohort_for(session, user=actor, slug=slug),
         parsed=parsed,
         actor_id=actor.id,
         now=now,
         activation_days=activation_days,
         dry_run=dry_run,
+        create_organizations=create_organizations,
     )
 
 
@@ -428,7 +430,6 @@ class PartnerDetail:
     attendance: dict[date, bool]
     reminders: list[tuple[Reminder, str | None]]  # and who sent it
     link: ReminderLink
-    reset_pending: bool
 
 
 @dataclass
@@ -496,16 +497,6 @@ def couple_page(
         .order_by(col(Reminder.at).desc())
     ).all():
         reminders.setdefault(reminder.user_id, []).append((reminder, name))
-    pending = set(
-        session.execute(
-            select(col(ActivationCode.user_id)).where(
-                col(ActivationCode.user_id).in_(ids),
-                col(ActivationCode.used_at).is_(None),
-                col(ActivationCode.retired_at).is_(None),
-                col(ActivationCode.expires_at) > now,
-            )
-        ).scalars()
-    )
     signatures = signatures_for(session, couple_id=saved_id(couple))
     texts = cohort_texts(session, cohort_id=saved_id(cohort))
     partners = []
@@ -535,7 +526,6 @@ def couple_page(
                     facilitator=actor.display_name,
                     tz=settings.tz,
                 ),
-                reset_pending=person.activated and person.id in pending,
             )
         )
     return CouplePage(

@@ -19,9 +19,10 @@ from urllib.parse import quote
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from app.accounts.models import User
-from app.cohorts.models import ActivationCode, Cohort, Couple, Organization
+from app.cohorts.models import Cohort, Couple
+from app.cohorts.service import cohort_roster
 from app.curriculum.outline import Curriculum, QuizInfo
+from app.db import saved_id
 from app.errors import AppError
 from app.facilitator.models import Reminder, ReminderText
 from app.i18n import N_, fmt_date, pick, translations
@@ -113,6 +114,7 @@ class Person:
     activated: bool
     active: bool
     code_expires: datetime | None
+    reset_pending: bool
     stage: Stage
     behind: BehindReason | None
     lessons: int
@@ -227,41 +229,11 @@ def cohort_facts(
 ) -> Workspace:
     """Every couple of the cohort (or the one ``couple_id``) with both partners' stages and
     flags: a constant number of statements, whatever the size of the cohort."""
-    cohort_id = cohort.id
+    cohort_id = saved_id(cohort)
     users = cohort_participants(cohort_id)
     if couple_id is not None:
         users = users.where(col(Couple.id) == couple_id)
-    active_code = (
-        select(
-            col(ActivationCode.user_id).label("user_id"),
-            func.max(col(ActivationCode.expires_at)).label("expires_at"),
-        )
-        .where(col(ActivationCode.used_at).is_(None), col(ActivationCode.retired_at).is_(None))
-        .group_by(col(ActivationCode.user_id))
-        .subquery()
-    )
-    rows = session.execute(
-        select(
-            col(Couple.id),
-            col(Couple.code),
-            col(Organization.name),
-            col(User.id),
-            col(User.username),
-            col(User.display_name),
-            col(User.partner_role),
-            col(User.contact),
-            col(User.position),
-            col(User.locale),
-            col(User.password_hash).is_not(None),
-            col(User.is_active),
-            active_code.c.expires_at,
-        )
-        .join(Organization, col(Organization.id) == Couple.organization_id)
-        .join(User, col(User.couple_id) == Couple.id)
-        .outerjoin(active_code, active_code.c.user_id == User.id)
-        .where(col(Couple.cohort_id) == cohort_id, col(User.id).in_(users))
-        .order_by(col(Couple.code), col(User.partner_role))
-    ).all()
+    roster = cohort_roster(session, cohort_id=cohort_id, now=now, couple_id=couple_id)
     facts = facts_of_many(session, users=users)
     activity = dict(session.execute(last_activity(users)).all())
     reminded = dict(
@@ -274,72 +246,58 @@ def cohort_facts(
     ladder = stage_ladder(curriculum)
     after_opens = workshop_over_at(cohort.workshop_end, tz)
     starts = workshop_starts_at(cohort.workshop_start, tz)
-    couples: dict[int, CoupleLine] = {}
-    pending: dict[int, list[Person]] = {}
-    meta: dict[int, tuple[str, str]] = {}
-    for (
-        couple_id,
-        code,
-        organization,
-        uid,
-        username,
-        name,
-        role,
-        contact,
-        position,
-        locale,
-        activated,
-        active,
-        expires,
-    ) in rows:
-        person_facts = facts[uid]
-        stage = stage_of(ladder, curriculum, person_facts.facts, now=now, after_opens=after_opens)
-        behind = behind_schedule(
-            curriculum,
-            person_facts.facts,
-            now=now,
-            workshop_starts=starts,
-            post_closes=cohort.post_closes,
-            days_before_close=days_before_close,
-        )
-        pending.setdefault(couple_id, []).append(
-            Person(
-                id=uid,
-                username=username,
-                name=name,
-                role=role or "",
-                contact=contact,
-                position=position,
-                locale=locale,
-                activated=bool(activated),
-                active=bool(active),
-                code_expires=expires,
-                stage=stage,
-                behind=behind,
-                lessons=person_facts.lessons,
-                last_activity=activity.get(uid),
-                last_reminder=reminded.get(uid),
-                facts=person_facts,
+    couples = []
+    for row in roster:
+        partners = []
+        for p in row.partners:
+            person_facts = facts[p.id]
+            partners.append(
+                Person(
+                    id=p.id,
+                    username=p.username,
+                    name=p.name,
+                    role=p.role,
+                    contact=p.contact,
+                    position=p.position,
+                    locale=p.locale,
+                    activated=p.activated,
+                    active=p.active,
+                    code_expires=p.code_expires,
+                    reset_pending=p.reset_pending,
+                    stage=stage_of(
+                        ladder, curriculum, person_facts.facts, now=now, after_opens=after_opens
+                    ),
+                    behind=behind_schedule(
+                        curriculum,
+                        person_facts.facts,
+                        now=now,
+                        workshop_starts=starts,
+                        post_closes=cohort.post_closes,
+                        days_before_close=days_before_close,
+                    ),
+                    lessons=person_facts.lessons,
+                    last_activity=activity.get(p.id),
+                    last_reminder=reminded.get(p.id),
+                    facts=person_facts,
+                )
             )
-        )
-        meta[couple_id] = (code, organization)
-    for couple_id, partners in pending.items():
-        code, organization = meta[couple_id]
         stages = [p.stage for p in partners]
-        couples[couple_id] = CoupleLine(
-            id=couple_id,
-            code=code,
-            organization=organization,
-            partners=partners,
-            stage=couple_stage(stages),
-            behind=any(p.behind is not None for p in partners),
-            gap=len(stages) == 2 and partner_gap(stages[0], stages[1]),
+        couples.append(
+            CoupleLine(
+                id=row.id,
+                code=row.code,
+                organization=row.organization,
+                partners=partners,
+                stage=couple_stage(stages),
+                behind=any(p.behind is not None for p in partners),
+                gap=len(stages) == 2 and partner_gap(stages[0], stages[1]),
+            )
         )
     return Workspace(
         cohort=cohort,
         curriculum=curriculum,
         ladder=ladder,
-        couples=list(couples.values()),
+        couples=couples,
         total_lessons=sum(len(m.lessons) for m in curriculum.modules),
         now=now,
         after_opens=after_opens,
@@ -554,6 +512,18 @@ LINKS: dict[StageKind, str] = {
 MAX_TEXT = 1000
 
 
+TITLES = {"ir", "dr", "drs", "dra", "h", "hj", "prof", "kh", "ny", "tn", "bpk", "ibu"}
+
+
+def plain_name(name: str) -> str:
+    """The name to greet someone by: without academic degrees after the comma ("S.H., M.H.")
+    or titles in front ("Ir.", "Dr.", "Hj.")."""
+    words = name.split(",")[0].split()
+    while len(words) > 1 and (words[0].endswith(".") or words[0].lower() in TITLES):
+        words = words[1:]
+    return " ".join(words) or name.strip()
+
+
 def contact_channel(contact: str | None) -> str | None:
     if not contact:
         return None
@@ -633,7 +603,7 @@ def reminder_for(
     if module is not None:
         step = step % {"n": module.position, "title": pick(module.title, locale)}
     values = {
-        "nama": person.name.split()[0] if person.name.split() else person.name,
+        "nama": plain_name(person.name),
         "langkah": step,
         "tautan": base_url.rstrip("/") + LINKS[kind],
         "tanggal_bimtek": fmt_date(cohort.workshop_start, locale, str(tz)),

@@ -169,7 +169,7 @@ def test_whatsapp_and_email_reminders_and_marking_them_sent(evening, mini):
     url = urlparse(link.replace("&amp;", "&"))
     assert url.path == "/6281234567890"
     message = parse_qs(url.query)["text"][0]
-    assert message.startswith("Halo Budi,") and "kuis modul 1" in message
+    assert message.startswith("Halo Budi Santoso,") and "kuis modul 1" in message
     assert "http://testserver/learn" in message
     mail = re.search(r'href="(mailto:[^"]+)"', page).group(1).replace("&amp;", "&")
     assert mail.startswith("mailto:sari@example.org?subject=")
@@ -258,7 +258,7 @@ def test_reminder_texts_are_checked_saved_and_used(evening, mini):
     listing = rina.get("/facilitator/cohorts/uji").text
     link = re.search(r'href="(https://wa\.me/[^"]+)"', listing).group(1).replace("&amp;", "&")
     assert parse_qs(urlparse(link).query)["text"][0] == (
-        "Pak Budi, kuisnya menunggu: http://testserver/learn"
+        "Pak Budi Santoso, kuisnya menunggu: http://testserver/learn"
     )
     reset = rina.post(
         "/facilitator/cohorts/uji/reminder-texts",
@@ -403,3 +403,19 @@ def test_the_home_page_lists_each_cohort_with_its_progress(evening):
     assert "7 hari lagi" in page
     assert "67%" in page  # activated: 4 of 6
     assert "50%" in page  # pre-test: 3 of 6
+
+
+@pytest.mark.parametrize(
+    ("name", "greeted"),
+    [
+        ("Ir. Iwan Gunadi, S.H., M.H.", "Iwan Gunadi"),
+        ("Drs. Rudi Suryadi, S.T., M.T.", "Rudi Suryadi"),
+        ("Hj. Siti Rahmawati", "Siti Rahmawati"),
+        ("Dian Rahman", "Dian Rahman"),
+        ("Prof.", "Prof."),
+    ],
+)
+def test_reminders_greet_people_without_their_degrees(name, greeted):
+    from app.facilitator.workspace import plain_name
+
+    assert plain_name(name) == greeted
