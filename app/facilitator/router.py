@@ -375,11 +375,21 @@ async def results_page(
     )
 
 
+def items_cache(request: Request) -> service.ItemsCache:
+    """The application's kept item statistics (one per process)."""
+    state = request.app.state
+    if not hasattr(state, "items_cache"):
+        state.items_cache = {}
+    return state.items_cache
+
+
 @router.get("/items")
 async def items_all(
     request: Request, user: FacilitatorDep, session: ReadDep, curriculum: CurriculumDep
 ) -> Response:
-    view = service.items_view(session, actor=user, curriculum=curriculum)
+    view = service.items_view(
+        session, actor=user, curriculum=curriculum, cache=items_cache(request)
+    )
     title = gettext_for(request).gettext("Question quality: all my cohorts")
     return render(
         request,
@@ -392,7 +402,9 @@ async def items_all(
 async def items_page(
     request: Request, slug: str, user: FacilitatorDep, session: ReadDep, curriculum: CurriculumDep
 ) -> Response:
-    view = service.items_view(session, actor=user, curriculum=curriculum, slug=slug)
+    view = service.items_view(
+        session, actor=user, curriculum=curriculum, slug=slug, cache=items_cache(request)
+    )
     title = gettext_for(request).gettext("Question quality")
     return render(
         request,

@@ -5,6 +5,7 @@ cohort for an admin)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -71,6 +72,7 @@ from app.learning.rules import StageKind, stage_ladder
 from app.learning.selectors import cohort_participants
 from app.learning.standing import Standing, standing_for
 from app.quizzes.gain import MatchedGain, matched_gain
+from app.quizzes.models import QuizAttempt
 from app.quizzes.scoring import GainSummary, normalized_gain
 from app.quizzes.service import value_titles
 from app.quizzes.stats import (
@@ -817,8 +819,18 @@ class ItemsView:
     prepost_rows: list[PrePostRow]
 
 
+ItemsCache = dict[tuple[Any, ...], tuple[list[tuple[QuizInfo, QuizAnalysis]], list[PrePostRow]]]
+_ITEMS_CACHE_SIZE = 64
+_ITEMS_LOCK = threading.Lock()
+
+
 def items_view(
-    session: Session, *, actor: CurrentUser, curriculum: Curriculum, slug: str | None = None
+    session: Session,
+    *,
+    actor: CurrentUser,
+    curriculum: Curriculum,
+    slug: str | None = None,
+    cache: ItemsCache | None = None,
 ) -> ItemsView:
     """Item analysis of every quiz over one cohort of the actor's (``slug``) or all of them:
     a constant number of statements per quiz, whatever the number of participants."""
@@ -837,10 +849,29 @@ def items_view(
         .join(Couple, col(Couple.id) == User.couple_id)
         .where(col(Couple.cohort_id).in_(ids), col(User.role) == "participant")
     )
-    analyses = [
-        (q, quiz_analysis(session, quiz_id=q.id, users=users)) for q in quizzes_in_order(curriculum)
-    ]
-    rows = prepost_rows(prepost_facility(session, users=users), [a for _, a in analyses])
+    # The statistics change only when a first attempt is submitted: they are kept (in
+    # ``cache``, the application's) for (cohorts, content version, how many attempts there are
+    # and the newest), read in one statement; any new submission gives a new key.
+    count, newest = session.execute(
+        select(func.count(), func.max(QuizAttempt.submitted_at)).where(
+            col(QuizAttempt.user_id).in_(users), col(QuizAttempt.submitted_at).is_not(None)
+        )
+    ).one()
+    key = (tuple(ids), curriculum.version, count, newest)
+    cached = cache.get(key) if cache is not None else None
+    if cached is None:
+        analyses = [
+            (q, quiz_analysis(session, quiz_id=q.id, users=users))
+            for q in quizzes_in_order(curriculum)
+        ]
+        rows = prepost_rows(prepost_facility(session, users=users), [a for _, a in analyses])
+        cached = (analyses, rows)
+        if cache is not None:
+            with _ITEMS_LOCK:
+                if len(cache) >= _ITEMS_CACHE_SIZE:
+                    cache.pop(next(iter(cache)))
+                cache[key] = cached
+    analyses, rows = cached
     return ItemsView(
         cohort=cohorts[0] if slug is not None else None,
         cohorts=cohorts,

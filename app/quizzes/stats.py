@@ -252,20 +252,23 @@ def quiz_analysis(session: Session, *, quiz_id: int, users: Select | None) -> Qu
     counts."""
     first = _first_attempts(col(QuizAttempt.quiz_id) == quiz_id, users).cte("first_attempt")
     x = func.coalesce(AttemptItem.score, 0.0)
+    # each answer with the total t of its attempt (a window: no join of the attempts back)
     item = (
         select(
             col(AttemptItem.attempt_id).label("attempt_id"),
             col(AttemptItem.question_id).label("question_id"),
             x.label("x"),
+            func.sum(x).over(partition_by=col(AttemptItem.attempt_id)).label("t"),
         )
         .join(first, first.c.attempt_id == AttemptItem.attempt_id)
         .cte("item")
     )
     total = (
-        select(item.c.attempt_id, func.sum(item.c.x).label("t"))
+        select(item.c.attempt_id, func.max(item.c.t).label("t"))
         .group_by(item.c.attempt_id)
-        .cte("total")
+        .subquery("total")
     )
+    totals = select(func.sum(total.c.t), func.sum(total.c.t * total.c.t)).subquery("totals")
 
     # 1. the attempts: n, mean, Σscore², the median; Σt and Σt² of the summed item scores
     score = func.coalesce(first.c.score, 0.0)
@@ -285,12 +288,10 @@ def quiz_analysis(session: Session, *, quiz_id: int, users: Select | None) -> Qu
             func.count(),
             func.avg(score),
             func.sum(score * score),
-            func.sum(total.c.t),
-            func.sum(total.c.t * total.c.t),
+            select(totals.c[0]).scalar_subquery(),
+            select(totals.c[1]).scalar_subquery(),
             median,
-        )
-        .select_from(first)
-        .outerjoin(total, total.c.attempt_id == first.c.attempt_id)
+        ).select_from(first)
     ).one()
     n = int(n or 0)
     if n == 0:
@@ -298,15 +299,22 @@ def quiz_analysis(session: Session, *, quiz_id: int, users: Select | None) -> Qu
 
     # 2. per item: n, Σx, Σx², Σr, Σr², Σxr with r = t − x (the rest of the attempt), and
     # Σx₍ᵢ₎r₍ᵢ₎ over both sorted independently (the largest covariance the two could have)
-    scored = (
-        select(item.c.question_id, item.c.x, (total.c.t - item.c.x).label("r"))
-        .join(total, total.c.attempt_id == item.c.attempt_id)
-        .cte("scored")
+    scored = select(item.c.question_id, item.c.x, (item.c.t - item.c.x).label("r")).cte("scored")
+    # the sorted pairing without a join of two rankings: item scores take few values, so the
+    # k-th smallest x is the value whose cumulative count range holds k; each rest score,
+    # ranked, meets the one x value of its rank (a range join on a small table)
+    x_counts = (
+        select(scored.c.question_id, scored.c.x, func.count().label("c"))
+        .group_by(scored.c.question_id, scored.c.x)
+        .subquery()
     )
-    by_x = select(
-        scored.c.question_id,
-        scored.c.x,
-        func.row_number().over(partition_by=scored.c.question_id, order_by=scored.c.x).label("rn"),
+    x_ranges = select(
+        x_counts.c.question_id,
+        x_counts.c.x,
+        func.sum(x_counts.c.c)
+        .over(partition_by=x_counts.c.question_id, order_by=x_counts.c.x)
+        .label("hi"),
+        x_counts.c.c,
     ).subquery()
     by_r = select(
         scored.c.question_id,
@@ -314,9 +322,16 @@ def quiz_analysis(session: Session, *, quiz_id: int, users: Select | None) -> Qu
         func.row_number().over(partition_by=scored.c.question_id, order_by=scored.c.r).label("rn"),
     ).subquery()
     sorted_products = (
-        select(by_x.c.question_id, func.sum(by_x.c.x * by_r.c.r).label("sxr_max"))
-        .join(by_r, and_(by_r.c.question_id == by_x.c.question_id, by_r.c.rn == by_x.c.rn))
-        .group_by(by_x.c.question_id)
+        select(by_r.c.question_id, func.sum(x_ranges.c.x * by_r.c.r).label("sxr_max"))
+        .join(
+            x_ranges,
+            and_(
+                x_ranges.c.question_id == by_r.c.question_id,
+                by_r.c.rn > x_ranges.c.hi - x_ranges.c.c,
+                by_r.c.rn <= x_ranges.c.hi,
+            ),
+        )
+        .group_by(by_r.c.question_id)
         .subquery()
     )
     sums = (

@@ -259,3 +259,19 @@ def test_statements_do_not_grow_with_the_cohort(synced, settings, make_client, c
         assert session.execute(select(func.count()).select_from(Couple)).scalar() == 400
     assert statements() == small
     assert small["/facilitator/cohorts/besar"] <= 16
+
+
+def test_question_quality_follows_new_attempts(cohort, mini, make_client):
+    """The statistics are kept between views, and a new first attempt shows at once."""
+
+    def first_attempts() -> list[str]:
+        page = cohort.get("/facilitator/cohorts/uji/items").text
+        return re.findall(r"Percobaan pertama</dt><dd>(\d+)</dd>", page)
+
+    before = first_attempts()
+    assert before[0] == "2"  # the pre-test: uji-001's two partners
+    assert first_attempts() == before  # kept
+    person = make_client()
+    login(person, "uji-002-a", PASSWORD)
+    take_quiz(person, mini, "pre-test", right=0.5)
+    assert first_attempts()[0] == "3"
