@@ -47,6 +47,7 @@ messages: install
 
 bench: install
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/facilitator.py
 
 clean:
 	rm -rf $(VENV) var

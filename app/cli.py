@@ -229,6 +229,124 @@ def import_roster(
         )
 
 
+# ---------------------------------------------------------------- api-token
+
+api_token_app = typer.Typer(no_args_is_help=True, help="Tokens for the JSON API (/api/v1).")
+app.add_typer(api_token_app, name="api-token")
+
+
+@api_token_app.command("create")
+def api_token_create(
+    name: Annotated[str, typer.Option("--name", help="Who or what uses it; each name once")],
+) -> None:
+    """Make a token. Its secret is printed this once, alone on standard output; only its
+    hash is stored."""
+    from app.api.service import ApiTokenError, token_create
+    from app.db import utcnow
+
+    db = _database()
+    try:
+        with db.write() as session:
+            token, secret = token_create(session, actor=None, name=name, now=utcnow())
+    except ApiTokenError as exc:
+        fail(f"{exc.message} ({name!r})", 2)
+    typer.echo(
+        f"Created API token {token.name!r}. Copy it now: it is shown only this once.", err=True
+    )
+    typer.echo(secret)
+
+
+@api_token_app.command("list")
+def api_token_list() -> None:
+    """Every token: name, first characters, created, last used, revoked."""
+    from app.api.service import tokens_list
+
+    tz = get_settings().tz
+
+    def when(value) -> str:
+        return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else "-"
+
+    with _database().read() as session:
+        tokens = tokens_list(session, actor=None)
+    if not tokens:
+        typer.echo("No API tokens yet.")
+        return
+    rows = [("NAME", "BEGINS", "CREATED", "LAST USED", "STATUS")]
+    for t in tokens:
+        status = "active" if t.active else f"revoked {when(t.revoked_at)}"
+        rows.append((t.name, t.prefix + "…", when(t.created_at), when(t.last_used_at), status))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+@api_token_app.command("revoke")
+def api_token_revoke(name: Annotated[str, typer.Argument(help="The token's name")]) -> None:
+    """Revoke a token: from now on it opens nothing."""
+    from app.api.service import token_revoke
+    from app.db import utcnow
+    from app.errors import NotFound
+
+    db = _database()
+    try:
+        with db.write() as session:
+            revoked = token_revoke(session, actor=None, now=utcnow(), name=name)
+    except NotFound:
+        fail(f"No API token is named {name!r}.", 2)
+    typer.echo(f"Revoked API token {name!r}." if revoked else f"{name!r} was already revoked.")
+
+
+# ---------------------------------------------------------------- seed-synthetic
+
+
+@app.command("seed-synthetic")
+def seed_synthetic(
+    couples: Annotated[int, typer.Option("--couples", min=1, help="How many couples")],
+    seed: Annotated[int, typer.Option("--seed", help="The same seed gives the same data")] = 2024,
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="Write here instead of APP_DATABASE_URL"),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Write even into a database with real (non-syn-) cohorts"),
+    ] = False,
+    today: Annotated[
+        str | None,
+        typer.Option("--today", help="Nothing happens on or after this day (YYYY-MM-DD)"),
+    ] = None,
+) -> None:
+    """Build a synthetic country for KPK's dashboards and benchmarks: ~70 local governments,
+    their OPDs, cohorts 2022–2026 (slugs start with syn-) and COUPLES couples with their
+    progress. Deterministic; refuses a database with real cohorts unless --force; the
+    database must be migrated and the curriculum synced first."""
+    from datetime import date
+
+    from app.synthetic import SyntheticRefused, describe
+    from app.synthetic import seed_synthetic as run
+
+    settings = get_settings()
+    if database_url is None:
+        db = _database()
+    else:
+        import app.models  # noqa: F401 — every table, so foreign keys between domains resolve
+        from app.db import Database, make_engine
+
+        settings = settings.model_copy(update={"database_url": database_url})
+        db = Database(make_engine(settings.resolved_database_url()))
+    try:
+        day = date.fromisoformat(today) if today else None
+    except ValueError:
+        fail(f"--today {today!r} is not a date like 2026-12-01.", 2)
+    try:
+        result = run(
+            db, settings, couples=couples, seed=seed, today=day, force=force, progress=typer.echo
+        )
+    except SyntheticRefused as exc:
+        fail(str(exc))
+    typer.echo(describe(result))
+
+
 def main() -> None:
     try:
         app()

@@ -47,6 +47,8 @@ def create_app(
 
     app = FastAPI(
         title="Keluarga Berintegritas",
+        # the pages publish no schema: the API has its own, at /api/v1/openapi.json
+        openapi_url=None,
         docs_url=None,
         redoc_url=None,
         dependencies=[Depends(load_context)],
@@ -57,6 +59,8 @@ def create_app(
 
     from app.accounts.router import router as accounts_router
     from app.admin.router import router as admin_router
+    from app.api.router import PREFIX as API_PREFIX
+    from app.api.router import create_api
     from app.certificates.router import router as certificates_router
     from app.curriculum.router import router as curriculum_router
     from app.facilitator.router import router as facilitator_router
@@ -86,6 +90,11 @@ def create_app(
             status_code=status,
             headers={"Cache-Control": "no-store"},
         )
+
+    # the JSON API: an application of its own (its schema, its errors, bearer tokens only)
+    api = create_api()
+    attach(api, settings=settings, db=db, clock=clock)
+    app.mount(API_PREFIX, api, name="api")
 
     app.mount(
         "/static",

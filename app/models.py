@@ -1,6 +1,7 @@
 """Every table of the application, imported in one place for Alembic and the tests."""
 
 from app.accounts.models import AuditLog, AuthSession, LoginFailure, User  # noqa: F401
+from app.api.models import ApiToken  # noqa: F401
 from app.certificates.models import Certificate  # noqa: F401
 from app.cohorts.models import (  # noqa: F401
     ActivationCode,  # noqa: F401

@@ -22,6 +22,68 @@ async def admin_home(request: Request, user: AdminDep, session: ReadDep) -> Resp
     return render(request, "admin/home.html", vars(service.admin_home(session)))
 
 
+# ---------------------------------------------------------------- the audit log
+
+from collections.abc import Iterator  # noqa: E402
+
+from fastapi.concurrency import iterate_in_threadpool, run_in_threadpool  # noqa: E402
+from fastapi.responses import StreamingResponse  # noqa: E402
+
+from app.exports import csv_stream, export_filename  # noqa: E402
+
+
+def _audit_params(request: Request) -> dict[str, str]:
+    """The audit log's filter as the URL gives it (one value per name)."""
+    names = ("actor", "action", "target", "from", "to", "page")
+    return {name: request.query_params.get(name, "") for name in names}
+
+
+@router.get("/audit")
+async def audit_log(
+    request: Request, user: AdminDep, session: ReadDep, settings: SettingsDep
+) -> Response:
+    params = _audit_params(request)
+    try:
+        query = service.audit_query(params=params)
+    except service.AdminError as exc:
+        view = service.audit_log(session, actor=user, query=None, tz=settings.tz)
+        shown = {k: "".join(c for c in v if c.isprintable()) for k, v in params.items()}
+        return _refused(request, exc, shown, "admin/audit.html", view)
+    view = service.audit_log(session, actor=user, query=query, tz=settings.tz)
+    return render(request, "admin/audit.html", vars(view))
+
+
+@router.get("/audit.csv")
+async def audit_export(
+    request: Request, user: AdminDep, db: DbDep, now: NowDep, settings: SettingsDep
+) -> Response:
+    query = service.audit_query(params=_audit_params(request))
+    locale = request.state.locale
+
+    def start() -> service.AuditExport:
+        with db.write() as write:
+            return service.audit_export(
+                write, actor=user, query=query, now=now, tz=settings.tz, locale=locale
+            )
+
+    export = await run_in_threadpool(start)
+
+    def body() -> Iterator[bytes]:
+        with db.read() as session:
+            rows = service.audit_export_rows(session, actor=user, export=export, tz=settings.tz)
+            yield from csv_stream(export.columns, rows, tz=settings.tz)
+
+    name = export_filename("audit", "log", query.label(), now.astimezone(settings.tz).date(), "csv")
+    return StreamingResponse(
+        iterate_in_threadpool(body()),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 def _refused(
     request: Request,
     exc: AppError,
@@ -198,3 +260,45 @@ async def admin_set_active(
         session, actor=user, user_id=user_id, active=form.get("active") == "1", now=now
     )
     return redirect(request, "/admin")
+
+
+# ---------------------------------------------------------------- API tokens
+
+from fastapi import Path as PathParam  # noqa: E402
+
+from app.api import service as api_service  # noqa: E402
+
+TOKEN_ID = PathParam(ge=1, le=2**31 - 1)
+
+
+@router.get("/api-tokens")
+async def api_tokens(request: Request, user: AdminDep, session: ReadDep) -> Response:
+    view = api_service.tokens_view(session, actor=user)
+    return render(request, "admin/api_tokens.html", vars(view))
+
+
+@router.post("/api-tokens")
+async def api_token_create(
+    request: Request, user: AdminDep, session: ReadDep, db: DbDep, now: NowDep
+) -> Response:
+    """A new token: its secret is on this answer and nowhere else (not stored, not cached)."""
+    form = await _form(request)
+    try:
+        with db.write() as write:
+            token, secret = api_service.token_create(
+                write, actor=user, name=form.get("name", ""), now=now
+            )
+            view = api_service.tokens_view(write, actor=user)
+    except AppError as exc:
+        view = api_service.tokens_view(session, actor=user)
+        return _refused(request, exc, form, "admin/api_tokens.html", view)
+    view.created, view.secret = token.name, secret
+    return render(request, "admin/api_tokens.html", vars(view))
+
+
+@router.post("/api-tokens/{token_id}/revoke")
+async def api_token_revoke(
+    request: Request, user: AdminDep, session: WriteDep, now: NowDep, token_id: int = TOKEN_ID
+) -> Response:
+    api_service.token_revoke(session, actor=user, now=now, token_id=token_id)
+    return redirect(request, "/admin/api-tokens")

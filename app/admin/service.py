@@ -328,6 +328,305 @@ def admin_home(session: Session) -> AdminHome:
     )
 
 
+# ---------------------------------------------------------------- the audit log
+
+import json  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from urllib.parse import quote  # noqa: E402
+
+from sqlalchemy import Select, func  # noqa: E402
+
+from app.accounts.models import AuditLog  # noqa: E402
+from app.exports import Column as ExportColumn  # noqa: E402
+from app.i18n import translations  # noqa: E402
+
+AUDIT_PAGE_SIZE = 50
+AUDIT_VALUE_MAX = 80  # characters of one detail value on the page (the CSV keeps them whole)
+AUDIT_FIRST_DAY, AUDIT_LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """What the administrator asked the audit log for, as it stands in the URL: ``actor`` a
+    username or its beginning; ``action`` one action, or a prefix when it ends with ``.`` or
+    ``*`` (``export.``); ``target`` a part of the target; ``start``/``end`` days in the
+    application's time zone (both included)."""
+
+    actor: str = ""
+    action: str = ""
+    target: str = ""
+    start: date | None = None
+    end: date | None = None
+    page: int = 1
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.actor or self.action or self.target or self.start or self.end)
+
+    @property
+    def action_prefix(self) -> str | None:
+        """The prefix the action filter stands for, or None for one exact action."""
+        if self.action.endswith("*"):
+            return self.action.rstrip("*")
+        return self.action if self.action.endswith(".") else None
+
+    def form(self) -> dict[str, str]:
+        """The filter as the form's fields hold it."""
+        return {
+            "actor": self.actor,
+            "action": self.action,
+            "target": self.target,
+            "from": self.start.isoformat() if self.start else "",
+            "to": self.end.isoformat() if self.end else "",
+        }
+
+    def params(self, **changes: Any) -> str:
+        """The query string of this filter (with ``changes``), for links and the export."""
+        values: dict[str, Any] = {**self.form(), "page": self.page, **changes}
+        parts = [
+            f"{k}={quote(str(v))}" for k, v in values.items() if v and not (k == "page" and v == 1)
+        ]
+        return "?" + "&".join(parts) if parts else ""
+
+    def label(self) -> str | None:
+        """A short name of the filter for a file name ("rina-export-2026-03-01")."""
+        parts = [self.actor, self.action.rstrip(".*"), self.target]
+        parts += [d.isoformat() for d in (self.start, self.end) if d]
+        return "-".join(p for p in parts if p) or None
+
+
+def _audit_text(params: dict[str, str], name: str, max_len: int) -> str:
+    value = " ".join(str(params.get(name) or "").split())
+    if _CONTROL.search(value):
+        raise AdminError(name, N_("This field contains characters that are not allowed."))
+    if len(value) > max_len:
+        raise AdminError(name, N_("This field is too long."))
+    return value
+
+
+def _audit_day(params: dict[str, str], name: str) -> date | None:
+    value = str(params.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value) if _ISO_DAY.match(value) else None
+    except ValueError:
+        day = None
+    if day is None or not AUDIT_FIRST_DAY <= day <= AUDIT_LAST_DAY:
+        raise AdminError(name, N_("Enter a date like 2025-10-14."))
+    return day
+
+
+def audit_query(*, params: dict[str, str]) -> AuditQuery:
+    """The audit log's filter from the URL's ``actor``, ``action``, ``target``, ``from``,
+    ``to`` and ``page``, checked: a date that is not one, or a start after the end, is an
+    ``AdminError`` (422) naming the field."""
+    start, end = _audit_day(params, "from"), _audit_day(params, "to")
+    if start and end and start > end:
+        raise AdminError("to", N_("The end date is before the start date."))
+    page = str(params.get("page") or "")
+    return AuditQuery(
+        actor=_audit_text(params, "actor", 64).lower(),
+        action=_audit_text(params, "action", 64).lower(),
+        target=_audit_text(params, "target", 200),
+        start=start,
+        end=end,
+        page=max(1, int(page)) if page.isdigit() and len(page) < 7 else 1,
+    )
+
+
+def _audit_where(query: AuditQuery, tz: tzinfo) -> list[Any]:
+    """The filter as SQL conditions on ``audit_log`` (joined to its actor's account)."""
+    where: list[Any] = []
+    if query.actor:
+        where.append(col(User.username).startswith(query.actor, autoescape=True))
+    prefix = query.action_prefix
+    if prefix:
+        where.append(col(AuditLog.action).startswith(prefix, autoescape=True))
+    elif query.action:
+        where.append(col(AuditLog.action) == query.action)
+    if query.target:
+        where.append(col(AuditLog.target).icontains(query.target, autoescape=True))
+    if query.start:
+        where.append(col(AuditLog.at) >= _day_start(query.start, tz))
+    if query.end:
+        where.append(col(AuditLog.at) < _day_start(query.end + timedelta(days=1), tz))
+    return where
+
+
+def _audit_rows(where: list[Any]) -> Select[Any]:
+    """The entries the conditions keep, newest first, with their actor's name."""
+    return (
+        select(
+            col(AuditLog.id),
+            col(AuditLog.at),
+            col(AuditLog.action),
+            col(AuditLog.target),
+            col(AuditLog.detail),
+            col(User.username),
+            col(User.display_name),
+        )
+        .outerjoin(User, col(User.id) == AuditLog.actor_id)
+        .where(*where)
+        .order_by(col(AuditLog.at).desc(), col(AuditLog.id).desc())
+    )
+
+
+def _detail_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def audit_detail_pairs(detail: Any) -> list[tuple[str, str]]:
+    """An entry's detail as (key, value) texts in their stored order; a detail that is not
+    an object is one pair without a key."""
+    if detail is None or detail == {}:
+        return []
+    if isinstance(detail, dict):
+        return [(str(k), _detail_value(v)) for k, v in detail.items()]
+    return [("", _detail_value(detail))]
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    action: str
+    target: str | None
+    actor_username: str | None  # None: the system (or an account that no longer exists)
+    actor_name: str | None
+    detail: list[tuple[str, str]]  # readable pairs, long values shortened
+
+
+@dataclass
+class AuditPage:
+    query: AuditQuery
+    entries: list[AuditEntry]
+    total: int
+    page: int
+    pages: int
+    actions: list[str]  # every action in the log
+    families: list[str]  # their prefixes ("export."), for the action filter
+    form: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def audit_log(
+    session: Session, *, actor: CurrentUser, query: AuditQuery | None, tz: tzinfo
+) -> AuditPage:
+    """One page of the audit log (``AUDIT_PAGE_SIZE`` entries, newest first) with the number
+    of entries the filter keeps and the actions to filter by: three statements, whatever the
+    size of the log. ``query`` None (a refused filter): no entries, only the actions."""
+    _admin(actor)
+    actions = list(
+        session.execute(
+            select(col(AuditLog.action)).distinct().order_by(col(AuditLog.action))
+        ).scalars()
+    )
+    families = sorted({a.split(".", 1)[0] + "." for a in actions if "." in a})
+    if query is None:
+        return AuditPage(AuditQuery(), [], 0, 1, 1, actions, families)
+    where = _audit_where(query, tz)
+    count = select(func.count()).select_from(AuditLog)
+    if query.actor:
+        count = count.join(User, col(User.id) == AuditLog.actor_id)
+    total = session.execute(count.where(*where)).scalar_one()
+    pages = max(1, -(-total // AUDIT_PAGE_SIZE))
+    page = min(query.page, pages)
+    rows = session.execute(
+        _audit_rows(where).limit(AUDIT_PAGE_SIZE).offset((page - 1) * AUDIT_PAGE_SIZE)
+    ).all()
+    entries = [
+        AuditEntry(
+            id=row.id,
+            at=row.at,
+            action=row.action,
+            target=row.target,
+            actor_username=row.username,
+            actor_name=row.display_name,
+            detail=[
+                (_shorten(k, 40), _shorten(v, AUDIT_VALUE_MAX))
+                for k, v in audit_detail_pairs(row.detail)
+            ],
+        )
+        for row in rows
+    ]
+    return AuditPage(query, entries, total, page, pages, actions, families, form=query.form())
+
+
+@dataclass(frozen=True)
+class AuditExport:
+    query: AuditQuery
+    columns: list[ExportColumn]
+    rows: int
+    upto: int  # the newest entry the file holds (its own record comes after)
+    system: str  # the word for an entry without an actor, translated
+
+
+def audit_export(
+    session: Session,
+    *,
+    actor: CurrentUser,
+    query: AuditQuery,
+    now: datetime,
+    tz: tzinfo,
+    locale: str,
+) -> AuditExport:
+    """Start an export of the filtered log: count what it will hold and record the export
+    itself in the log (``export.audit``), in the caller's write transaction."""
+    _admin(actor)
+    rows, upto = session.execute(
+        select(func.count(), func.max(col(AuditLog.id)))
+        .select_from(AuditLog)
+        .outerjoin(User, col(User.id) == AuditLog.actor_id)
+        .where(*_audit_where(query, tz))
+    ).one()
+    audit_record(
+        session,
+        now=now,
+        actor_id=actor.id,
+        action="export.audit",
+        target="audit_log",
+        detail={**{k: v for k, v in query.form().items() if v}, "rows": rows},
+    )
+    gettext = translations(locale).gettext
+    columns = [
+        ExportColumn("at", gettext("Time"), "datetime", 17),
+        ExportColumn("username", gettext("Username"), "text", 16),
+        ExportColumn("name", gettext("Name"), "text", 24),
+        ExportColumn("action", gettext("Action"), "text", 22),
+        ExportColumn("target", gettext("Target"), "text", 24),
+        ExportColumn("detail", gettext("Details"), "text", 60),
+    ]
+    return AuditExport(query, columns, rows, upto or 0, gettext("system"))
+
+
+def audit_export_rows(
+    session: Session, *, actor: CurrentUser, export: AuditExport, tz: tzinfo
+) -> Iterator[dict[str, Any]]:
+    """The rows of an export, read in batches as they are written (constant memory): the
+    entries the filter kept when the export started, newest first, details in full."""
+    _admin(actor)
+    where = [*_audit_where(export.query, tz), col(AuditLog.id) <= export.upto]
+    result = session.execute(_audit_rows(where).execution_options(yield_per=500))
+    for row in result:
+        yield {
+            "at": row.at,
+            "username": row.username,
+            "name": row.display_name if row.username is not None else export.system,
+            "action": row.action,
+            "target": row.target,
+            "detail": "; ".join(f"{k}: {v}" if k else v for k, v in audit_detail_pairs(row.detail)),
+        }
+
+
 @dataclass
 class CohortAdmin:
     cohort: Cohort
