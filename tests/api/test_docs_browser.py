@@ -5,16 +5,11 @@ answers from the API."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
-from app.config import ROOT
+from tests.live_server import live_server, run_cli, server_env
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
@@ -28,48 +23,11 @@ if os.environ.get("TEST_DATABASE_URL"):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("api-docs")
-    env = {
-        **os.environ,
-        "APP_ENV": "test",
-        "APP_DATABASE_URL": f"sqlite:///{folder / 'docs.db'}",
-        "APP_SECRET_KEY": "api-docs-secret-" + "z" * 32,
-        "APP_DATA_DIR": str(folder),
-    }
-    cli = [sys.executable, "-m", "app.cli"]
-    subprocess.run([*cli, "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
-    made = subprocess.run(
-        [*cli, "api-token", "create", "--name", "browser"],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--port", str(port)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("the server did not start")
-    yield base, made.stdout.strip()
-    proc.terminate()
-    proc.wait(timeout=10)
+    env = server_env(tmp_path_factory.mktemp("api-docs"), "api-docs-secret")
+    run_cli(env, "migrate")
+    secret = run_cli(env, "api-token", "create", "--name", "browser").strip()
+    with live_server(env) as base:
+        yield base, secret
 
 
 def test_swagger_ui_renders_under_the_csp_and_tries_an_endpoint(server, tmp_path):

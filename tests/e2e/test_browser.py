@@ -5,16 +5,11 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
-from app.config import ROOT
+from tests.live_server import live_server, run_cli, server_env
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
@@ -30,57 +25,13 @@ if os.environ.get("TEST_DATABASE_URL"):
     pytest.skip("browser tests run once, on SQLite", allow_module_level=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("browser")
-    env = {
-        **os.environ,
-        "APP_ENV": "test",
-        "APP_DATABASE_URL": f"sqlite:///{folder / 'e2e.db'}",
-        "APP_SECRET_KEY": "browser-test-secret-" + "y" * 32,
-        "APP_DATA_DIR": str(folder),
-    }
-    cli = [sys.executable, "-m", "app.cli"]
+    env = server_env(tmp_path_factory.mktemp("browser"), "browser-test-secret")
     for args in (["migrate"], ["content", "sync"], ["seed-demo"]):
-        subprocess.run(cli + args, env=env, cwd=ROOT, check=True, capture_output=True)
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("the server did not start")
-    yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+        run_cli(env, *args)
+    with live_server(env) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
