@@ -282,23 +282,24 @@ def couple_complete(couples: Select | None = None) -> Select:
 
 def last_activity(users: Select | None = None) -> Select:
     """(user_id, last_activity): the latest moment a participant opened or finished a lesson,
-    answered a lesson check, or started or submitted a quiz attempt."""
+    answered a lesson check, or started or submitted a quiz attempt. Each source is narrowed
+    to ``users`` before it is grouped (not the whole database)."""
+    lessons: Select = select(
+        col(LessonProgress.user_id).label("user_id"),
+        func.max(func.coalesce(LessonProgress.completed_at, LessonProgress.viewed_at)).label("at"),
+    ).group_by(col(LessonProgress.user_id))
+    checks: Select = select(
+        col(CheckAnswer.user_id).label("user_id"), func.max(CheckAnswer.answered_at)
+    ).group_by(col(CheckAnswer.user_id))
+    attempts: Select = select(
+        col(QuizAttempt.user_id).label("user_id"),
+        func.max(func.coalesce(QuizAttempt.submitted_at, QuizAttempt.started_at)),
+    ).group_by(col(QuizAttempt.user_id))
     events = union_all(
-        select(
-            col(LessonProgress.user_id).label("user_id"),
-            func.max(func.coalesce(LessonProgress.completed_at, LessonProgress.viewed_at)).label(
-                "at"
-            ),
-        ).group_by(col(LessonProgress.user_id)),
-        select(
-            col(CheckAnswer.user_id).label("user_id"), func.max(CheckAnswer.answered_at)
-        ).group_by(col(CheckAnswer.user_id)),
-        select(
-            col(QuizAttempt.user_id).label("user_id"),
-            func.max(func.coalesce(QuizAttempt.submitted_at, QuizAttempt.started_at)),
-        ).group_by(col(QuizAttempt.user_id)),
+        _narrow(lessons, col(LessonProgress.user_id), users),
+        _narrow(checks, col(CheckAnswer.user_id), users),
+        _narrow(attempts, col(QuizAttempt.user_id), users),
     ).subquery()
-    query: Select = select(events.c.user_id, func.max(events.c.at).label("last_activity")).group_by(
+    return select(events.c.user_id, func.max(events.c.at).label("last_activity")).group_by(
         events.c.user_id
     )
-    return _narrow(query, events.c.user_id, users)
