@@ -275,3 +275,17 @@ def test_question_quality_follows_new_attempts(cohort, mini, make_client):
     login(person, "uji-002-a", PASSWORD)
     take_quiz(person, mini, "pre-test", right=0.5)
     assert first_attempts()[0] == "3"
+
+
+def test_only_facilitators_reach_question_quality_over_their_cohorts(
+    cohort, make_client, mini, settings
+):
+    make_user(mini, settings, "analis", "kpk")
+    for username in ("uji-001-a", "analis"):
+        other = make_client()
+        login(other, username, PASSWORD)
+        assert other.get("/facilitator/items").status_code == 403
+    dewi = make_client()
+    login(dewi, "dewi", PASSWORD)
+    page = dewi.get("/facilitator/items")  # her own cohorts: none
+    assert page.status_code == 200 and "Angkatan uji" not in page.text
