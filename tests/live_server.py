@@ -83,3 +83,19 @@ def live_server(env: dict[str, str]) -> Iterator[str]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def playwright_or_skip():
+    """Playwright's sync API, or the whole module skipped: without Debian's Chromium, and on
+    PostgreSQL (browser tests run once, on SQLite)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(
+            f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)",
+            allow_module_level=True,
+        )
+    if os.environ.get("TEST_DATABASE_URL"):
+        pytest.skip("browser tests run once, on SQLite", allow_module_level=True)
+    return pytest.importorskip("playwright.sync_api")

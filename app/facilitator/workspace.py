@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
 from typing import Any
 from urllib.parse import quote
 
@@ -703,7 +703,6 @@ class CohortCard:
     pre_taken: float | None
     on_schedule: float | None
     complete: float | None  # share of couples
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def share(part: int, whole: int) -> float | None:
@@ -724,7 +723,3 @@ def cohort_card(workspace: Workspace, *, region: str, today: date) -> CohortCard
         on_schedule=share(sum(p.behind is None for p in people), len(people)),
         complete=share(sum(c.stage.kind == StageKind.certificate for c in couples), len(couples)),
     )
-
-
-def days_ago(then: datetime | None, now: datetime) -> int | None:
-    return None if then is None else max(0, (now - then) // timedelta(days=1))

@@ -3,26 +3,14 @@ sign-in and sign-out work, htmx works under the strict CSP, and the console stay
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 
-from tests.live_server import live_server, run_cli, server_env
+from tests.live_server import CHROMIUM, live_server, playwright_or_skip, run_cli, server_env
 
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
-
-if not Path(CHROMIUM).exists():
-    pytest.skip(
-        f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)",
-        allow_module_level=True,
-    )
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-if os.environ.get("TEST_DATABASE_URL"):
-    pytest.skip("browser tests run once, on SQLite", allow_module_level=True)
+playwright_api = playwright_or_skip()
 
 
 @pytest.fixture(scope="module")
