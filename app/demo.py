@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlmodel import Session, col
 
 from app.accounts.models import Role, User
@@ -341,6 +341,10 @@ def seed_demo(db: Database, settings: Settings, *, today: date | None = None) ->
         historic_users = _activate_all(session, historic, password_hash, now)
         made = _historic_progress(session, historic, historic_users, tz)
         session.flush()
+        if session.get_bind().dialect.name == "postgresql":
+            # the planner's statistics still say the tables are empty: the history just
+            # written (not committed yet) is read by many joins next
+            session.execute(text("ANALYZE"))
         _historic_after(session, historic, staff["fasilitator"], settings)
     return (
         "Demo ready: admin, fasilitator, kpk, budi + sari and 12 more couples (tng-demo), "
