@@ -63,6 +63,14 @@ def migrate() -> None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     m.upgrade(settings.resolved_database_url())
     typer.echo("Database schema is up to date.")
+    from app.reports.summary import summary_is_built
+
+    db = _database()
+    with db.write() as session:
+        if not summary_is_built(session):
+            from app.reports.summary import rebuild
+
+            typer.echo(f"Report summary rebuilt: {rebuild(session)} participants.")
 
 
 @content_app.command("check")

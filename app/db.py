@@ -15,7 +15,7 @@ machinery, which took a fifth of a lesson page.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -90,6 +90,30 @@ def saved_id(row: _HasId) -> int:
     if row.id is None:
         raise RuntimeError(f"{type(row).__name__} has no id yet: flush the session first")
     return row.id
+
+
+TOUCHED_USERS = "learning_touched_users"
+TOUCHED_COUPLES = "learning_touched_couples"
+TOUCHED_ALL = "learning_touched_all"
+
+
+def touch_learning(
+    session: Any,
+    *,
+    users: Iterable[int | None] = (),
+    couples: Iterable[int | None] = (),
+    everyone: bool = False,
+) -> None:
+    """Note in the session that these participants' (or couples') learning changed: before
+    the transaction commits, the reports' summary of them is brought up to date
+    (``app.reports.summary``). Services that change learning with Core statements call it;
+    rows written through the ORM are noticed by themselves. ``everyone``: what counts as
+    learning changed (a content sync), so the whole summary is recomputed."""
+    info = session.info
+    if everyone:
+        info[TOUCHED_ALL] = True
+    info.setdefault(TOUCHED_USERS, set()).update(u for u in users if u is not None)
+    info.setdefault(TOUCHED_COUPLES, set()).update(c for c in couples if c is not None)
 
 
 def execute_core(

@@ -26,7 +26,7 @@ from app.accounts.models import (
 from app.audit import audit_record
 from app.cohorts.service import ActivationError, activation_find, activation_use
 from app.config import Settings
-from app.db import execute_core, saved_id
+from app.db import execute_core, saved_id, touch_learning
 from app.errors import AppError
 from app.i18n import N_
 
@@ -91,6 +91,7 @@ def new_password_problem(password: str, again: str, *, username: str) -> str | N
 
 def user_set_password(session: Session, *, user_id: int, password_hash: str) -> None:
     session.execute(update(User).where(col(User.id) == user_id).values(password_hash=password_hash))
+    touch_learning(session, users=[user_id])
 
 
 def token_hash(token: str) -> str:

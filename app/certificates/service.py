@@ -13,6 +13,7 @@ from app.accounts.models import CurrentUser, Role, User
 from app.audit import audit_record
 from app.certificates.models import Certificate
 from app.cohorts.models import Cohort, Couple
+from app.db import touch_learning
 from app.errors import Forbidden, NotFound
 from app.i18n import N_, fmt_date, translations
 from app.learning.selectors import couple_complete
@@ -129,6 +130,12 @@ def certificate_revoke(
         update(Certificate)
         .where(col(Certificate.code) == code, col(Certificate.revoked_at).is_(None))
         .values(revoked_at=now, revoked_by=actor.id, revoke_reason=reason)
+    )
+    touch_learning(
+        session,
+        users=session.execute(select(col(Certificate.user_id)).where(col(Certificate.code) == code))
+        .scalars()
+        .all(),
     )
     audit_record(
         session,

@@ -20,7 +20,7 @@ from app.cohorts.models import (
     Organization,
     Region,
 )
-from app.db import saved_id, utcnow
+from app.db import saved_id, touch_learning, utcnow
 from app.errors import AppError, Forbidden, NotFound
 from app.i18n import N_
 
@@ -165,6 +165,7 @@ def activation_use(
     session: Session, *, activation: ActivationCode, user: User, password_hash: str, now: datetime
 ) -> None:
     session.execute(update(User).where(col(User.id) == user.id).values(password_hash=password_hash))
+    touch_learning(session, users=[user.id])
     session.execute(
         update(ActivationCode)
         .where(col(ActivationCode.id) == activation.id)

@@ -29,7 +29,7 @@ from app.curriculum.models import (
     Quiz,
 )
 from app.curriculum.render import render_markdown
-from app.db import Database, saved_id
+from app.db import Database, saved_id, touch_learning
 
 
 class SyncRefused(RuntimeError):
@@ -105,6 +105,7 @@ def sync_content(
             "pledge": content.pledge.model_dump() if content.pledge else None,
             "glossary": [t.model_dump() for t in content.glossary],
         }
+        touch_learning(session, everyone=True)
         return SyncReport(version=version_id, changed=True, counts=counts)
 
 

@@ -561,7 +561,7 @@ def stage_of(
     if "pre-test" in curriculum.quizzes and not facts.pre_taken:
         return Stage(slot(StageKind.pretest))
     for module in curriculum.modules:
-        if _module_done(curriculum, module, facts):
+        if module_done(curriculum, module, facts):
             continue
         done = facts.lessons_done.get(module.id, 0)
         if done < len(module.lessons):
@@ -583,7 +583,7 @@ def stage_of(
     return Stage(slot(StageKind.certificate))
 
 
-def _module_done(curriculum: Curriculum, module: ModuleInfo, facts: StageFacts) -> bool:
+def module_done(curriculum: Curriculum, module: ModuleInfo, facts: StageFacts) -> bool:
     """A participant is done with a module when its quiz is passed (a module without a quiz:
     when its lessons are done)."""
     if curriculum.module_quiz(module.id) is None:
@@ -614,10 +614,10 @@ def behind_schedule(
     it starts; or, ``days_before_close`` days before ``post_closes``, the modules after it or
     the post-test are not done. None when on schedule."""
     before = [m for m in curriculum.modules if not module_after(m)]
-    if now >= workshop_starts and not all(_module_done(curriculum, m, facts) for m in before):
+    if now >= workshop_starts and not all(module_done(curriculum, m, facts) for m in before):
         return BehindReason.before_workshop
     if now >= post_closes - timedelta(days=days_before_close):
-        passed_all = all(_module_done(curriculum, m, facts) for m in curriculum.modules)
+        passed_all = all(module_done(curriculum, m, facts) for m in curriculum.modules)
         if not passed_all or not facts.post_taken:
             return BehindReason.before_close
     return None

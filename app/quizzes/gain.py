@@ -59,27 +59,28 @@ def _tests(users: Select) -> Any:
     return first
 
 
-def matched_gain(
-    session: Session, *, users: Select, titles: dict[str, dict[str, dict[str, str]]]
-) -> MatchedGain:
-    """The group's gain on matched participants. ``titles``: {"module": {slug: title},
-    "value": {slug: title}}, in the order to show. Three statements."""
+@dataclass
+class PersonScores:
+    """A participant's pre- and post-test scores (percent; the first submitted attempt of
+    each) and, per topic, the percent of that test's items on the topic."""
+
+    pre: float | None = None
+    post: float | None = None
+    topics: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
+    # ("module" | "value", slug) → {"pre": percent, "post": percent}
+
+
+def person_scores(session: Session, *, users: Select) -> dict[int, PersonScores]:
+    """{user_id: PersonScores} for everyone in ``users`` who took the pre- or the post-test:
+    three statements, whatever their number."""
     first = _tests(users)
-    scores: dict[int, dict[str, float]] = defaultdict(dict)
+    out: dict[int, PersonScores] = defaultdict(PersonScores)
     for user_id, kind, score in session.execute(
         select(first.c.user_id, first.c.kind, col(QuizAttempt.score)).join(
             QuizAttempt, col(QuizAttempt.id) == first.c.attempt_id
         )
     ).all():
-        scores[user_id][kind] = float(score or 0.0)
-    pairs = {u: (s["pre"], s["post"]) for u, s in scores.items() if "pre" in s and "post" in s}
-    result = MatchedGain(
-        overall=gain_summary(pairs.values()),
-        only_pre=sum("pre" in s and "post" not in s for s in scores.values()),
-        only_post=sum("post" in s and "pre" not in s for s in scores.values()),
-        pairs=pairs,
-        pre_only_scores={u: s["pre"] for u, s in scores.items() if "post" not in s and "pre" in s},
-    )
+        setattr(out[user_id], kind, float(score or 0.0))
     percent = 100.0 * func.avg(func.coalesce(AttemptItem.score, 0.0))
     for by, key in (("module", col(Module.slug)), ("value", col(QuestionValue.value_slug))):
         query = (
@@ -95,16 +96,39 @@ def matched_gain(
             query = query.join(
                 QuestionValue, col(QuestionValue.question_id) == AttemptItem.question_id
             )
-        per: dict[str, dict[int, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
         for user_id, kind, topic, value in session.execute(
             query.group_by(first.c.user_id, first.c.kind, key)
         ).all():
-            if user_id in pairs:
-                per[topic][user_id][kind] = float(value)
+            out[user_id].topics.setdefault((by, topic), {})[kind] = float(value)
+    return dict(out)
+
+
+def matched_gain(
+    session: Session, *, users: Select, titles: dict[str, dict[str, dict[str, str]]]
+) -> MatchedGain:
+    """The group's gain on matched participants. ``titles``: {"module": {slug: title},
+    "value": {slug: title}}, in the order to show. Three statements."""
+    scores = person_scores(session, users=users)
+    pairs = {
+        u: (s.pre, s.post) for u, s in scores.items() if s.pre is not None and s.post is not None
+    }
+    result = MatchedGain(
+        overall=gain_summary(pairs.values()),
+        only_pre=sum(s.pre is not None and s.post is None for s in scores.values()),
+        only_post=sum(s.post is not None and s.pre is None for s in scores.values()),
+        pairs=pairs,
+        pre_only_scores={
+            u: s.pre for u, s in scores.items() if s.post is None and s.pre is not None
+        },
+    )
+    for by in ("module", "value"):
         rows = []
         for slug, title in titles.get(by, {}).items():
-            people = per.get(slug, {})
-            topic_pairs = [(s["pre"], s["post"]) for s in people.values() if len(s) == 2]
+            topic_pairs = [
+                (t["pre"], t["post"])
+                for u, s in scores.items()
+                if u in pairs and len(t := s.topics.get((by, slug), {})) == 2
+            ]
             if topic_pairs:
                 rows.append(TopicGain(slug, title, gain_summary(topic_pairs)))
         if by == "module":

@@ -26,7 +26,7 @@ from app.audit import audit_record
 from app.cohorts.service import participant_for
 from app.curriculum.models import Choice, Question
 from app.curriculum.outline import CheckQuestion, QuizInfo
-from app.db import execute_core, saved_id
+from app.db import execute_core, saved_id, touch_learning
 from app.errors import AppError
 from app.i18n import N_
 from app.learning.rules import (
@@ -328,6 +328,14 @@ def attempt_submit(
     ).rowcount
     if claimed == 0:
         return False
+    touch_learning(
+        session,
+        users=[
+            session.execute(
+                select(col(QuizAttempt.user_id)).where(col(QuizAttempt.id) == attempt.id)
+            ).scalar_one()
+        ],
+    )
     items = attempt_items(session, attempt=attempt)
     scores = []
     for item in items:

@@ -1,14 +1,71 @@
-"""National aggregates for KPK: counts only, never names."""
+"""National aggregates for KPK: the funnel, learning gain, the trend and the cohort comparison,
+grouped and filtered by region, province, OPD, cohort, period and partner role. Counts and
+figures only, never a name; every figure goes through ``app.reports.suppression``.
+
+Everything is read from the summary's sums (``report_cohort``, and ``report_opd`` when an OPD
+filters or groups), which ``app.reports.summary`` keeps current: a page costs a few statements
+over a few hundred rows, whatever the number of participants. The measures themselves are the
+pure functions of ``app.reports.measures``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any
 
+from babel.dates import format_date
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from app.accounts.models import Role, User
 from app.cohorts.models import Cohort, Couple, Organization, Region
+from app.curriculum.outline import Curriculum
+from app.errors import AppError
+from app.i18n import N_, translations
+from app.learning.rules import module_after, workshop_over_at
+from app.quizzes.service import value_titles
+from app.reports import summary as _summary  # noqa: F401  (the summary's transaction hooks)
+from app.reports.measures import (
+    ATTENTION_REASONS,
+    INTERVALS,
+    GainSums,
+    attention_reasons,
+    gain_values,
+    in_period,
+    period_interval,
+    period_key,
+)
+from app.reports.models import GAIN_SUMS, MILESTONES, report_cohort, report_opd
+from app.reports.suppression import (
+    Figure,
+    Reason,
+    SubsetCheck,
+    check_subset,
+    count,
+    figure,
+    follow,
+    suppress_groups,
+)
+
+ROLES = ("official", "spouse")
+ROLE_NAMES = {"official": N_("Official"), "spouse": N_("Spouse")}
+GROUP_BY = ("region", "province", "organization", "cohort", "month", "quarter", "year", "role")
+GROUP_NAMES = {
+    "region": N_("Region"),
+    "province": N_("Province"),
+    "organization": N_("OPD"),
+    "cohort": N_("Cohort"),
+    "month": N_("Month"),
+    "quarter": N_("Quarter"),
+    "year": N_("Year"),
+    "role": N_("Partner role"),
+}
+FILTERS = ("region", "province", "organization", "cohort", "period", "role")
+
+
+# ---------------------------------------------------------------- national totals
 
 
 @dataclass(frozen=True)
@@ -43,3 +100,897 @@ def national_totals(session: Session) -> NationalTotals:
         .one()
     )
     return NationalTotals(**row)
+
+
+# ---------------------------------------------------------------- filters
+
+
+class ReportFilterError(AppError):
+    """A filter or grouping that does not exist."""
+
+    def __init__(self, message: str, field: str, value: str) -> None:
+        super().__init__(422, message, {"value": value[:60]}, field=field)
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    """Which people a report counts: each field narrows (None: everyone)."""
+
+    region: str | None = None  # region slug
+    province: str | None = None
+    organization: int | None = None  # OPD id
+    cohort: str | None = None  # cohort slug
+    period: str | None = None  # 2024 · 2024-Q4 · 2024-10 (the workshop's start)
+    role: str | None = None  # official · spouse
+
+    def active(self) -> list[str]:
+        return [f for f in FILTERS if getattr(self, f) is not None]
+
+    def without(self, name: str) -> ReportFilter:
+        return replace(self, **{name: None})
+
+    def params(self, **changes: Any) -> dict[str, str]:
+        """The filter as URL parameters (with ``changes``; None drops one)."""
+        values = {f: getattr(self, f) for f in FILTERS} | changes
+        return {k: str(v) for k, v in values.items() if v not in (None, "")}
+
+    def label(self) -> str | None:
+        """For file names: the active filters' values, joined."""
+        parts = [str(getattr(self, f)) for f in self.active()]
+        return "_".join(parts) or None
+
+
+def parse_group_by(value: str | None) -> str | None:
+    if value in (None, ""):
+        return None
+    if value not in GROUP_BY:
+        raise ReportFilterError(N_("There is no grouping “%(value)s”."), "group_by", value)
+    return value
+
+
+def parse_interval(value: str | None) -> str:
+    if value in (None, ""):
+        return "quarter"
+    if value not in INTERVALS:
+        raise ReportFilterError(N_("There is no interval “%(value)s”."), "interval", value)
+    return value
+
+
+def parse_filter(
+    session: Session,
+    *,
+    region: str | None = None,
+    province: str | None = None,
+    organization: str | int | None = None,
+    cohort: str | None = None,
+    period: str | None = None,
+    role: str | None = None,
+) -> ReportFilter:
+    """The filter of a page or an API call, each value checked against the database (an
+    unknown one is a 422 naming it). Empty values mean no filter."""
+
+    def clean(v: Any) -> str | None:
+        v = None if v is None else str(v).strip()
+        return v or None
+
+    region, province, cohort, period, role = map(clean, (region, province, cohort, period, role))
+    org_text = clean(organization)
+    if role is not None and role not in ROLES:
+        raise ReportFilterError(N_("There is no partner role “%(value)s”."), "role", role)
+    if period is not None and period_interval(period) is None:
+        raise ReportFilterError(
+            N_(
+                "“%(value)s” is not a period: use a year (2024), a quarter (2024-Q4) or a month "
+                "(2024-10)."
+            ),
+            "period",
+            period,
+        )
+    if region is not None and (
+        session.execute(select(col(Region.id)).where(col(Region.slug) == region)).first() is None
+    ):
+        raise ReportFilterError(N_("There is no region “%(value)s”."), "region", region)
+    if province is not None and (
+        session.execute(select(col(Region.id)).where(col(Region.province) == province)).first()
+        is None
+    ):
+        raise ReportFilterError(N_("There is no province “%(value)s”."), "province", province)
+    org_id = None
+    if org_text is not None:
+        if not org_text.isdigit() or len(org_text) > 9:
+            raise ReportFilterError(N_("There is no OPD “%(value)s”."), "organization", org_text)
+        org_id = int(org_text)
+        if session.get(Organization, org_id) is None:
+            raise ReportFilterError(N_("There is no OPD “%(value)s”."), "organization", org_text)
+    if cohort is not None and (
+        session.execute(select(col(Cohort.id)).where(col(Cohort.slug) == cohort)).first() is None
+    ):
+        raise ReportFilterError(N_("There is no cohort “%(value)s”."), "cohort", cohort)
+    return ReportFilter(
+        region=region,
+        province=province,
+        organization=org_id,
+        cohort=cohort,
+        period=period,
+        role=role,
+    )
+
+
+# ---------------------------------------------------------------- reading the sums
+
+
+@dataclass(frozen=True)
+class CohortInfo:
+    id: int
+    slug: str
+    title: str
+    region_slug: str
+    region_name: str
+    province: str
+    workshop_start: date
+    workshop_end: date
+    post_closes: datetime
+
+
+def cohort_index(session: Session) -> dict[int, CohortInfo]:
+    """Every cohort with its region: one statement."""
+    return {
+        r[0]: CohortInfo(*r)
+        for r in session.execute(
+            select(
+                col(Cohort.id),
+                col(Cohort.slug),
+                col(Cohort.title),
+                col(Region.slug),
+                col(Region.name),
+                col(Region.province),
+                col(Cohort.workshop_start),
+                col(Cohort.workshop_end),
+                col(Cohort.post_closes),
+            )
+            .join(Region, col(Region.id) == Cohort.region_id)
+            .order_by(col(Cohort.workshop_start), col(Cohort.slug))
+        ).all()
+    }
+
+
+def _chosen(cohorts: dict[int, CohortInfo], f: ReportFilter) -> list[int] | None:
+    """The cohort ids the filter keeps (None: every one)."""
+    if f.region is None and f.province is None and f.cohort is None and f.period is None:
+        return None
+    return [
+        c.id
+        for c in cohorts.values()
+        if (f.region is None or c.region_slug == f.region)
+        and (f.province is None or c.province == f.province)
+        and (f.cohort is None or c.slug == f.cohort)
+        and (f.period is None or in_period(c.workshop_start, f.period))
+    ]
+
+
+@dataclass
+class Cell:
+    cohort_id: int | None
+    organization_id: int | None
+    role: str | None
+    values: dict[str, int]
+
+
+def _read(
+    session: Session,
+    f: ReportFilter,
+    cohorts: dict[int, CohortInfo],
+    columns: Sequence[str],
+    *,
+    by_cohort: bool = False,
+    by_org: bool = False,
+    by_role: bool = False,
+) -> list[Cell]:
+    """The sums of ``columns`` over the filter, per cohort / OPD / role as asked: one
+    statement."""
+    table = report_opd if (by_org or f.organization is not None) else report_cohort
+    keys = []
+    if by_cohort:
+        keys.append(table.c.cohort_id)
+    if by_org:
+        keys.append(table.c.organization_id)
+    if by_role:
+        keys.append(table.c.role)
+    query = select(*keys, *(func.sum(table.c[c]).label(c) for c in columns))
+    chosen = _chosen(cohorts, f)
+    if chosen is not None:
+        if not chosen:
+            return []
+        query = query.where(table.c.cohort_id.in_(chosen))
+    if f.organization is not None:
+        query = query.where(table.c.organization_id == f.organization)
+    if f.role is not None:
+        query = query.where(table.c.role == f.role)
+    if keys:
+        query = query.group_by(*keys)
+    out = []
+    for row in session.execute(query).all():
+        values = dict(zip(columns, (int(v or 0) for v in row[len(keys) :]), strict=True))
+        if not keys and values.get("people", 0) == 0:
+            continue
+        keyed = dict(zip([k.name for k in keys], row[: len(keys)], strict=True))
+        out.append(
+            Cell(keyed.get("cohort_id"), keyed.get("organization_id"), keyed.get("role"), values)
+        )
+    return out
+
+
+def _people(session: Session, f: ReportFilter, cohorts: dict[int, CohortInfo]) -> int:
+    cells = _read(session, f, cohorts, ["people"])
+    return cells[0].values["people"] if cells else 0
+
+
+@dataclass(frozen=True)
+class ViewCheck:
+    """Whether the filtered view may be shown (differencing across filters): for each active
+    filter, the view against the view without it."""
+
+    checks: dict[str, SubsetCheck] = field(default_factory=dict)
+
+    @property
+    def safe(self) -> bool:
+        return all(c.safe for c in self.checks.values())
+
+    @property
+    def message(self) -> str | None:
+        return next((c.message for c in self.checks.values() if not c.safe), None)
+
+    @property
+    def filters(self) -> list[str]:
+        """The filters that narrow too far."""
+        return [name for name, c in self.checks.items() if not c.safe]
+
+
+def view_check(
+    session: Session, f: ReportFilter, cohorts: dict[int, CohortInfo], *, k: int
+) -> ViewCheck:
+    """One statement per active filter (and one for the view)."""
+    if not f.active():
+        return ViewCheck()
+    people = _people(session, f, cohorts)
+    return ViewCheck(
+        {
+            name: check_subset(_people(session, f.without(name), cohorts), people, k=k)
+            for name in f.active()
+        }
+    )
+
+
+# ---------------------------------------------------------------- groups
+
+
+@dataclass(frozen=True)
+class GroupKey:
+    key: str
+    label: str
+    sort: Any
+
+
+def _period_label(key: str, locale: str) -> str:
+    interval = period_interval(key)
+    if interval == "month":
+        return format_date(date(int(key[:4]), int(key[5:]), 1), "MMM y", locale=locale)
+    if interval == "quarter":
+        return translations(locale).gettext(N_("Q%(q)s %(year)s")) % {
+            "q": key[-1],
+            "year": key[:4],
+        }
+    return key
+
+
+def period_label(key: str, locale: str) -> str:
+    """``Okt 2024`` (month), ``T4 2024`` / ``Q4 2024`` (quarter), ``2024`` (year)."""
+    return _period_label(key, locale)
+
+
+def _grouper(
+    session: Session, group_by: str, cohorts: dict[int, CohortInfo], locale: str
+) -> Callable[[Cell], GroupKey]:
+    if group_by == "organization":
+        names = {
+            r[0]: (r[1], r[2])
+            for r in session.execute(
+                select(col(Organization.id), col(Organization.name), col(Region.name)).join(
+                    Region, col(Region.id) == Organization.region_id
+                )
+            ).all()
+        }
+
+        def by_org(c: Cell) -> GroupKey:
+            name, region = names.get(c.organization_id or 0, ("?", "?"))
+            return GroupKey(str(c.organization_id), f"{name} ({region})", (region, name))
+
+        return by_org
+    if group_by == "role":
+        gettext = translations(locale).gettext
+        return lambda c: GroupKey(
+            c.role or "", gettext(ROLE_NAMES.get(c.role or "", "")), ROLES.index(c.role or "")
+        )
+
+    def by_cohort_attr(c: Cell) -> GroupKey:
+        info = cohorts[c.cohort_id or 0]
+        if group_by == "region":
+            return GroupKey(info.region_slug, info.region_name, (info.province, info.region_name))
+        if group_by == "province":
+            return GroupKey(info.province, info.province, info.province)
+        if group_by == "cohort":
+            return GroupKey(info.slug, info.title, (info.workshop_start, info.slug))
+        key = period_key(info.workshop_start, group_by)
+        return GroupKey(key, _period_label(key, locale), key)
+
+    return by_cohort_attr
+
+
+def _grouped(
+    session: Session,
+    f: ReportFilter,
+    cohorts: dict[int, CohortInfo],
+    columns: Sequence[str],
+    group_by: str,
+    locale: str,
+) -> list[tuple[GroupKey, dict[str, int]]]:
+    cells = _read(
+        session,
+        f,
+        cohorts,
+        columns,
+        by_cohort=group_by not in ("organization", "role"),
+        by_org=group_by == "organization",
+        by_role=group_by == "role",
+    )
+    key_of = _grouper(session, group_by, cohorts, locale)
+    sums: dict[str, dict[str, int]] = {}
+    keys: dict[str, GroupKey] = {}
+    for cell in cells:
+        g = key_of(cell)
+        keys.setdefault(g.key, g)
+        acc = sums.setdefault(g.key, dict.fromkeys(columns, 0))
+        for c, v in cell.values.items():
+            acc[c] += v
+    ordered = sorted(keys.values(), key=lambda g: g.sort)
+    return [(g, sums[g.key]) for g in ordered if sums[g.key].get("people", 0) > 0]
+
+
+# ---------------------------------------------------------------- the funnel
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str  # a milestone of ``app.reports.models.MILESTONES``, or "invited"
+    label: str  # message id (``%(n)s``: the module's position)
+    module: int | None = None
+
+
+STEP_NAMES = {
+    "invited": N_("Invited"),
+    "activated": N_("Activated"),
+    "pretest": N_("Pre-test taken"),
+    "module": N_("Module %(n)s passed"),
+    "attended": N_("Attended the workshop"),
+    "posttest": N_("Post-test taken"),
+    "reflections": N_("Family reflections confirmed"),
+    "pledge": N_("Pledge signed"),
+    "certificate": N_("Certificate received"),
+}
+
+
+def funnel_steps(curriculum: Curriculum) -> list[Step]:
+    """invited → activated → pre-test → each module → attended the workshop (before the
+    first module that belongs after it) → … → post-test → reflections → pledge →
+    certificate."""
+    steps = [Step("invited", STEP_NAMES["invited"]), Step("activated", STEP_NAMES["activated"])]
+    if "pre-test" in curriculum.quizzes:
+        steps.append(Step("pretest", STEP_NAMES["pretest"]))
+    placed = False
+    for i, module in enumerate(curriculum.modules, 1):
+        if module_after(module) and not placed:
+            steps.append(Step("attended", STEP_NAMES["attended"]))
+            placed = True
+        steps.append(Step(f"module{i}", STEP_NAMES["module"], module=i))
+    if not placed:
+        steps.append(Step("attended", STEP_NAMES["attended"]))
+    if "post-test" in curriculum.quizzes:
+        steps.append(Step("posttest", STEP_NAMES["posttest"]))
+    steps += [Step(m, STEP_NAMES[m]) for m in ("reflections", "pledge", "certificate")]
+    return steps
+
+
+def step_label(step: Step, locale: str) -> str:
+    text = translations(locale).gettext(step.label)
+    return text % {"n": step.module} if step.module is not None else text
+
+
+def _n(values: dict[str, int], step: str) -> int:
+    return values["people"] if step == "invited" else values[f"n_{step}"]
+
+
+def _both(values: dict[str, int], step: str) -> int:
+    return values["couples"] if step == "invited" else values[f"both_{step}"]
+
+
+def _one(values: dict[str, int], step: str) -> int:
+    return 0 if step == "invited" else values[f"one_{step}"]
+
+
+FUNNEL_COLUMNS = (
+    "people",
+    "couples",
+    *(f"n_{m}" for m in MILESTONES),
+    *(f"both_{m}" for m in MILESTONES),
+    *(f"one_{m}" for m in MILESTONES),
+)
+
+
+@dataclass(frozen=True)
+class FunnelFigure:
+    step: Step
+    people: Figure[int]
+    rate: Figure[float]  # of the invited
+    officials: Figure[int] | None = None  # the total only
+    spouses: Figure[int] | None = None
+    couples_both: Figure[int] | None = None
+    couples_one: Figure[int] | None = None
+    couples_rate: Figure[float] | None = None  # both partners, of the couples
+
+
+@dataclass(frozen=True)
+class FunnelRow:
+    key: str
+    label: str
+    people: Figure[int]
+    couples: Figure[int] | None
+    steps: list[FunnelFigure]
+
+
+@dataclass(frozen=True)
+class Funnel:
+    steps: list[Step]
+    total: FunnelRow
+    groups: list[FunnelRow]
+    group_by: str | None
+    check: ViewCheck
+    couples_shown: bool  # not when a role filter splits couples
+
+
+def _hide_all(f: Figure[Any], check: ViewCheck) -> Any:
+    return f if check.safe else f.hidden(Reason.DIFFERENCE)
+
+
+def _rate(part: Figure[int], base: int, k: int) -> Figure[float]:
+    value = (part.value / base) if part.value is not None and base else None
+    return follow(part, figure(base, value, k=k))
+
+
+def funnel(
+    session: Session,
+    *,
+    f: ReportFilter,
+    curriculum: Curriculum,
+    k: int,
+    group_by: str | None = None,
+    locale: str = "id",
+) -> Funnel:
+    cohorts = cohort_index(session)
+    check = view_check(session, f, cohorts, k=k)
+    steps = funnel_steps(curriculum)
+    couples_shown = f.role is None
+    by_role = {
+        c.role: c.values
+        for c in _read(session, f, cohorts, FUNNEL_COLUMNS, by_role=True)
+        if c.role is not None
+    }
+    total = dict.fromkeys(FUNNEL_COLUMNS, 0)
+    for values in by_role.values():
+        for c, v in values.items():
+            total[c] += v
+    empty = dict.fromkeys(FUNNEL_COLUMNS, 0)
+    figures = []
+    for step in steps:
+        split = suppress_groups(
+            [_n(by_role.get(r, empty), step.key) for r in ROLES],
+            k=k,
+        )
+        people = count(_n(total, step.key), k=k)
+        both = count(_both(total, step.key), k=k)
+        figures.append(
+            FunnelFigure(
+                step=step,
+                people=_hide_all(people, check),
+                rate=_hide_all(_rate(people, total["people"], k), check),
+                officials=_hide_all(split.cells[0], check),
+                spouses=_hide_all(split.cells[1], check),
+                couples_both=_hide_all(both, check) if couples_shown else None,
+                couples_one=_hide_all(count(_one(total, step.key), k=k), check)
+                if couples_shown
+                else None,
+                couples_rate=_hide_all(_rate(both, total["couples"], k), check)
+                if couples_shown
+                else None,
+            )
+        )
+    total_row = FunnelRow(
+        key="",
+        label="",
+        people=_hide_all(count(total["people"], k=k), check),
+        couples=_hide_all(count(total["couples"], k=k), check) if couples_shown else None,
+        steps=figures,
+    )
+    groups: list[FunnelRow] = []
+    if group_by is not None:
+        grouped = _grouped(session, f, cohorts, FUNNEL_COLUMNS, group_by, locale)
+        columns = {
+            step.key: suppress_groups([_n(v, step.key) for _, v in grouped], k=k).cells
+            for step in steps
+        }
+        couple_cells = suppress_groups([v["couples"] for _, v in grouped], k=k).cells
+        for i, (g, values) in enumerate(grouped):
+            people = columns["invited"][i]
+            groups.append(
+                FunnelRow(
+                    key=g.key,
+                    label=g.label,
+                    people=_hide_all(people, check),
+                    couples=_hide_all(couple_cells[i], check)
+                    if couples_shown and group_by != "role"
+                    else None,
+                    steps=[
+                        FunnelFigure(
+                            step=step,
+                            people=_hide_all(columns[step.key][i], check),
+                            rate=_hide_all(_rate(columns[step.key][i], values["people"], k), check),
+                        )
+                        for step in steps
+                    ],
+                )
+            )
+    return Funnel(steps, total_row, groups, group_by, check, couples_shown)
+
+
+# ---------------------------------------------------------------- learning gain
+
+
+def _gain_columns(topic: str) -> list[str]:
+    return [f"{topic}_{s}" for s in GAIN_SUMS]
+
+
+def _sums_of(values: dict[str, int], topic: str) -> GainSums:
+    return GainSums(*(values[f"{topic}_{s}"] for s in GAIN_SUMS))
+
+
+@dataclass(frozen=True)
+class GainFigures:
+    n: Figure[int]  # matched: both tests taken
+    pre_mean: Figure[float]  # percent
+    post_mean: Figure[float]
+    class_gain: Figure[float]  # ⟨g⟩ of the means
+    mean_gain: Figure[float]  # mean of individual gains
+    excluded: Figure[int]  # pre = 100 %: no individual gain
+    d_z: Figure[float]
+    ci_low: Figure[float]
+    ci_high: Figure[float]
+
+
+def gain_figures(sums: GainSums, *, k: int, n: Figure[int] | None = None) -> GainFigures:
+    """The figures of one group's gain, hidden wherever ``n`` (its matched count, suppressed
+    as a cell of its table when given) is."""
+    v = gain_values(sums)
+    base = n if n is not None else count(sums.n, k=k)
+
+    def fig(value: float | None) -> Figure[float]:
+        return follow(base, figure(sums.n, value, k=k))
+
+    return GainFigures(
+        n=base,
+        pre_mean=fig(v.pre_mean),
+        post_mean=fig(v.post_mean),
+        class_gain=fig(v.class_gain),
+        mean_gain=fig(v.mean_gain),
+        excluded=follow(base, count(v.excluded, k=k)),
+        d_z=fig(v.d_z),
+        ci_low=fig(v.ci_low),
+        ci_high=fig(v.ci_high),
+    )
+
+
+def _hide_gain(g: GainFigures, check: ViewCheck) -> GainFigures:
+    if check.safe:
+        return g
+    return GainFigures(*(x.hidden(Reason.DIFFERENCE) for x in vars(g).values()))
+
+
+@dataclass(frozen=True)
+class TopicGain:
+    kind: str  # module · value
+    slug: str
+    title: dict[str, str]
+    figures: GainFigures
+
+
+@dataclass(frozen=True)
+class GainRow:
+    key: str
+    label: str
+    figures: GainFigures
+    only_pre: Figure[int]  # took the pre-test only: beside, never dropped
+    only_post: Figure[int]
+
+
+@dataclass(frozen=True)
+class GainReport:
+    total: GainRow
+    by_module: list[TopicGain]
+    by_value: list[TopicGain]
+    groups: list[GainRow]
+    group_by: str | None
+    check: ViewCheck
+
+
+TOPIC_COLUMNS = ("people", "only_pre", "only_post", *_gain_columns("all"))
+
+
+def gain(
+    session: Session,
+    *,
+    f: ReportFilter,
+    curriculum: Curriculum,
+    k: int,
+    group_by: str | None = None,
+    locale: str = "id",
+) -> GainReport:
+    cohorts = cohort_index(session)
+    check = view_check(session, f, cohorts, k=k)
+    modules = [(f"m{i}", m.slug, m.title) for i, m in enumerate(curriculum.modules, 1)]
+    values = [
+        (f"v{i}", slug, title) for i, (slug, title) in enumerate(value_titles(session).items(), 1)
+    ]
+    columns = [
+        "people",
+        "only_pre",
+        "only_post",
+        *(
+            c
+            for t in ["all", *(m[0] for m in modules), *(v[0] for v in values)]
+            for c in _gain_columns(t)
+        ),
+    ]
+    cells = _read(session, f, cohorts, columns)
+    total = cells[0].values if cells else dict.fromkeys(columns, 0)
+
+    def row(key: str, label: str, v: dict[str, int], n: Figure[int] | None = None) -> GainRow:
+        return GainRow(
+            key=key,
+            label=label,
+            figures=_hide_gain(gain_figures(_sums_of(v, "all"), k=k, n=n), check),
+            only_pre=_hide_all(count(v["only_pre"], k=k), check),
+            only_post=_hide_all(count(v["only_post"], k=k), check),
+        )
+
+    def topics(kind: str, items: list[tuple[str, str, dict[str, str]]]) -> list[TopicGain]:
+        return [
+            TopicGain(
+                kind, slug, title, _hide_gain(gain_figures(_sums_of(total, slot), k=k), check)
+            )
+            for slot, slug, title in items
+            if total[f"{slot}_n"] > 0
+        ]
+
+    groups = []
+    if group_by is not None:
+        grouped = _grouped(session, f, cohorts, TOPIC_COLUMNS, group_by, locale)
+        n_cells = suppress_groups([v["all_n"] for _, v in grouped], k=k).cells
+        groups = [row(g.key, g.label, v, n_cells[i]) for i, (g, v) in enumerate(grouped)]
+    return GainReport(
+        total=row("", "", total),
+        by_module=topics("module", modules),
+        by_value=topics("value", values),
+        groups=groups,
+        group_by=group_by,
+        check=check,
+    )
+
+
+# ---------------------------------------------------------------- trend and comparison
+
+TREND_COLUMNS = (
+    "people",
+    "couples",
+    "n_activated",
+    "n_pretest",
+    "n_posttest",
+    "both_certificate",
+    "only_pre",
+    *_gain_columns("all"),
+)
+
+
+@dataclass(frozen=True)
+class TrendRow:
+    period: str
+    label: str
+    people: Figure[int]
+    activated: Figure[float]  # of the invited
+    posttest: Figure[float]
+    couples_complete: Figure[float]  # couples with both certificates, of the couples
+    gain: GainFigures
+
+
+@dataclass(frozen=True)
+class Trend:
+    interval: str
+    rows: list[TrendRow]
+    check: ViewCheck
+
+
+def _share(n: int, base: int, k: int, hide_as: Figure[int]) -> Figure[float]:
+    return follow(hide_as, figure(base, n / base if base else None, k=k))
+
+
+def trend(
+    session: Session, *, f: ReportFilter, k: int, interval: str = "quarter", locale: str = "id"
+) -> Trend:
+    """The funnel's main rates and the gain per workshop period (month, quarter or year)."""
+    cohorts = cohort_index(session)
+    check = view_check(session, f, cohorts, k=k)
+    grouped = _grouped(session, f, cohorts, TREND_COLUMNS, interval, locale)
+    people = suppress_groups([v["people"] for _, v in grouped], k=k).cells
+    matched = suppress_groups([v["all_n"] for _, v in grouped], k=k).cells
+    rows = []
+    for i, (g, v) in enumerate(grouped):
+        base = people[i]
+        rows.append(
+            TrendRow(
+                period=g.key,
+                label=g.label,
+                people=_hide_all(base, check),
+                activated=_hide_all(_share(v["n_activated"], v["people"], k, base), check),
+                posttest=_hide_all(_share(v["n_posttest"], v["people"], k, base), check),
+                couples_complete=_hide_all(
+                    _share(v["both_certificate"], v["couples"], k, base), check
+                )
+                if f.role is None
+                else _hide_all(figure(0, None, k=k), check),
+                gain=_hide_gain(gain_figures(_sums_of(v, "all"), k=k, n=matched[i]), check),
+            )
+        )
+    return Trend(interval, rows, check)
+
+
+@dataclass(frozen=True)
+class CohortRow:
+    slug: str
+    title: str
+    region: str
+    workshop_start: date
+    status: str  # upcoming · open · closed
+    people: Figure[int]
+    activation: Figure[float]
+    post_uptake: Figure[float]  # took the post-test, of those who took the pre-test
+    completion: Figure[float]  # couples complete, of the couples
+    gain: GainFigures
+    reasons: list[str]  # keys of ATTENTION_REASONS, worst first
+
+    @property
+    def reason_names(self) -> list[str]:
+        return [ATTENTION_REASONS[r] for r in self.reasons]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    rows: list[CohortRow]
+    total: int
+    check: ViewCheck
+
+
+def comparison(session: Session, *, f: ReportFilter, k: int, now: datetime, tz: Any) -> Comparison:
+    """One row per cohort — activation, post-test uptake, completion, gain — the cohorts that
+    need attention first (most reasons, then the lowest completion, then the lowest
+    activation), with the reasons."""
+    cohorts = cohort_index(session)
+    check = view_check(session, f, cohorts, k=k)
+    cells = _read(session, f, cohorts, TREND_COLUMNS, by_cohort=True)
+    people = suppress_groups([c.values["people"] for c in cells], k=k).cells
+    rows = []
+    for i, cell in enumerate(cells):
+        info = cohorts[cell.cohort_id or 0]
+        v = cell.values
+        base = _hide_all(people[i], check)
+        over = now >= workshop_over_at(info.workshop_end, tz)
+        closed = now >= info.post_closes
+        status = "closed" if closed else "open" if over else "upcoming"
+        activation = _hide_all(_share(v["n_activated"], v["people"], k, base), check)
+        uptake = _hide_all(
+            _share(v["all_n"], v["n_pretest"], k, base) if v["n_pretest"] else figure(0, None, k=k),
+            check,
+        )
+        completion = (
+            _hide_all(_share(v["both_certificate"], v["couples"], k, base), check)
+            if f.role is None
+            else _hide_all(figure(0, None, k=k), check)
+        )
+        g = _hide_gain(gain_figures(_sums_of(v, "all"), k=k), check)
+        rows.append(
+            CohortRow(
+                slug=info.slug,
+                title=info.title,
+                region=info.region_name,
+                workshop_start=info.workshop_start,
+                status=status,
+                people=base,
+                activation=activation,
+                post_uptake=uptake,
+                completion=completion,
+                gain=g,
+                reasons=attention_reasons(
+                    activation=activation.value,
+                    completion=completion.value,
+                    post_uptake=uptake.value,
+                    class_gain=g.class_gain.value,
+                    workshop_over=over,
+                    window_closed=closed,
+                ),
+            )
+        )
+
+    def order(r: CohortRow) -> tuple[Any, ...]:
+        return (
+            -len(r.reasons),
+            r.completion.value if r.completion.value is not None else 2.0,
+            r.activation.value if r.activation.value is not None else 2.0,
+            r.workshop_start,
+            r.slug,
+        )
+
+    rows.sort(key=order)
+    return Comparison(rows=rows, total=len(rows), check=check)
+
+
+def first(items: Iterable[Any]) -> Any:
+    return next(iter(items), None)
+
+
+def filter_choices(session: Session, f: ReportFilter) -> dict[str, list[tuple[str, str]]]:
+    """What the filter form offers: regions, provinces, the chosen region's OPDs, cohorts
+    (of the chosen region), periods (years and quarters with a workshop)."""
+    regions = session.execute(
+        select(col(Region.slug), col(Region.name), col(Region.province)).order_by(
+            col(Region.province), col(Region.name)
+        )
+    ).all()
+    cohorts = cohort_index(session)
+    organizations: list[tuple[str, str]] = []
+    if f.region is not None:
+        organizations = [
+            (str(r[0]), r[1])
+            for r in session.execute(
+                select(col(Organization.id), col(Organization.name))
+                .join(Region, col(Region.id) == Organization.region_id)
+                .where(col(Region.slug) == f.region)
+                .order_by(col(Organization.name))
+            ).all()
+        ]
+    periods: set[str] = set()
+    for c in cohorts.values():
+        periods.add(period_key(c.workshop_start, "year"))
+        periods.add(period_key(c.workshop_start, "quarter"))
+    return {
+        "region": [(r[0], r[1]) for r in regions],
+        "province": sorted({(r[2], r[2]) for r in regions}),
+        "organization": organizations,
+        "cohort": [
+            (c.slug, c.title)
+            for c in cohorts.values()
+            if (f.region is None or c.region_slug == f.region)
+            and (f.province is None or c.province == f.province)
+        ],
+        "period": [(p, p) for p in sorted(periods, reverse=True)],
+        "role": [(r, ROLE_NAMES[r]) for r in ROLES],
+    }
+
+
+def cohort_title(session: Session, slug: str) -> CohortInfo | None:
+    return first(c for c in cohort_index(session).values() if c.slug == slug)

@@ -1,0 +1,483 @@
+"""The per-participant summary the KPK reports read, kept current in the same transaction as
+the learning events it depends on.
+
+- ``summary_rows(session, users=…)`` recomputes participants' rows from the raw tables, with
+  the learning package's facts (``facts_of_many``, the rules' ``module_done``) and the
+  quizzes' scores (``person_scores``): the one definition of what the reports count.
+- A write transaction marks whom it changed (``app.db.touch_learning``: the services that
+  change learning with Core statements call it; rows written through the ORM —
+  lesson progress, attempts, attendance, reflections, pledges, certificates, participants and
+  couples — are noticed after each flush). Just before the commit, ``refresh`` recomputes the
+  touched couples' rows, writes what changed, and adds the difference of each changed row to
+  its cells of ``report_cohort`` and ``report_opd`` (``UPDATE … SET c = c + Δ``: concurrent
+  transactions cannot lose each other's sums).
+- ``rebuild`` recomputes everything (after a content sync, which can change what "module 2
+  passed" means; after ``seed-synthetic``; for a database that has none yet).
+
+A test proves the kept tables equal a rebuild on generated data, on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from sqlalchemy import Select, delete, event, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session as OrmSession
+from sqlmodel import Session, col
+
+from app.accounts.models import Role, User
+from app.certificates.models import Certificate
+from app.cohorts.models import Attendance, Couple
+from app.curriculum.models import IntegrityValue, Lesson, LessonProgress, Module, Quiz
+from app.curriculum.outline import Curriculum, LessonInfo, ModuleInfo, QuizInfo
+from app.db import TOUCHED_ALL, TOUCHED_COUPLES, TOUCHED_USERS, touch_learning
+from app.family.models import FamilyReflection, PledgeSignature
+from app.learning.rules import module_done
+from app.learning.standing import facts_of_many
+from app.quizzes.gain import person_scores
+from app.quizzes.models import QuizAttempt
+from app.reports.models import (
+    CUBE_COLUMNS,
+    MILESTONES,
+    MODULE_SLOTS,
+    SCORE_COLUMNS,
+    TOPICS,
+    VALUE_SLOTS,
+    participant_summary,
+    report_cohort,
+    report_opd,
+)
+
+Row = dict[str, Any]
+BATCH = 4000  # participants recomputed per statement group in a rebuild
+
+CELL_KEYS = ("cohort_id", "organization_id", "role")
+
+
+# ---------------------------------------------------------------- the curriculum's shape
+
+
+def outline(session: Session) -> tuple[Curriculum, dict[str, str]]:
+    """The curriculum as the rules need it (modules, their lessons' phases, quizzes; no
+    text), and the topic slot of each module and value slug (``m1``, ``v3`` …). Three small
+    statements."""
+    modules: dict[int, ModuleInfo] = {}
+    for r in session.execute(
+        select(
+            col(Module.id),
+            col(Module.slug),
+            col(Module.phase),
+            col(Module.position),
+            col(Lesson.id),
+            col(Lesson.slug),
+            col(Lesson.phase),
+            col(Lesson.position),
+        )
+        .join(Lesson, col(Lesson.module_id) == Module.id)
+        .where(col(Module.active).is_(True), col(Lesson.active).is_(True))
+        .order_by(col(Module.position), col(Lesson.position))
+    ).all():
+        module = modules.get(r[0])
+        if module is None:
+            module = modules[r[0]] = ModuleInfo(r[0], r[1], {}, {}, r[2], r[3])
+        module.lessons.append(LessonInfo(r[4], r[5], {}, 0, r[6], r[0], r[7]))
+    quizzes = {
+        r[1]: QuizInfo(r[0], r[1], r[2], r[3], {}, r[4], r[5])
+        for r in session.execute(
+            select(
+                col(Quiz.id),
+                col(Quiz.slug),
+                col(Quiz.kind),
+                col(Quiz.module_id),
+                col(Quiz.pass_mark),
+                col(Quiz.max_attempts),
+            )
+        ).all()
+        if r[2] != "module" or r[3] in modules
+    }
+    curriculum = Curriculum(0, list(modules.values()), quizzes, {})
+    values = list(
+        session.execute(select(col(IntegrityValue.slug)).order_by(col(IntegrityValue.position)))
+        .scalars()
+        .all()
+    )
+    if len(curriculum.modules) > MODULE_SLOTS or len(values) > VALUE_SLOTS:
+        raise ValueError(
+            f"the reports count at most {MODULE_SLOTS} modules and {VALUE_SLOTS} values "
+            f"(the curriculum has {len(curriculum.modules)} and {len(values)})"
+        )
+    slots = {("module", m.slug): f"m{i}" for i, m in enumerate(curriculum.modules, 1)}
+    slots |= {("value", v): f"v{i}" for i, v in enumerate(values, 1)}
+    return curriculum, {f"{k[0]}:{k[1]}": s for k, s in slots.items()}
+
+
+# ---------------------------------------------------------------- recomputation
+
+
+def _bp(percent: float) -> int:
+    """A percent in hundredths of a percentage point (an integer, so sums are exact)."""
+    return round(percent * 100)
+
+
+def individual_gain(pre_bp: int, post_bp: int) -> int | None:
+    """One person's normalized gain (post − pre) / (100 − pre) in ten-thousandths; None when
+    the pre-test was 100 % (nothing left to gain)."""
+    if pre_bp >= 10000:
+        return None
+    return round((post_bp - pre_bp) * 10000 / (10000 - pre_bp))
+
+
+def summary_rows(session: Session, *, users: Select) -> dict[int, Row]:
+    """{user_id: row of ``participant_summary``} recomputed from the raw tables for every
+    participant of ``users`` who is in a couple."""
+    curriculum, slots = outline(session)
+    people = session.execute(
+        select(
+            col(User.id),
+            col(Couple.cohort_id),
+            col(Couple.organization_id),
+            col(User.couple_id),
+            col(User.partner_role),
+        )
+        .join(Couple, col(Couple.id) == User.couple_id)
+        .where(col(User.id).in_(users), col(User.role) == Role.participant)
+    ).all()
+    if not people:
+        return {}
+    facts = facts_of_many(session, users=users)
+    scores = person_scores(session, users=users)
+    attended = set(
+        session.execute(
+            select(col(Attendance.user_id))
+            .where(col(Attendance.user_id).in_(users), col(Attendance.present).is_(True))
+            .group_by(col(Attendance.user_id))
+        ).scalars()
+    )
+    certified = set(
+        session.execute(
+            select(col(Certificate.user_id)).where(
+                col(Certificate.user_id).in_(users), col(Certificate.revoked_at).is_(None)
+            )
+        ).scalars()
+    )
+    rows: dict[int, Row] = {}
+    for uid, cohort_id, organization_id, couple_id, role in people:
+        f = facts[uid].facts
+        row: Row = {
+            "user_id": uid,
+            "cohort_id": cohort_id,
+            "organization_id": organization_id,
+            "couple_id": couple_id,
+            "role": role or "official",
+            "activated": int(f.activated),
+            "pretest": int(f.pre_taken),
+            "attended": int(uid in attended),
+            "posttest": int(f.post_taken),
+            "reflections": int(f.reflections_confirmed >= len(curriculum.modules)),
+            "pledge": int(f.signed),
+            "certificate": int(uid in certified),
+        }
+        modules = curriculum.modules
+        for i in range(1, MODULE_SLOTS + 1):
+            done = i <= len(modules) and module_done(curriculum, modules[i - 1], f)
+            row[f"module{i}"] = int(done)
+        row |= dict.fromkeys(SCORE_COLUMNS)
+        s = scores.get(uid)
+        row["only_pre"] = int(s is not None and s.pre is not None and s.post is None)
+        row["only_post"] = int(s is not None and s.post is not None and s.pre is None)
+        if s is not None and s.pre is not None and s.post is not None:
+            _put_scores(row, "all", s.pre, s.post)
+            for (by, slug), parts in s.topics.items():
+                slot = slots.get(f"{by}:{slug}")
+                if slot is not None and "pre" in parts and "post" in parts:
+                    _put_scores(row, slot, parts["pre"], parts["post"])
+        rows[uid] = row
+    _couple_columns(rows.values())
+    return rows
+
+
+def _put_scores(row: Row, topic: str, pre: float, post: float) -> None:
+    pre_bp, post_bp = _bp(pre), _bp(post)
+    row[f"{topic}_pre"], row[f"{topic}_post"] = pre_bp, post_bp
+    row[f"{topic}_gain"] = individual_gain(pre_bp, post_bp)
+
+
+def _couple_columns(rows: Iterable[Row]) -> None:
+    """The couple's counts on its lead row (the partner with the lower user id): for each
+    milestone, both partners done, or one of them only. Needs both partners' rows."""
+    couples: dict[int, list[Row]] = defaultdict(list)
+    for row in rows:
+        couples[row["couple_id"]].append(row)
+    for partners in couples.values():
+        partners.sort(key=lambda r: r["user_id"])
+        for i, row in enumerate(partners):
+            row["lead"] = int(i == 0)
+            for m in MILESTONES:
+                done = sum(p[m] for p in partners)
+                row[f"both_{m}"] = int(i == 0 and len(partners) == 2 and done == 2)
+                row[f"one_{m}"] = int(i == 0 and done == 1)
+
+
+def contribution(row: Mapping[str, Any]) -> dict[str, int]:
+    """What one summary row adds to its cells (the columns of ``report_cohort``)."""
+    out = {
+        "people": 1,
+        "couples": row["lead"],
+        "only_pre": row["only_pre"],
+        "only_post": row["only_post"],
+    }
+    for m in MILESTONES:
+        out[f"n_{m}"] = row[m]
+        out[f"both_{m}"] = row[f"both_{m}"]
+        out[f"one_{m}"] = row[f"one_{m}"]
+    for t in TOPICS:
+        pre, post, gain = row[f"{t}_pre"], row[f"{t}_post"], row[f"{t}_gain"]
+        matched = pre is not None and post is not None
+        out[f"{t}_n"] = int(matched)
+        out[f"{t}_pre"] = pre if matched else 0
+        out[f"{t}_post"] = post if matched else 0
+        out[f"{t}_d2"] = (post - pre) ** 2 if matched else 0
+        out[f"{t}_gn"] = int(matched and gain is not None)
+        out[f"{t}_gain"] = gain if matched and gain is not None else 0
+    return out
+
+
+def cube_sums(table: Any) -> list[Any]:
+    """The SQL that sums summary rows into the columns of a cube (for a rebuild and the
+    agreement test): the same arithmetic as ``contribution``."""
+    s = participant_summary.c
+    sums: list[Any] = [
+        func.count().label("people"),
+        func.sum(s.lead).label("couples"),
+        func.sum(s.only_pre).label("only_pre"),
+        func.sum(s.only_post).label("only_post"),
+    ]
+    for m in MILESTONES:
+        sums += [
+            func.sum(s[m]).label(f"n_{m}"),
+            func.sum(s[f"both_{m}"]).label(f"both_{m}"),
+            func.sum(s[f"one_{m}"]).label(f"one_{m}"),
+        ]
+    for t in TOPICS:
+        pre, post, gain = s[f"{t}_pre"], s[f"{t}_post"], s[f"{t}_gain"]
+        # a topic's three columns are all set or all NULL, except gain (NULL at pre = 100 %)
+        sums += [
+            func.count(pre).label(f"{t}_n"),
+            func.coalesce(func.sum(pre), 0).label(f"{t}_pre"),
+            func.coalesce(func.sum(post), 0).label(f"{t}_post"),
+            func.coalesce(func.sum((post - pre) * (post - pre)), 0).label(f"{t}_d2"),
+            func.count(gain).label(f"{t}_gn"),
+            func.coalesce(func.sum(gain), 0).label(f"{t}_gain"),
+        ]
+    return sums
+
+
+def cube_keys(table: Any) -> list[str]:
+    return [c.name for c in table.primary_key.columns]
+
+
+# ---------------------------------------------------------------- keeping it current
+
+
+def _dialect_insert(session: Session, table: Any) -> Any:
+    name = session.get_bind().dialect.name
+    return (postgresql.insert if name == "postgresql" else sqlite.insert)(table)
+
+
+def _add_to_cells(session: Session, deltas: dict[tuple[Any, ...], dict[str, int]]) -> None:
+    """Add each delta to its cell of both cubes (created at 0 when missing), in key order so
+    that concurrent transactions take the rows' locks in the same order."""
+    for table in (report_cohort, report_opd):
+        keys = cube_keys(table)
+        per_cell: dict[tuple[Any, ...], dict[str, int]] = {}
+        for full_key, delta in deltas.items():
+            key = tuple(dict(zip(CELL_KEYS, full_key, strict=True))[k] for k in keys)
+            cell = per_cell.setdefault(key, dict.fromkeys(CUBE_COLUMNS, 0))
+            for c, v in delta.items():
+                cell[c] += v
+        for key in sorted(per_cell, key=lambda k: tuple(str(v) for v in k)):
+            delta = {c: v for c, v in per_cell[key].items() if v}
+            if not delta:
+                continue
+            stmt = _dialect_insert(session, table).values(
+                **dict(zip(keys, key, strict=True)), **dict.fromkeys(CUBE_COLUMNS, 0) | delta
+            )
+            session.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=keys,
+                    set_={c: table.c[c] + stmt.excluded[c] for c in delta},
+                )
+            )
+
+
+def _cell_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (row["cohort_id"], row["organization_id"], row["couple_id"], row["role"])
+
+
+def refresh(session: Session, *, users: Iterable[int] = (), couples: Iterable[int] = ()) -> int:
+    """Recompute the summary of these participants' couples (and these couples), write the
+    rows that changed and add their differences to the cubes. Returns the rows changed."""
+    couple_ids = set(couples)
+    user_ids = set(users)
+    if user_ids:
+        couple_ids |= set(
+            session.execute(
+                select(col(User.couple_id)).where(
+                    col(User.id).in_(user_ids), col(User.couple_id).is_not(None)
+                )
+            ).scalars()
+        )
+    # people who left a couple keep no row; everyone of the couples gets recomputed
+    members = select(col(User.id)).where(
+        col(User.couple_id).in_(couple_ids), col(User.role) == Role.participant
+    )
+    stale = user_ids | set(
+        session.execute(
+            select(participant_summary.c.user_id).where(
+                participant_summary.c.couple_id.in_(couple_ids)
+            )
+        ).scalars()
+    )
+    new = summary_rows(session, users=members) if couple_ids else {}
+    everyone = stale | set(new)
+    old = {
+        r["user_id"]: dict(r)
+        for r in session.execute(
+            select(participant_summary).where(participant_summary.c.user_id.in_(everyone))
+        ).mappings()
+    }
+    deltas: dict[tuple[Any, ...], dict[str, int]] = defaultdict(
+        lambda: dict.fromkeys(CUBE_COLUMNS, 0)
+    )
+    changed = 0
+    for uid in sorted(everyone):
+        before, after = old.get(uid), new.get(uid)
+        if before == after:
+            continue
+        changed += 1
+        if before is not None:
+            for c, v in contribution(before).items():
+                deltas[_cell_key(before)][c] -= v
+            session.execute(delete(participant_summary).where(participant_summary.c.user_id == uid))
+        if after is not None:
+            for c, v in contribution(after).items():
+                deltas[_cell_key(after)][c] += v
+            session.execute(insert(participant_summary).values(**after))
+    _add_to_cells(session, _merge_couples(deltas))
+    return changed
+
+
+def _merge_couples(
+    deltas: dict[tuple[Any, ...], dict[str, int]],
+) -> dict[tuple[Any, ...], dict[str, int]]:
+    """(cohort, organization, couple, role) → (cohort, organization, role)."""
+    out: dict[tuple[Any, ...], dict[str, int]] = defaultdict(lambda: dict.fromkeys(CUBE_COLUMNS, 0))
+    for (cohort_id, organization_id, _couple, role), delta in deltas.items():
+        cell = out[(cohort_id, organization_id, role)]
+        for c, v in delta.items():
+            cell[c] += v
+    return out
+
+
+def rebuild(session: Session) -> int:
+    """Recompute every participant's row and both cubes from the raw tables. Returns the
+    number of participants."""
+    session.execute(delete(report_opd))
+    session.execute(delete(report_cohort))
+    session.execute(delete(participant_summary))
+    total = 0
+    for chunk in _couple_chunks(session):
+        rows = summary_rows(session, users=chunk)
+        if rows:
+            session.execute(insert(participant_summary), list(rows.values()))
+            total += len(rows)
+    for table in (report_cohort, report_opd):
+        keys = cube_keys(table)
+        source = select(*(participant_summary.c[k] for k in keys), *cube_sums(table)).group_by(
+            *(participant_summary.c[k] for k in keys)
+        )
+        session.execute(insert(table).from_select([*keys, *CUBE_COLUMNS], source))
+    return total
+
+
+def _couple_chunks(session: Session) -> Iterator[Select]:
+    """``select(user ids)`` by ranges of couples, about ``BATCH`` participants each (partners
+    are never split: the couple's columns need both)."""
+    couples = list(
+        session.execute(
+            select(col(User.couple_id))
+            .where(col(User.role) == Role.participant, col(User.couple_id).is_not(None))
+            .group_by(col(User.couple_id))
+            .order_by(col(User.couple_id))
+        ).scalars()
+    )
+    step = max(1, BATCH // 2)
+    for i in range(0, len(couples), step):
+        low, high = couples[i], couples[min(i + step, len(couples)) - 1]
+        yield select(col(User.id)).where(
+            col(User.role) == Role.participant,
+            col(User.couple_id).between(low, high),
+        )
+
+
+def summary_is_built(session: Session) -> bool:
+    """Whether the summary holds every participant who is in a couple."""
+    have = session.execute(select(func.count()).select_from(participant_summary)).scalar_one()
+    want = session.execute(
+        select(func.count())
+        .select_from(User)
+        .where(col(User.role) == Role.participant, col(User.couple_id).is_not(None))
+    ).scalar_one()
+    return bool(have == want)
+
+
+# ---------------------------------------------------------------- the transaction's hooks
+
+# rows written through the ORM that can change a participant's summary
+_USER_ROWS = (LessonProgress, QuizAttempt, Attendance, PledgeSignature, Certificate)
+
+
+@event.listens_for(OrmSession, "after_flush")
+def _notice(session: OrmSession, _context: Any) -> None:
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, _USER_ROWS):
+            touch_learning(session, users=[obj.user_id])
+        elif isinstance(obj, FamilyReflection):
+            touch_learning(session, couples=[obj.couple_id])
+        elif isinstance(obj, Couple) and obj.id is not None:
+            touch_learning(session, couples=[obj.id])
+        elif isinstance(obj, User) and obj.role == Role.participant and obj.id is not None:
+            touch_learning(session, users=[obj.id])
+            if obj.couple_id is not None:
+                touch_learning(session, couples=[obj.couple_id])
+
+
+@event.listens_for(OrmSession, "before_commit")
+def _refresh_before_commit(session: OrmSession) -> None:
+    info = session.info
+    if not (info.get(TOUCHED_USERS) or info.get(TOUCHED_COUPLES) or info.get(TOUCHED_ALL)):
+        return
+    session.flush()
+    if info.pop(TOUCHED_ALL, False):
+        info.pop(TOUCHED_USERS, None)
+        info.pop(TOUCHED_COUPLES, None)
+        rebuild(session)  # type: ignore[arg-type]
+        session.flush()
+        info.pop(TOUCHED_USERS, None)
+        info.pop(TOUCHED_COUPLES, None)
+        return
+    while session.info.get(TOUCHED_USERS) or session.info.get(TOUCHED_COUPLES):
+        users = session.info.pop(TOUCHED_USERS, set())
+        couples = session.info.pop(TOUCHED_COUPLES, set())
+        refresh(session, users=users, couples=couples)  # type: ignore[arg-type]
+        session.flush()
+
+
+@event.listens_for(OrmSession, "after_rollback")
+def _forget(session: OrmSession) -> None:
+    session.info.pop(TOUCHED_USERS, None)
+    session.info.pop(TOUCHED_COUPLES, None)
+    session.info.pop(TOUCHED_ALL, None)
