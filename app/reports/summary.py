@@ -61,8 +61,8 @@ CELL_KEYS = ("cohort_id", "organization_id", "role")
 
 
 def outline(session: Session) -> tuple[Curriculum, dict[str, str]]:
-    """The curriculum as the rules need it (modules, their lessons' phases, quizzes; no
-    text), and the topic slot of each module and value slug (``m1``, ``v3`` …). Three small
+    """The curriculum as the rules and the reports need it (modules with their titles, their
+    lessons' phases, quizzes; no lesson text), and the topic slot of each module and value slug (``m1``, ``v3`` …). Three small
     statements."""
     modules: dict[int, ModuleInfo] = {}
     for r in session.execute(
@@ -71,6 +71,7 @@ def outline(session: Session) -> tuple[Curriculum, dict[str, str]]:
             col(Module.slug),
             col(Module.phase),
             col(Module.position),
+            col(Module.title),
             col(Lesson.id),
             col(Lesson.slug),
             col(Lesson.phase),
@@ -82,8 +83,8 @@ def outline(session: Session) -> tuple[Curriculum, dict[str, str]]:
     ).all():
         module = modules.get(r[0])
         if module is None:
-            module = modules[r[0]] = ModuleInfo(r[0], r[1], {}, {}, r[2], r[3])
-        module.lessons.append(LessonInfo(r[4], r[5], {}, 0, r[6], r[0], r[7]))
+            module = modules[r[0]] = ModuleInfo(r[0], r[1], r[4], {}, r[2], r[3])
+        module.lessons.append(LessonInfo(r[5], r[6], {}, 0, r[7], r[0], r[8]))
     quizzes = {
         r[1]: QuizInfo(r[0], r[1], r[2], r[3], {}, r[4], r[5])
         for r in session.execute(
