@@ -62,18 +62,31 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     )
 
 
+def _summary_kept(database: Database) -> None:
+    """After every test: the reports' summary the application kept equals a recomputation
+    from the raw tables (whatever the test did through the services)."""
+    from app.reports.summary import summary_differences
+
+    with database.read() as session:
+        problems = summary_differences(session)
+    assert not problems, "the report summary is not current:\n" + "\n".join(problems)
+
+
 @pytest.fixture
 def db(settings: Settings, pg_engine) -> Iterator[Database]:
     if pg_engine is not None:
         tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
         with pg_engine.begin() as conn:
             conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        yield Database(pg_engine)
+        database = Database(pg_engine)
+        yield database
+        _summary_kept(database)
         return
     engine = make_engine(settings.database_url)
     metadata.create_all(engine)
     database = Database(engine)
     yield database
+    _summary_kept(database)
     engine.dispose()
 
 

@@ -71,27 +71,15 @@ CUBE_COLUMNS: tuple[str, ...] = (
 _metadata = SQLModel.metadata
 
 
-def _user_fk() -> Column:
-    return Column(
-        "user_id",
-        Integer,
-        ForeignKey("user_account.id", ondelete="CASCADE"),
-        primary_key=True,
-    )
-
-
 participant_summary = Table(
     "participant_summary",
     _metadata,
-    _user_fk(),
-    Column("cohort_id", Integer, ForeignKey("cohort.id", ondelete="CASCADE"), nullable=False),
-    Column(
-        "organization_id",
-        Integer,
-        ForeignKey("organization.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
-    Column("couple_id", Integer, ForeignKey("couple.id", ondelete="CASCADE"), nullable=False),
+    # no foreign keys: a derived table, kept by ``app.reports.summary`` (a deleted participant's
+    # row must stay until the summary subtracts it from its cells, not vanish by a cascade)
+    Column("user_id", Integer, primary_key=True, autoincrement=False),
+    Column("cohort_id", Integer, nullable=False),
+    Column("organization_id", Integer, nullable=False),
+    Column("couple_id", Integer, nullable=False),
     Column("role", String(16), nullable=False),
     # the couple's counts are carried by one partner's row (the lower user id)
     Column("lead", SmallInteger, nullable=False),

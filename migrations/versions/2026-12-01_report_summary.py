@@ -460,10 +460,6 @@ def upgrade() -> None:
     sa.Column('v12_pre', sa.Integer(), nullable=True),
     sa.Column('v12_post', sa.Integer(), nullable=True),
     sa.Column('v12_gain', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['cohort_id'], ['cohort.id'], name=op.f('fk_participant_summary_cohort_id_cohort'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['couple_id'], ['couple.id'], name=op.f('fk_participant_summary_couple_id_couple'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], name=op.f('fk_participant_summary_organization_id_organization'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_participant_summary_user_id_user_account'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id', name=op.f('pk_participant_summary'))
     )
     with op.batch_alter_table('participant_summary', schema=None) as batch_op:

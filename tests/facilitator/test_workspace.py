@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 
 from app.accounts.models import AuditLog, User
 from app.cohorts.models import Attendance, Cohort
+from app.db import touch_learning
 from app.demo import make_roster_csv
 from app.facilitator.models import Reminder, ReminderText
 from tests.conftest import complete, csrf_of, login, take_quiz
@@ -30,7 +31,9 @@ class Evening:
 
 def set_user(db, username: str, **values) -> None:
     with db.write() as session:
-        session.execute(update(User).where(User.username == username).values(**values))
+        uid = session.execute(select(User.id).where(User.username == username)).scalar_one()
+        session.execute(update(User).where(User.id == uid).values(**values))
+        touch_learning(session, users=[uid])  # a Core write says whose learning it changed
 
 
 @pytest.fixture

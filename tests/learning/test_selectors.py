@@ -28,7 +28,7 @@ from app.config import Settings
 from app.curriculum.models import ContentVersion, Lesson, LessonProgress, Module, Quiz
 from app.curriculum.outline import Curriculum, QuizInfo
 from app.curriculum.service import load_curriculum
-from app.db import Database
+from app.db import Database, touch_learning
 from app.family.models import FamilyReflection, PledgeSignature
 from app.learning.rules import (
     QuizRecord,
@@ -347,6 +347,7 @@ def generate(db: Database, settings: Settings, seed: int, couples: int) -> World
                 plan_a, plan_b = Plan(), Plan(pre="open")
                 reflections = dict.fromkeys(module_ids, "none")
                 session.execute(update(User).where(User.id == a.id).values(password_hash=None))
+                touch_learning(session, users=[a.id])  # a Core write names whom it changed
             elif i == 1:  # both finished, only one signed
                 finish_a = finish_b = True
                 signers = [a.id]
@@ -390,6 +391,7 @@ def generate(db: Database, settings: Settings, seed: int, couples: int) -> World
             w.participant(a.id, plan_a)
             if i == 5:  # a couple with one partner account only: never complete
                 session.execute(delete(User).where(User.id == b.id))
+                touch_learning(session, users=[b.id], couples=[couple_id])
                 signers, other = [a.id], a.id
             else:
                 w.participant(b.id, plan_b)
