@@ -329,6 +329,18 @@ def refresh(session: Session, *, users: Iterable[int] = (), couples: Iterable[in
                 )
             ).scalars()
         )
+    if not couple_ids and not user_ids:
+        return 0
+    # one refresh of a couple at a time (PostgreSQL; SQLite has one writer anyway): partners
+    # acting at the same moment would otherwise both replace the couple's rows, and the later
+    # one subtract what the first already replaced. Each statement after the lock sees what
+    # the other committed (READ COMMITTED).
+    session.execute(
+        select(col(Couple.id))
+        .where(col(Couple.id).in_(sorted(couple_ids)))
+        .order_by(col(Couple.id))
+        .with_for_update()
+    ).all()
     # people who left a couple keep no row; everyone of the couples gets recomputed
     members = select(col(User.id)).where(
         col(User.couple_id).in_(couple_ids), col(User.role) == Role.participant

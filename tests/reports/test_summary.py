@@ -171,3 +171,53 @@ def test_the_summary_has_one_row_per_participant_and_names_nobody(mini, settings
     assert sum(r["lead"] for r in rows) == 1
     text_columns = [c.name for c in participant_summary.columns if c.type.python_type is str]
     assert text_columns == ["role"]  # no name, username, contact or free text
+
+
+def test_partners_acting_at_the_same_moment_keep_the_summary(db, settings):
+    """On PostgreSQL two write transactions run at once: both partners submit the pre-test,
+    and both transactions refresh the same couple's rows and cells before they commit."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: nothing runs at once")
+    import threading
+
+    from app.curriculum.sync import sync_content as sync
+    from tests.conftest import real_content
+
+    sync(db, real_content())
+    cohort = make_cohort(db, "uji")
+    partners = make_couple(db, settings, cohort, "uji-001")
+    with db.read() as session:
+        pre = session.execute(select(Quiz.id).where(Quiz.kind == "pre")).scalar_one()
+    barrier = threading.Barrier(2, timeout=20)
+    errors: list[BaseException] = []
+
+    def submit(user: User) -> None:
+        try:
+            with db.write() as session:
+                session.add(
+                    QuizAttempt(
+                        user_id=user.id,
+                        quiz_id=pre,
+                        number=1,
+                        seed=1,
+                        started_at=NOW,
+                        submitted_at=NOW,
+                        score=50.0,
+                        passed=False,
+                    )
+                )
+                session.flush()
+                barrier.wait()  # both hold their attempt; now both commit (and refresh)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=submit, args=(p,)) for p in partners]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors, errors
+    assert [kept(db, p.id)["pretest"] for p in partners] == [1, 1]
+    assert kept(db, partners[0].id)["both_pretest"] + kept(db, partners[1].id)["both_pretest"] == 1
+    with db.read() as session:
+        assert summary_differences(session) == []
