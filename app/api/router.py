@@ -15,11 +15,17 @@ An application of its own (``create_api``), mounted by ``app.main`` at ``/api/v1
 Endpoints: ``regions``, ``organizations``, ``cohorts`` (places, organizations, cohorts and
 counts; pages of ``items`` with ``page``, ``per_page`` ≤ 200 and ``total``).
 
-The measures — ``funnel``, ``gain``, ``trend``, ``comparison`` — come next, from the KPK
-reports: each a route on ``router`` below that calls ``app.reports.service`` (the same
-computation and small-cell suppression as the ``/kpk`` pages) with the same ``group_by`` and
-filters, answers with a pydantic model in ``app.api.schemas`` and declares its errors with
-``problems(...)``. Being on ``router``, it is authenticated and throttled like the rest.
+The measures — ``funnel``, ``gain``, ``trend`` and ``comparison`` (paged like the lists) —
+are the KPK reports': ``app.api.service`` calls ``app.reports.service`` (the same
+computation, small-cell suppression and check against differencing as the ``/kpk`` pages)
+with the pages' filters (``region``, ``province``, ``organization``, ``cohort``, ``period``,
+``role``), ``group_by`` (funnel, gain) or ``interval`` (trend), and ``lang`` for the labels;
+k is ``settings.min_cell_size``. Every figure is ``{"value", "suppressed"}``
+(``schemas.FigureOut``, through ``suppression.api_value``), never the number of people behind
+it. A view whose filters single out fewer than k people still answers 200, every figure
+suppressed, with ``hidden_reason`` and ``hidden_filters``; a filter value that matches nothing
+is 422 naming the parameter (``ReportFilterError``). The computation runs in the thread pool,
+off the event loop. Like every route on ``router``, they are authenticated and throttled.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -40,14 +47,22 @@ from app.api.models import ApiToken
 from app.api.schemas import (
     CohortPage,
     CohortQuery,
+    ComparisonPage,
+    ComparisonQuery,
+    FunnelOut,
+    FunnelQuery,
+    GainOut,
+    GainQuery,
     OrganizationPage,
     OrganizationQuery,
     Problem,
     RegionPage,
     RegionQuery,
+    TrendOut,
+    TrendQuery,
 )
 from app.db import saved_id
-from app.deps import DbDep, NowDep, ReadDep
+from app.deps import DbDep, NowDep, ReadDep, SettingsDep
 from app.errors import AppError
 
 PREFIX = "/api/v1"
@@ -78,7 +93,7 @@ _HEADERS = {
 _WHY = {
     401: "The bearer token is missing, wrong or revoked",
     404: "A region (or other filter value) that does not exist",
-    422: "A parameter is invalid",
+    422: "A parameter is invalid, or a filter value matches nothing",
     429: "Too many requests with this token",
 }
 
@@ -109,12 +124,16 @@ def problem(
 
 # ---------------------------------------------------------------- the endpoints
 
-router = APIRouter(tags=["Regions, organizations and cohorts"])
+LISTS = "Regions, organizations and cohorts"
+MEASURES = "Measures"
+
+router = APIRouter()
 
 
 @router.get(
     "/regions",
     operation_id="regions",
+    tags=[LISTS],
     response_model=RegionPage,
     summary="Regions",
     responses=problems(401, 422, 429),
@@ -127,6 +146,7 @@ async def regions(session: ReadDep, query: Annotated[RegionQuery, Query()]) -> R
 @router.get(
     "/organizations",
     operation_id="organizations",
+    tags=[LISTS],
     response_model=OrganizationPage,
     summary="Organizations (OPD)",
     responses=problems(401, 404, 422, 429),
@@ -143,6 +163,7 @@ async def organizations(
 @router.get(
     "/cohorts",
     operation_id="cohorts",
+    tags=[LISTS],
     response_model=CohortPage,
     summary="Cohorts",
     responses=problems(401, 404, 422, 429),
@@ -152,6 +173,91 @@ async def cohorts(session: ReadDep, query: Annotated[CohortQuery, Query()]) -> C
     region and by the year their workshop starts."""
     return service.cohorts_page(
         session, region=query.region, year=query.year, page=query.page, per_page=query.per_page
+    )
+
+
+FILTERS = """
+
+**Filters**, as on the KPK pages: `region` (slug), `province`, `organization` (OPD id), `cohort`
+(slug), `period` (of the workshop's start: `2024`, `2024-Q4`, `2024-10`), `role` (`official`
+or `spouse`); a value that matches nothing is refused (422). Every figure is
+`{"value": …, "suppressed": …}`: `value` is null when it is suppressed. When the filters would
+single out fewer than `k` people against the view without one of them, every figure is
+suppressed and `hidden_reason` says why."""
+
+
+@router.get(
+    "/funnel",
+    operation_id="funnel",
+    tags=[MEASURES],
+    response_model=FunnelOut,
+    summary="Funnel",
+    description="How many of the invited reached each step, and their share; per partner "
+    "role and per couple in the total; per group with `group_by`." + FILTERS,
+    responses=problems(401, 422, 429),
+)
+async def funnel(
+    session: ReadDep, settings: SettingsDep, query: Annotated[FunnelQuery, Query()]
+) -> FunnelOut:
+    return await run_in_threadpool(service.funnel_view, session, query, k=settings.min_cell_size)
+
+
+@router.get(
+    "/gain",
+    operation_id="gain",
+    tags=[MEASURES],
+    response_model=GainOut,
+    summary="Learning gain",
+    description="Pre- and post-test of the matched participants (both tests taken): means, "
+    "normalized gain, effect size d_z with its confidence interval; in total, per module and "
+    "integrity value, per group with `group_by`." + FILTERS,
+    responses=problems(401, 422, 429),
+)
+async def gain(
+    session: ReadDep, settings: SettingsDep, query: Annotated[GainQuery, Query()]
+) -> GainOut:
+    return await run_in_threadpool(service.gain_view, session, query, k=settings.min_cell_size)
+
+
+@router.get(
+    "/trend",
+    operation_id="trend",
+    tags=[MEASURES],
+    response_model=TrendOut,
+    summary="Trend",
+    description="Activation, post-test, complete couples and gain per workshop period "
+    "(`interval`: month, quarter or year)." + FILTERS,
+    responses=problems(401, 422, 429),
+)
+async def trend(
+    session: ReadDep, settings: SettingsDep, query: Annotated[TrendQuery, Query()]
+) -> TrendOut:
+    return await run_in_threadpool(service.trend_view, session, query, k=settings.min_cell_size)
+
+
+@router.get(
+    "/comparison",
+    operation_id="comparison",
+    tags=[MEASURES],
+    response_model=ComparisonPage,
+    summary="Cohort comparison",
+    description="One row per cohort — activation, post-test uptake, completion, gain — the "
+    "cohorts that need attention first, with the reasons; in pages." + FILTERS,
+    responses=problems(401, 422, 429),
+)
+async def comparison(
+    session: ReadDep,
+    settings: SettingsDep,
+    now: NowDep,
+    query: Annotated[ComparisonQuery, Query()],
+) -> ComparisonPage:
+    return await run_in_threadpool(
+        service.comparison_view,
+        session,
+        query,
+        k=settings.min_cell_size,
+        now=now,
+        tz=settings.tz,
     )
 
 
@@ -268,7 +374,12 @@ def install_problem_handlers(api: FastAPI) -> None:
     @api.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> Response:
         detail = exc.message % exc.values if exc.values else exc.message
-        return problem(exc.status, detail or HTTPStatus(exc.status).phrase, headers=exc.headers)
+        detail = detail or HTTPStatus(exc.status).phrase
+        # an error about one parameter (an unknown filter value) names it, as a 422 does
+        extra = {"errors": [{"parameter": f"query.{exc.field}", "problem": detail}]}
+        return problem(
+            exc.status, detail, headers=exc.headers, **(extra if exc.field is not None else {})
+        )
 
     @api.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> Response:

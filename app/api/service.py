@@ -14,6 +14,12 @@ runs one process by default. ``last_used_at`` is written at most once a minute p
 
 Lists (``regions_page``, ``organizations_page``, ``cohorts_page``): aggregates and names of
 places, organizations and cohorts only — never a person's name, username or contact.
+
+Measures (``funnel_view``, ``gain_view``, ``trend_view``, ``comparison_view``): the KPK
+reports' own computation (``app.reports.service``, with its small-cell suppression and its
+check of the filters against differencing), each figure turned into JSON by
+``FigureOut.of`` (``app.reports.suppression.api_value``) and nothing else. The curriculum is
+the reports' light outline (``app.reports.summary.outline``), read with the request.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlmodel import Session, col
@@ -34,15 +41,40 @@ from app.api.models import ApiToken
 from app.api.schemas import (
     CohortOut,
     CohortPage,
+    ComparisonPage,
+    ComparisonQuery,
+    ComparisonRowOut,
+    FigureOut,
+    FiltersOut,
+    FunnelGroupOut,
+    FunnelOut,
+    FunnelQuery,
+    FunnelStepOut,
+    FunnelTotalOut,
+    GainFiguresOut,
+    GainGroupOut,
+    GainOut,
+    GainQuery,
+    GainTotalOut,
+    LabelOut,
+    MeasureQuery,
     OrganizationOut,
     OrganizationPage,
     RegionOut,
     RegionPage,
+    TopicGainOut,
+    TrendOut,
+    TrendQuery,
+    TrendRowOut,
 )
 from app.audit import audit_record
 from app.cohorts.models import Cohort, Couple, Organization, Region
 from app.errors import AppError, Forbidden, NotFound
-from app.i18n import N_
+from app.i18n import N_, pick, translations
+from app.reports import service as reports
+from app.reports.measures import ATTENTION_REASONS
+from app.reports.summary import outline
+from app.reports.suppression import Figure
 
 SECRET_PREFIX = "kbt_"  # noqa: S105 — the mark of our tokens, not a secret
 PREFIX_LENGTH = 8  # "kbt_" and four random characters: enough to tell tokens apart
@@ -368,3 +400,207 @@ def cohorts_page(
         for slug, title, region_slug, start, end, n in rows
     ]
     return CohortPage(items=items, page=page, per_page=per_page, total=total)
+
+
+# ---------------------------------------------------------------- the measures
+
+STATUS_NAMES = {
+    "upcoming": N_("Upcoming"),
+    "open": N_("Open"),
+    "closed": N_("Closed"),
+}
+"""A cohort's state: before the workshop's end, the post-test window open, closed."""
+
+
+def _filter(session: Session, query: MeasureQuery) -> reports.ReportFilter:
+    """The reports' filter, each value checked against the database (``ReportFilterError``:
+    422 naming the parameter)."""
+    return reports.parse_filter(
+        session,
+        region=query.region,
+        province=query.province,
+        organization=query.organization,
+        cohort=query.cohort,
+        period=query.period,
+        role=query.role,
+    )
+
+
+def _view(f: reports.ReportFilter, check: reports.ViewCheck, *, k: int, lang: str) -> dict:
+    """What every measure answers besides its figures: k, the filters and, when the filters
+    narrow too far, why every figure is suppressed."""
+    message = check.message
+    return {
+        "k": k,
+        "filters": FiltersOut(
+            region=f.region,
+            province=f.province,
+            organization=f.organization,
+            cohort=f.cohort,
+            period=f.period,
+            role=f.role,  # checked by parse_filter
+        ),
+        "hidden_reason": None
+        if check.safe or message is None
+        else translations(lang).gettext(message) % {"k": k},
+        "hidden_filters": check.filters,
+    }
+
+
+def _out(figure: Figure[Any] | None) -> FigureOut | None:
+    return None if figure is None else FigureOut.of(figure)
+
+
+def _gain_figures(g: reports.GainFigures) -> GainFiguresOut:
+    return GainFiguresOut(
+        n=FigureOut.of(g.n),
+        pre_mean=FigureOut.of(g.pre_mean),
+        post_mean=FigureOut.of(g.post_mean),
+        class_gain=FigureOut.of(g.class_gain),
+        mean_gain=FigureOut.of(g.mean_gain),
+        excluded=FigureOut.of(g.excluded),
+        d_z=FigureOut.of(g.d_z),
+        ci_low=FigureOut.of(g.ci_low),
+        ci_high=FigureOut.of(g.ci_high),
+    )
+
+
+def _funnel_steps(row: reports.FunnelRow) -> list[FunnelStepOut]:
+    return [
+        FunnelStepOut(
+            key=s.step.key,
+            people=FigureOut.of(s.people),
+            rate=FigureOut.of(s.rate),
+            officials=_out(s.officials),
+            spouses=_out(s.spouses),
+            couples_both=_out(s.couples_both),
+            couples_one=_out(s.couples_one),
+            couples_rate=_out(s.couples_rate),
+        )
+        for s in row.steps
+    ]
+
+
+def funnel_view(session: Session, query: FunnelQuery, *, k: int) -> FunnelOut:
+    """The funnel of the filtered participants, in total and per group."""
+    f = _filter(session, query)
+    group_by = reports.parse_group_by(query.group_by)
+    curriculum, _ = outline(session)
+    report = reports.funnel(
+        session, f=f, curriculum=curriculum, k=k, group_by=group_by, locale=query.lang
+    )
+    return FunnelOut(
+        **_view(f, report.check, k=k, lang=query.lang),
+        group_by=query.group_by,
+        steps=[LabelOut(key=s.key, label=reports.step_label(s, query.lang)) for s in report.steps],
+        total=FunnelTotalOut(
+            people=FigureOut.of(report.total.people),
+            couples=_out(report.total.couples),
+            steps=_funnel_steps(report.total),
+        ),
+        groups=[
+            FunnelGroupOut(
+                key=g.key,
+                label=g.label,
+                people=FigureOut.of(g.people),
+                couples=_out(g.couples),
+                steps=_funnel_steps(g),
+            )
+            for g in report.groups
+        ],
+    )
+
+
+def _gain_row(row: reports.GainRow) -> dict:
+    return {
+        "gain": _gain_figures(row.figures),
+        "only_pre": FigureOut.of(row.only_pre),
+        "only_post": FigureOut.of(row.only_post),
+    }
+
+
+def gain_view(session: Session, query: GainQuery, *, k: int) -> GainOut:
+    """The learning gain of the filtered participants: in total, per module and value, per
+    group."""
+    f = _filter(session, query)
+    group_by = reports.parse_group_by(query.group_by)
+    curriculum, _ = outline(session)
+    report = reports.gain(
+        session, f=f, curriculum=curriculum, k=k, group_by=group_by, locale=query.lang
+    )
+
+    def topics(items: list[reports.TopicGain]) -> list[TopicGainOut]:
+        return [
+            TopicGainOut(
+                slug=t.slug, title=pick(t.title, query.lang), gain=_gain_figures(t.figures)
+            )
+            for t in items
+        ]
+
+    return GainOut(
+        **_view(f, report.check, k=k, lang=query.lang),
+        group_by=query.group_by,
+        total=GainTotalOut(**_gain_row(report.total)),
+        modules=topics(report.by_module),
+        values=topics(report.by_value),
+        groups=[GainGroupOut(key=g.key, label=g.label, **_gain_row(g)) for g in report.groups],
+    )
+
+
+def trend_view(session: Session, query: TrendQuery, *, k: int) -> TrendOut:
+    """The main rates and the gain per workshop period."""
+    f = _filter(session, query)
+    interval = reports.parse_interval(query.interval)
+    report = reports.trend(session, f=f, k=k, interval=interval, locale=query.lang)
+    return TrendOut(
+        **_view(f, report.check, k=k, lang=query.lang),
+        interval=query.interval,
+        rows=[
+            TrendRowOut(
+                period=r.period,
+                label=r.label,
+                people=FigureOut.of(r.people),
+                activated=FigureOut.of(r.activated),
+                posttest=FigureOut.of(r.posttest),
+                couples_complete=FigureOut.of(r.couples_complete),
+                gain=_gain_figures(r.gain),
+            )
+            for r in report.rows
+        ],
+    )
+
+
+def comparison_view(
+    session: Session, query: ComparisonQuery, *, k: int, now: datetime, tz: Any
+) -> ComparisonPage:
+    """One page of the cohorts, those that need attention first."""
+    f = _filter(session, query)
+    report = reports.comparison(session, f=f, k=k, now=now, tz=tz)
+    gettext = translations(query.lang).gettext
+    regions = {c.slug: c.region_slug for c in reports.cohort_index(session).values()}
+    start = (query.page - 1) * query.per_page
+    return ComparisonPage(
+        **_view(f, report.check, k=k, lang=query.lang),
+        page=query.page,
+        per_page=query.per_page,
+        total=report.total,
+        items=[
+            ComparisonRowOut(
+                slug=r.slug,
+                title=r.title,
+                region=regions[r.slug],
+                workshop_start=r.workshop_start,
+                status=LabelOut(key=r.status, label=gettext(STATUS_NAMES[r.status])),
+                people=FigureOut.of(r.people),
+                activation=FigureOut.of(r.activation),
+                post_uptake=FigureOut.of(r.post_uptake),
+                completion=FigureOut.of(r.completion),
+                gain=_gain_figures(r.gain),
+                reasons=[
+                    LabelOut(key=reason, label=gettext(ATTENTION_REASONS[reason]))
+                    for reason in r.reasons
+                ],
+            )
+            for r in report.rows[start : start + query.per_page]
+        ],
+    )

@@ -561,9 +561,17 @@ def _hide_all(f: Figure[Any], check: ViewCheck) -> Any:
     return f if check.safe else f.hidden(Reason.DIFFERENCE)
 
 
-def _rate(part: Figure[int], base: int, k: int) -> Figure[float]:
-    value = (part.value / base) if part.value is not None and base else None
-    return follow(part, figure(base, value, k=k))
+def _rate(part: Figure[int], base: Figure[int], k: int) -> Figure[float]:
+    """``part`` of ``base`` as a share: hidden wherever either count is (a rate beside a
+    shown base would give a hidden count back, and the other way round)."""
+    value = part.n / base.n if base.n else None
+    return follow(part, follow(base, figure(base.n, value, k=k)))
+
+
+def _columns(rows: Sequence[dict[str, int]], names: Iterable[str], k: int) -> dict[str, Any]:
+    """Each column of a list of groups suppressed with its total (primary and
+    complementary): ``{name: cells}``."""
+    return {name: suppress_groups([r[name] for r in rows], k=k).cells for name in names}
 
 
 def funnel(
@@ -589,6 +597,8 @@ def funnel(
         for c, v in values.items():
             total[c] += v
     empty = dict.fromkeys(FUNNEL_COLUMNS, 0)
+    invited = count(total["people"], k=k)
+    couples = count(total["couples"], k=k)
     figures = []
     for step in steps:
         split = suppress_groups(
@@ -601,16 +611,14 @@ def funnel(
             FunnelFigure(
                 step=step,
                 people=_hide_all(people, check),
-                rate=_hide_all(_rate(people, total["people"], k), check),
+                rate=_hide_all(_rate(people, invited, k), check),
                 officials=_hide_all(split.cells[0], check),
                 spouses=_hide_all(split.cells[1], check),
                 couples_both=_hide_all(both, check) if couples_shown else None,
                 couples_one=_hide_all(count(_one(total, step.key), k=k), check)
                 if couples_shown
                 else None,
-                couples_rate=_hide_all(_rate(both, total["couples"], k), check)
-                if couples_shown
-                else None,
+                couples_rate=_hide_all(_rate(both, couples, k), check) if couples_shown else None,
             )
         )
     total_row = FunnelRow(
@@ -628,7 +636,7 @@ def funnel(
             for step in steps
         }
         couple_cells = suppress_groups([v["couples"] for _, v in grouped], k=k).cells
-        for i, (g, values) in enumerate(grouped):
+        for i, (g, _values) in enumerate(grouped):
             people = columns["invited"][i]
             groups.append(
                 FunnelRow(
@@ -642,7 +650,7 @@ def funnel(
                         FunnelFigure(
                             step=step,
                             people=_hide_all(columns[step.key][i], check),
-                            rate=_hide_all(_rate(columns[step.key][i], values["people"], k), check),
+                            rate=_hide_all(_rate(columns[step.key][i], people, k), check),
                         )
                         for step in steps
                     ],
@@ -675,9 +683,15 @@ class GainFigures:
     ci_high: Figure[float]
 
 
-def gain_figures(sums: GainSums, *, k: int, n: Figure[int] | None = None) -> GainFigures:
+def gain_figures(
+    sums: GainSums,
+    *,
+    k: int,
+    n: Figure[int] | None = None,
+    excluded: Figure[int] | None = None,
+) -> GainFigures:
     """The figures of one group's gain, hidden wherever ``n`` (its matched count, suppressed
-    as a cell of its table when given) is."""
+    as a cell of its table when given) is; ``excluded`` likewise (the cell of its column)."""
     v = gain_values(sums)
     base = n if n is not None else count(sums.n, k=k)
 
@@ -690,7 +704,7 @@ def gain_figures(sums: GainSums, *, k: int, n: Figure[int] | None = None) -> Gai
         post_mean=fig(v.post_mean),
         class_gain=fig(v.class_gain),
         mean_gain=fig(v.mean_gain),
-        excluded=follow(base, count(v.excluded, k=k)),
+        excluded=follow(base, excluded if excluded is not None else count(v.excluded, k=k)),
         d_z=fig(v.d_z),
         ci_low=fig(v.ci_low),
         ci_high=fig(v.ci_high),
@@ -761,13 +775,18 @@ def gain(
     cells = _read(session, f, cohorts, columns)
     total = cells[0].values if cells else dict.fromkeys(columns, 0)
 
-    def row(key: str, label: str, v: dict[str, int], n: Figure[int] | None = None) -> GainRow:
+    def row(key: str, label: str, v: dict[str, int], cells: dict[str, Figure[int]]) -> GainRow:
         return GainRow(
             key=key,
             label=label,
-            figures=_hide_gain(gain_figures(_sums_of(v, "all"), k=k, n=n), check),
-            only_pre=_hide_all(count(v["only_pre"], k=k), check),
-            only_post=_hide_all(count(v["only_post"], k=k), check),
+            figures=_hide_gain(
+                gain_figures(
+                    _sums_of(v, "all"), k=k, n=cells.get("all_n"), excluded=cells.get("excluded")
+                ),
+                check,
+            ),
+            only_pre=_hide_all(cells.get("only_pre") or count(v["only_pre"], k=k), check),
+            only_post=_hide_all(cells.get("only_post") or count(v["only_post"], k=k), check),
         )
 
     def topics(kind: str, items: list[tuple[str, str, dict[str, str]]]) -> list[TopicGain]:
@@ -776,16 +795,21 @@ def gain(
                 kind, slug, title, _hide_gain(gain_figures(_sums_of(total, slot), k=k), check)
             )
             for slot, slug, title in items
-            if total[f"{slot}_n"] > 0
+            # a hidden view lists every topic: which ones have data would say something
+            if total[f"{slot}_n"] > 0 or not check.safe
         ]
 
     groups = []
     if group_by is not None:
         grouped = _grouped(session, f, cohorts, TOPIC_COLUMNS, group_by, locale)
-        n_cells = suppress_groups([v["all_n"] for _, v in grouped], k=k).cells
-        groups = [row(g.key, g.label, v, n_cells[i]) for i, (g, v) in enumerate(grouped)]
+        sums = [v | {"excluded": v["all_n"] - v["all_gn"]} for _, v in grouped]
+        columns_of = _columns(sums, ("all_n", "excluded", "only_pre", "only_post"), k)
+        groups = [
+            row(g.key, g.label, v, {c: cells_of[i] for c, cells_of in columns_of.items()})
+            for i, (g, v) in enumerate(grouped)
+        ]
     return GainReport(
-        total=row("", "", total),
+        total=row("", "", total, {}),
         by_module=topics("module", modules),
         by_value=topics("value", values),
         groups=groups,
@@ -805,6 +829,15 @@ TREND_COLUMNS = (
     "both_certificate",
     "only_pre",
     *_gain_columns("all"),
+)
+TREND_COUNTS = (
+    "people",
+    "couples",
+    "n_activated",
+    "n_pretest",
+    "n_posttest",
+    "both_certificate",
+    "all_n",
 )
 
 
@@ -826,8 +859,7 @@ class Trend:
     check: ViewCheck
 
 
-def _share(n: int, base: int, k: int, hide_as: Figure[int]) -> Figure[float]:
-    return follow(hide_as, figure(base, n / base if base else None, k=k))
+NOT_SHOWN: Figure[float] = Figure(n=0, value=None, k=1)  # couples under a role filter
 
 
 def trend(
@@ -837,24 +869,23 @@ def trend(
     cohorts = cohort_index(session)
     check = view_check(session, f, cohorts, k=k)
     grouped = _grouped(session, f, cohorts, TREND_COLUMNS, interval, locale)
-    people = suppress_groups([v["people"] for _, v in grouped], k=k).cells
-    matched = suppress_groups([v["all_n"] for _, v in grouped], k=k).cells
+    c = _columns([v for _, v in grouped], TREND_COUNTS, k)
     rows = []
     for i, (g, v) in enumerate(grouped):
-        base = people[i]
+        base = c["people"][i]
         rows.append(
             TrendRow(
                 period=g.key,
                 label=g.label,
                 people=_hide_all(base, check),
-                activated=_hide_all(_share(v["n_activated"], v["people"], k, base), check),
-                posttest=_hide_all(_share(v["n_posttest"], v["people"], k, base), check),
+                activated=_hide_all(_rate(c["n_activated"][i], base, k), check),
+                posttest=_hide_all(_rate(c["n_posttest"][i], base, k), check),
                 couples_complete=_hide_all(
-                    _share(v["both_certificate"], v["couples"], k, base), check
+                    _rate(c["both_certificate"][i], c["couples"][i], k), check
                 )
                 if f.role is None
-                else _hide_all(figure(0, None, k=k), check),
-                gain=_hide_gain(gain_figures(_sums_of(v, "all"), k=k, n=matched[i]), check),
+                else NOT_SHOWN,
+                gain=_hide_gain(gain_figures(_sums_of(v, "all"), k=k, n=c["all_n"][i]), check),
             )
         )
     return Trend(interval, rows, check)
@@ -893,26 +924,23 @@ def comparison(session: Session, *, f: ReportFilter, k: int, now: datetime, tz: 
     cohorts = cohort_index(session)
     check = view_check(session, f, cohorts, k=k)
     cells = _read(session, f, cohorts, TREND_COLUMNS, by_cohort=True)
-    people = suppress_groups([c.values["people"] for c in cells], k=k).cells
+    c = _columns([cell.values for cell in cells], TREND_COUNTS, k)
     rows = []
     for i, cell in enumerate(cells):
         info = cohorts[cell.cohort_id or 0]
         v = cell.values
-        base = _hide_all(people[i], check)
+        base = _hide_all(c["people"][i], check)
         over = now >= workshop_over_at(info.workshop_end, tz)
         closed = now >= info.post_closes
         status = "closed" if closed else "open" if over else "upcoming"
-        activation = _hide_all(_share(v["n_activated"], v["people"], k, base), check)
-        uptake = _hide_all(
-            _share(v["all_n"], v["n_pretest"], k, base) if v["n_pretest"] else figure(0, None, k=k),
-            check,
-        )
+        activation = _hide_all(_rate(c["n_activated"][i], base, k), check)
+        uptake = _hide_all(_rate(c["all_n"][i], c["n_pretest"][i], k), check)
         completion = (
-            _hide_all(_share(v["both_certificate"], v["couples"], k, base), check)
+            _hide_all(_rate(c["both_certificate"][i], c["couples"][i], k), check)
             if f.role is None
-            else _hide_all(figure(0, None, k=k), check)
+            else NOT_SHOWN
         )
-        g = _hide_gain(gain_figures(_sums_of(v, "all"), k=k), check)
+        g = _hide_gain(gain_figures(_sums_of(v, "all"), k=k, n=c["all_n"][i]), check)
         rows.append(
             CohortRow(
                 slug=info.slug,

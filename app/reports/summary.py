@@ -62,8 +62,8 @@ CELL_KEYS = ("cohort_id", "organization_id", "role")
 
 def outline(session: Session) -> tuple[Curriculum, dict[str, str]]:
     """The curriculum as the rules and the reports need it (modules with their titles, their
-    lessons' phases, quizzes; no lesson text), and the topic slot of each module and value slug (``m1``, ``v3`` …). Three small
-    statements."""
+    lessons' phases, quizzes; no lesson text), and the topic slot of each module and value
+    slug (``m1``, ``v3`` …). Three small statements."""
     modules: dict[int, ModuleInfo] = {}
     for r in session.execute(
         select(
@@ -522,22 +522,24 @@ def summary_differences(session: Session, *, limit: int = 20) -> list[str]:
         source = select(*(participant_summary.c[k] for k in keys), *cube_sums(table)).group_by(
             *(participant_summary.c[k] for k in keys)
         )
-        sums = {tuple(r[k] for k in keys): r for r in session.execute(source).mappings()}
-        cells = {tuple(r[k] for k in keys): r for r in session.execute(select(table)).mappings()}
+        sums = {tuple(r[k] for k in keys): dict(r) for r in session.execute(source).mappings()}
+        cells = {
+            tuple(r[k] for k in keys): dict(r) for r in session.execute(select(table)).mappings()
+        }
         for key in sorted(set(sums) | set(cells), key=str):
-            a, b = cells.get(key), sums.get(key)
-            if b is None:
-                if a is not None and any(a[c] for c in CUBE_COLUMNS):
+            cell, summed = cells.get(key), sums.get(key)
+            if summed is None:
+                if cell is not None and any(cell[c] for c in CUBE_COLUMNS):
                     problems.append(f"{table.name} {key}: kept a cell nobody is in")
                 continue
-            if a is None:
+            if cell is None:
                 problems.append(f"{table.name} {key}: missing")
                 continue
-            cols = [c for c in CUBE_COLUMNS if int(a[c]) != int(b[c] or 0)]
+            cols = [c for c in CUBE_COLUMNS if int(cell[c]) != int(summed[c] or 0)]
             if cols:
                 problems.append(
                     f"{table.name} {key}: "
-                    + ", ".join(f"{c} kept {a[c]} ≠ {b[c]}" for c in cols[:6])
+                    + ", ".join(f"{c} kept {cell[c]} ≠ {summed[c]}" for c in cols[:6])
                 )
     return problems[:limit]
 

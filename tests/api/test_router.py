@@ -300,7 +300,15 @@ def test_the_api_schema_lists_the_api_and_nothing_else(client):
     assert response.status_code == 200
     schema = response.json()
     assert schema["servers"] == [{"url": "/api/v1"}]
-    assert set(schema["paths"]) == {"/regions", "/organizations", "/cohorts"}
+    assert set(schema["paths"]) == {
+        "/regions",
+        "/organizations",
+        "/cohorts",
+        "/funnel",
+        "/gain",
+        "/trend",
+        "/comparison",
+    }
     assert schema["components"]["securitySchemes"]["token"] == {
         "type": "http",
         "scheme": "bearer",

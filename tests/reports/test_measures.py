@@ -482,6 +482,7 @@ def test_trend_by_quarter_and_year(country):
     assert years.rows[1].label == "2025"
     assert quarters.rows[1].activated.value == pytest.approx(1.0)
     assert quarters.rows[0].gain.n.value == 7
+    assert quarters.rows[0].couples_complete.suppressed  # 1 couple of 8: hidden with its count
 
 
 def test_comparison_puts_the_cohorts_needing_attention_first(country):
@@ -496,4 +497,6 @@ def test_comparison_puts_the_cohorts_needing_attention_first(country):
     assert first.status == "closed" and "completion" in first.reasons
     assert first.completion.value == 0.0
     assert second.slug == "a-2024" and second.activation.value == pytest.approx(14 / 16)
+    # one complete couple of eight: the share would give the hidden count back, so it is hidden
+    assert second.completion.suppressed and second.reasons == []
     assert first.reason_names
