@@ -1,15 +1,273 @@
+"""The KPK pages: the national dashboard ``/kpk``, a cohort's own ``/kpk/cohorts/{slug}`` and
+their downloads ``/kpk/export.xlsx`` and ``/kpk/export.csv``, all with the same filters in the
+URL (``?region=&province=&organization=&cohort=&period=&role=&group_by=&interval=``)."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
 
-from app.deps import KpkDep, ReadDep
-from app.reports.service import national_totals
+from fastapi import APIRouter, Request
+from fastapi.concurrency import iterate_in_threadpool, run_in_threadpool
+from fastapi.responses import Response, StreamingResponse
+from sqlmodel import Session
+
+from app.accounts.models import CurrentUser
+from app.config import Settings
+from app.curriculum.outline import Curriculum
+from app.db import Database
+from app.deps import CurriculumDep, DbDep, KpkDep, NowDep, ReadDep, SettingsDep
+from app.errors import NotFound
+from app.exports import csv_stream, export_filename, xlsx_stream
+from app.i18n import N_, translations
+from app.reports import service, views
+from app.reports.service import CohortInfo, ReportFilter
 from app.web import render
 
 router = APIRouter(prefix="/kpk")
 
 
+def _state(
+    f: ReportFilter, group_by: str | None, interval: str, *, cohort_page: bool = False
+) -> dict[str, str]:
+    """The page's parameters as the URL carries them (defaults left out)."""
+    params = f.params(cohort=None) if cohort_page else f.params()
+    if group_by:
+        params["group_by"] = group_by
+    if interval != "quarter":
+        params["interval"] = interval
+    return params
+
+
+def _query(params: dict[str, str], **changes: Any) -> str:
+    values = {k: v for k, v in ({**params, **changes}).items() if v not in (None, "")}
+    return "?" + urlencode(values) if values else ""
+
+
+def _page(
+    request: Request,
+    session: Session,
+    *,
+    f: ReportFilter,
+    group_by: str | None,
+    interval: str,
+    page: str,
+    curriculum: Curriculum,
+    settings: Settings,
+    now: datetime,
+    cohort: CohortInfo | None = None,
+) -> Response:
+    locale = request.state.locale
+    k = settings.min_cell_size
+    report = views.kpk_report(
+        session,
+        f=f,
+        group_by=group_by,
+        interval=interval,
+        curriculum=curriculum,
+        k=k,
+        now=now,
+        tz=settings.tz,
+        locale=locale,
+        cohort=cohort,
+    )
+    fmt = views.Formats(locale)
+    # a cohort's page offers the OPDs of its region
+    choices = service.filter_choices(
+        session, f if cohort is None else ReportFilter(region=cohort.region_slug)
+    )
+    params = _state(f, group_by, interval, cohort_page=cohort is not None)
+    path = "/kpk" if cohort is None else f"/kpk/cohorts/{cohort.slug}"
+    export_params = _state(f, group_by, interval)
+    return render(
+        request,
+        "reports/dashboard.html",
+        {
+            "report": report,
+            "num": fmt,
+            "charts": views.report_charts(report, fmt),
+            "k": k,
+            "cohort": cohort,
+            "choices": choices,
+            "words": views.filter_words(session, f, choices, locale),
+            "group_names": service.GROUP_NAMES,
+            "group_choices": views.COHORT_GROUPS if cohort is not None else service.GROUP_BY,
+            "interval_names": views.INTERVAL_NAMES,
+            "status_names": views.STATUS_NAMES,
+            "period_label": lambda key: service.period_label(key, locale),
+            "step_label": lambda step: service.step_label(step, locale),
+            "comparison": views.comparison_page(report.comparison, views.parse_page(page)),
+            "path": path,
+            "params": params,
+            "query": lambda **changes: _query(params, **changes),
+            "export_query": _query(export_params),
+        },
+    )
+
+
 @router.get("")
-async def kpk_home(request: Request, user: KpkDep, session: ReadDep) -> Response:
-    return render(request, "reports/home.html", {"totals": national_totals(session)})
+async def kpk_home(
+    request: Request,
+    user: KpkDep,
+    session: ReadDep,
+    curriculum: CurriculumDep,
+    settings: SettingsDep,
+    now: NowDep,
+    region: str = "",
+    province: str = "",
+    organization: str = "",
+    cohort: str = "",
+    period: str = "",
+    role: str = "",
+    group_by: str = "",
+    interval: str = "",
+    page: str = "",
+) -> Response:
+    f = service.parse_filter(
+        session,
+        region=region,
+        province=province,
+        organization=organization,
+        cohort=cohort,
+        period=period,
+        role=role,
+    )
+    return _page(
+        request,
+        session,
+        f=f,
+        group_by=service.parse_group_by(group_by),
+        interval=service.parse_interval(interval),
+        page=page,
+        curriculum=curriculum,
+        settings=settings,
+        now=now,
+    )
+
+
+@router.get("/cohorts/{slug}")
+async def kpk_cohort(
+    request: Request,
+    slug: str,
+    user: KpkDep,
+    session: ReadDep,
+    curriculum: CurriculumDep,
+    settings: SettingsDep,
+    now: NowDep,
+    organization: str = "",
+    role: str = "",
+    group_by: str = "",
+    interval: str = "",
+) -> Response:
+    info = service.cohort_title(session, slug)
+    if info is None:
+        raise NotFound(message=N_("There is no cohort “%(value)s”."), values={"value": slug[:60]})
+    f = service.parse_filter(session, cohort=slug, organization=organization, role=role)
+    return _page(
+        request,
+        session,
+        f=f,
+        group_by=service.parse_group_by(group_by or "organization"),
+        interval=service.parse_interval(interval),
+        page="",
+        curriculum=curriculum,
+        settings=settings,
+        now=now,
+        cohort=info,
+    )
+
+
+def _export(
+    db: Database,
+    user: CurrentUser,
+    curriculum: Curriculum,
+    now: datetime,
+    settings: Settings,
+    locale: str,
+    kind: str,
+    params: dict[str, str],
+) -> tuple[str, Iterator[bytes]]:
+    """The export file (in a worker thread: reading and building are heavy)."""
+    gettext = translations(locale).gettext
+    with db.read() as session:
+        f = service.parse_filter(session, **{k: params[k] for k in service.FILTERS})
+        group_by = service.parse_group_by(params["group_by"])
+        interval = service.parse_interval(params["interval"])
+        cohort = service.cohort_title(session, f.cohort) if f.cohort else None
+        report = views.kpk_report(
+            session,
+            f=f,
+            group_by=group_by,
+            interval=interval,
+            curriculum=curriculum,
+            k=settings.min_cell_size,
+            now=now,
+            tz=settings.tz,
+            locale=locale,
+        )
+    with db.write() as write:
+        views.kpk_export_audit(
+            write, actor=user, now=now, kind=kind, f=f, group_by=group_by, interval=interval
+        )
+    columns, rows = views.export_table(report, locale)
+    name = export_filename(
+        "kpk",
+        gettext("report"),
+        f.label(),
+        now.astimezone(settings.tz).date(),
+        kind,
+    )
+    if kind == "csv":
+        return name, csv_stream(columns, rows, tz=settings.tz)
+    title = cohort.title if cohort is not None else gettext("National overview")
+    return name, xlsx_stream(columns, rows, sheet_title=title, freeze_columns=3, tz=settings.tz)
+
+
+@router.get("/export.{kind}")
+async def kpk_export(
+    request: Request,
+    kind: str,
+    user: KpkDep,
+    db: DbDep,
+    curriculum: CurriculumDep,
+    settings: SettingsDep,
+    now: NowDep,
+    region: str = "",
+    province: str = "",
+    organization: str = "",
+    cohort: str = "",
+    period: str = "",
+    role: str = "",
+    group_by: str = "",
+    interval: str = "",
+) -> Response:
+    if kind not in ("xlsx", "csv"):
+        raise NotFound(message=N_("This page does not exist."))
+    params = {
+        "region": region,
+        "province": province,
+        "organization": organization,
+        "cohort": cohort,
+        "period": period,
+        "role": role,
+        "group_by": group_by,
+        "interval": interval,
+    }
+    name, body = await run_in_threadpool(
+        _export, db, user, curriculum, now, settings, request.state.locale, kind, params
+    )
+    media = (
+        "text/csv; charset=utf-8"
+        if kind == "csv"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    return StreamingResponse(
+        iterate_in_threadpool(body),
+        media_type=media,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
