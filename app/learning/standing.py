@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from functools import cached_property
+from typing import Any
 
 from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import aliased
@@ -295,52 +296,66 @@ class PersonFacts:
     lessons: int  # completed lessons of the curriculum
 
 
+class FactsReader:
+    """The five statements of ``facts_of_many`` for one ``users`` select, built once: a
+    reader kept at module level with a bound parameter in ``users`` serves every call
+    (building SQLAlchemy statements with subqueries costs more than running them)."""
+
+    def __init__(self, users: Select) -> None:
+        self.per_module = selectors.module_lessons_done(users)
+        self.passed = selectors.modules_passed(users)
+        records = selectors.quiz_records(users).subquery()
+        self.exhausted = (
+            select(records.c.user_id, col(Quiz.module_id))
+            .join(Quiz, col(Quiz.id) == records.c.quiz_id)
+            .where(records.c.exhausted, col(Quiz.module_id).is_not(None))
+        )
+        couples = select(col(User.couple_id)).where(
+            col(User.id).in_(users), col(User.couple_id).is_not(None)
+        )
+        self.couples = selectors.couple_complete(couples)
+        facts = selectors.participant_facts(users).subquery()
+        self.facts = select(facts, col(User.password_hash).is_not(None).label("activated")).join(
+            User, col(User.id) == facts.c.user_id
+        )
+
+    def read(
+        self, session: Session, params: dict[str, Any] | None = None
+    ) -> dict[int, PersonFacts]:
+        per_module: dict[int, dict[int, int]] = {}
+        for uid, module_id, done in session.execute(self.per_module, params).all():
+            per_module.setdefault(uid, {})[module_id] = done
+        passed: dict[int, set[int]] = {}
+        for uid, module_id in session.execute(self.passed, params).all():
+            passed.setdefault(uid, set()).add(module_id)
+        exhausted: dict[int, set[int]] = {}
+        for uid, module_id in session.execute(self.exhausted, params).all():
+            exhausted.setdefault(uid, set()).add(module_id)
+        couple_rows = {r.couple_id: r for r in session.execute(self.couples, params).all()}
+        out: dict[int, PersonFacts] = {}
+        for row in session.execute(self.facts, params).mappings():
+            couple = couple_rows.get(row["couple_id"])
+            uid = row["user_id"]
+            out[uid] = PersonFacts(
+                user_id=uid,
+                couple_id=row["couple_id"],
+                lessons=row["lessons_done"],
+                facts=StageFacts(
+                    activated=bool(row["activated"]),
+                    pre_taken=bool(row["pre_taken"]),
+                    lessons_done=per_module.get(uid, {}),
+                    modules_passed=frozenset(passed.get(uid, ())),
+                    quizzes_exhausted=frozenset(exhausted.get(uid, ())),
+                    post_taken=bool(row["post_taken"]),
+                    reflections_confirmed=couple.reflections_confirmed if couple else 0,
+                    signed=bool(row["pledge_signed"]),
+                    complete=bool(couple.complete) if couple else False,
+                ),
+            )
+        return out
+
+
 def facts_of_many(session: Session, *, users: Select) -> dict[int, PersonFacts]:
     """{user_id: PersonFacts} for every participant in ``users`` (a ``Select`` of user ids):
     five statements, whatever their number."""
-    per_module: dict[int, dict[int, int]] = {}
-    for uid, module_id, done in session.execute(selectors.module_lessons_done(users)).all():
-        per_module.setdefault(uid, {})[module_id] = done
-    passed: dict[int, set[int]] = {}
-    for uid, module_id in session.execute(selectors.modules_passed(users)).all():
-        passed.setdefault(uid, set()).add(module_id)
-    exhausted: dict[int, set[int]] = {}
-    records = selectors.quiz_records(users).subquery()
-    for uid, module_id in session.execute(
-        select(records.c.user_id, col(Quiz.module_id))
-        .join(Quiz, col(Quiz.id) == records.c.quiz_id)
-        .where(records.c.exhausted, col(Quiz.module_id).is_not(None))
-    ).all():
-        exhausted.setdefault(uid, set()).add(module_id)
-    couples = select(col(User.couple_id)).where(
-        col(User.id).in_(users), col(User.couple_id).is_not(None)
-    )
-    couple_rows = {
-        r.couple_id: r for r in session.execute(selectors.couple_complete(couples)).all()
-    }
-    facts = selectors.participant_facts(users).subquery()
-    out: dict[int, PersonFacts] = {}
-    for row in session.execute(
-        select(facts, col(User.password_hash).is_not(None).label("activated")).join(
-            User, col(User.id) == facts.c.user_id
-        )
-    ).mappings():
-        couple = couple_rows.get(row["couple_id"])
-        uid = row["user_id"]
-        out[uid] = PersonFacts(
-            user_id=uid,
-            couple_id=row["couple_id"],
-            lessons=row["lessons_done"],
-            facts=StageFacts(
-                activated=bool(row["activated"]),
-                pre_taken=bool(row["pre_taken"]),
-                lessons_done=per_module.get(uid, {}),
-                modules_passed=frozenset(passed.get(uid, ())),
-                quizzes_exhausted=frozenset(exhausted.get(uid, ())),
-                post_taken=bool(row["post_taken"]),
-                reflections_confirmed=couple.reflections_confirmed if couple else 0,
-                signed=bool(row["pledge_signed"]),
-                complete=bool(couple.complete) if couple else False,
-            ),
-        )
-    return out
+    return FactsReader(users).read(session)

@@ -70,37 +70,50 @@ class PersonScores:
     # ("module" | "value", slug) → {"pre": percent, "post": percent}
 
 
+class ScoresReader:
+    """The three statements of ``person_scores`` for one ``users`` select, built once: a
+    reader kept at module level with a bound parameter in ``users`` serves every call
+    (building SQLAlchemy statements with subqueries costs more than running them)."""
+
+    def __init__(self, users: Select) -> None:
+        first = _tests(users)
+        self.tests = select(first.c.user_id, first.c.kind, col(QuizAttempt.score)).join(
+            QuizAttempt, col(QuizAttempt.id) == first.c.attempt_id
+        )
+        percent = 100.0 * func.avg(func.coalesce(AttemptItem.score, 0.0))
+        self.topics: list[tuple[str, Select]] = []
+        for by, key in (("module", col(Module.slug)), ("value", col(QuestionValue.value_slug))):
+            query = (
+                select(first.c.user_id, first.c.kind, key, percent)
+                .select_from(first)
+                .join(AttemptItem, col(AttemptItem.attempt_id) == first.c.attempt_id)
+            )
+            if by == "module":
+                query = query.join(Question, col(Question.id) == AttemptItem.question_id).join(
+                    Module, col(Module.id) == Question.module_id
+                )
+            else:
+                query = query.join(
+                    QuestionValue, col(QuestionValue.question_id) == AttemptItem.question_id
+                )
+            self.topics.append((by, query.group_by(first.c.user_id, first.c.kind, key)))
+
+    def read(
+        self, session: Session, params: dict[str, Any] | None = None
+    ) -> dict[int, PersonScores]:
+        out: dict[int, PersonScores] = defaultdict(PersonScores)
+        for user_id, kind, score in session.execute(self.tests, params).all():
+            setattr(out[user_id], kind, float(score or 0.0))
+        for by, query in self.topics:
+            for user_id, kind, topic, value in session.execute(query, params).all():
+                out[user_id].topics.setdefault((by, topic), {})[kind] = float(value)
+        return dict(out)
+
+
 def person_scores(session: Session, *, users: Select) -> dict[int, PersonScores]:
     """{user_id: PersonScores} for everyone in ``users`` who took the pre- or the post-test:
     three statements, whatever their number."""
-    first = _tests(users)
-    out: dict[int, PersonScores] = defaultdict(PersonScores)
-    for user_id, kind, score in session.execute(
-        select(first.c.user_id, first.c.kind, col(QuizAttempt.score)).join(
-            QuizAttempt, col(QuizAttempt.id) == first.c.attempt_id
-        )
-    ).all():
-        setattr(out[user_id], kind, float(score or 0.0))
-    percent = 100.0 * func.avg(func.coalesce(AttemptItem.score, 0.0))
-    for by, key in (("module", col(Module.slug)), ("value", col(QuestionValue.value_slug))):
-        query = (
-            select(first.c.user_id, first.c.kind, key, percent)
-            .select_from(first)
-            .join(AttemptItem, col(AttemptItem.attempt_id) == first.c.attempt_id)
-        )
-        if by == "module":
-            query = query.join(Question, col(Question.id) == AttemptItem.question_id).join(
-                Module, col(Module.id) == Question.module_id
-            )
-        else:
-            query = query.join(
-                QuestionValue, col(QuestionValue.question_id) == AttemptItem.question_id
-            )
-        for user_id, kind, topic, value in session.execute(
-            query.group_by(first.c.user_id, first.c.kind, key)
-        ).all():
-            out[user_id].topics.setdefault((by, topic), {})[kind] = float(value)
-    return dict(out)
+    return ScoresReader(users).read(session)
 
 
 def matched_gain(
