@@ -361,6 +361,27 @@ def view_check(
     )
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What every measure of one page shares: the cohorts and the filter's check (computed
+    once for the page, not once per measure)."""
+
+    cohorts: dict[int, CohortInfo]
+    check: ViewCheck
+
+
+def scope_of(session: Session, f: ReportFilter, *, k: int) -> Scope:
+    cohorts = cohort_index(session)
+    return Scope(cohorts, view_check(session, f, cohorts, k=k))
+
+
+def _scope(
+    session: Session, f: ReportFilter, k: int, scope: Scope | None
+) -> tuple[dict[int, CohortInfo], ViewCheck]:
+    scope = scope or scope_of(session, f, k=k)
+    return scope.cohorts, scope.check
+
+
 # ---------------------------------------------------------------- groups
 
 
@@ -582,9 +603,9 @@ def funnel(
     k: int,
     group_by: str | None = None,
     locale: str = "id",
+    scope: Scope | None = None,
 ) -> Funnel:
-    cohorts = cohort_index(session)
-    check = view_check(session, f, cohorts, k=k)
+    cohorts, check = _scope(session, f, k, scope)
     steps = funnel_steps(curriculum)
     couples_shown = f.role is None
     by_role = {
@@ -755,9 +776,9 @@ def gain(
     k: int,
     group_by: str | None = None,
     locale: str = "id",
+    scope: Scope | None = None,
 ) -> GainReport:
-    cohorts = cohort_index(session)
-    check = view_check(session, f, cohorts, k=k)
+    cohorts, check = _scope(session, f, k, scope)
     modules = [(f"m{i}", m.slug, m.title) for i, m in enumerate(curriculum.modules, 1)]
     values = [
         (f"v{i}", slug, title) for i, (slug, title) in enumerate(value_titles(session).items(), 1)
@@ -863,11 +884,16 @@ NOT_SHOWN: Figure[float] = Figure(n=0, value=None, k=1)  # couples under a role 
 
 
 def trend(
-    session: Session, *, f: ReportFilter, k: int, interval: str = "quarter", locale: str = "id"
+    session: Session,
+    *,
+    f: ReportFilter,
+    k: int,
+    interval: str = "quarter",
+    locale: str = "id",
+    scope: Scope | None = None,
 ) -> Trend:
     """The funnel's main rates and the gain per workshop period (month, quarter or year)."""
-    cohorts = cohort_index(session)
-    check = view_check(session, f, cohorts, k=k)
+    cohorts, check = _scope(session, f, k, scope)
     grouped = _grouped(session, f, cohorts, TREND_COLUMNS, interval, locale)
     c = _columns([v for _, v in grouped], TREND_COUNTS, k)
     rows = []
@@ -917,12 +943,13 @@ class Comparison:
     check: ViewCheck
 
 
-def comparison(session: Session, *, f: ReportFilter, k: int, now: datetime, tz: Any) -> Comparison:
+def comparison(
+    session: Session, *, f: ReportFilter, k: int, now: datetime, tz: Any, scope: Scope | None = None
+) -> Comparison:
     """One row per cohort — activation, post-test uptake, completion, gain — the cohorts that
     need attention first (most reasons, then the lowest completion, then the lowest
     activation), with the reasons."""
-    cohorts = cohort_index(session)
-    check = view_check(session, f, cohorts, k=k)
+    cohorts, check = _scope(session, f, k, scope)
     cells = _read(session, f, cohorts, TREND_COLUMNS, by_cohort=True)
     c = _columns([cell.values for cell in cells], TREND_COUNTS, k)
     rows = []

@@ -176,21 +176,34 @@ def kpk_report(
 ) -> KpkReport:
     """Everything the KPK page (and its export) shows for a filter; without the cohort
     comparison on a cohort's own page."""
+    scope = service.scope_of(session, f, k=k)
     return KpkReport(
         f=f,
         group_by=group_by,
         interval=interval,
         k=k,
         funnel=service.funnel(
-            session, f=f, curriculum=curriculum, k=k, group_by=group_by, locale=locale
+            session,
+            f=f,
+            curriculum=curriculum,
+            k=k,
+            group_by=group_by,
+            locale=locale,
+            scope=scope,
         ),
         gain=service.gain(
-            session, f=f, curriculum=curriculum, k=k, group_by=group_by, locale=locale
+            session,
+            f=f,
+            curriculum=curriculum,
+            k=k,
+            group_by=group_by,
+            locale=locale,
+            scope=scope,
         ),
-        trend=service.trend(session, f=f, k=k, interval=interval, locale=locale),
+        trend=service.trend(session, f=f, k=k, interval=interval, locale=locale, scope=scope),
         comparison=None
         if cohort is not None
-        else service.comparison(session, f=f, k=k, now=now, tz=tz),
+        else service.comparison(session, f=f, k=k, now=now, tz=tz, scope=scope),
         cohort=cohort,
     )
 
