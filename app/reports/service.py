@@ -947,8 +947,8 @@ def comparison(
     session: Session, *, f: ReportFilter, k: int, now: datetime, tz: Any, scope: Scope | None = None
 ) -> Comparison:
     """One row per cohort — activation, post-test uptake, completion, gain — the cohorts that
-    need attention first (most reasons, then the lowest completion, then the lowest
-    activation), with the reasons."""
+    need attention first (most reasons, then the lowest completion of a closed cohort, then
+    the lowest activation), with the reasons."""
     cohorts, check = _scope(session, f, k, scope)
     cells = _read(session, f, cohorts, TREND_COLUMNS, by_cohort=True)
     c = _columns([cell.values for cell in cells], TREND_COUNTS, k)
@@ -992,9 +992,12 @@ def comparison(
         )
 
     def order(r: CohortRow) -> tuple[Any, ...]:
+        # completion counts once the window is closed: a cohort still learning has not
+        # finished yet, which is no reason to put it first
+        closed = r.status == "closed"
         return (
             -len(r.reasons),
-            r.completion.value if r.completion.value is not None else 2.0,
+            r.completion.value if closed and r.completion.value is not None else 2.0,
             r.activation.value if r.activation.value is not None else 2.0,
             r.workshop_start,
             r.slug,
