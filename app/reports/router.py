@@ -5,11 +5,12 @@ URL (``?region=&province=&organization=&cohort=&period=&role=&group_by=&interval
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import iterate_in_threadpool, run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from sqlmodel import Session
@@ -27,6 +28,27 @@ from app.reports.service import CohortInfo, ReportFilter
 from app.web import render
 
 router = APIRouter(prefix="/kpk")
+
+
+@dataclass
+class KpkQuery:
+    """The query of ``/kpk`` and its downloads (every value checked by the service)."""
+
+    region: str = ""
+    province: str = ""
+    organization: str = ""
+    cohort: str = ""
+    period: str = ""
+    role: str = ""
+    group_by: str = ""
+    interval: str = ""
+    page: str = ""
+
+    def filters(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in service.FILTERS}
+
+
+KpkQueryDep = Annotated[KpkQuery, Depends()]
 
 
 def _state(
@@ -115,32 +137,15 @@ async def kpk_home(
     curriculum: CurriculumDep,
     settings: SettingsDep,
     now: NowDep,
-    region: str = "",
-    province: str = "",
-    organization: str = "",
-    cohort: str = "",
-    period: str = "",
-    role: str = "",
-    group_by: str = "",
-    interval: str = "",
-    page: str = "",
+    query: KpkQueryDep,
 ) -> Response:
-    f = service.parse_filter(
-        session,
-        region=region,
-        province=province,
-        organization=organization,
-        cohort=cohort,
-        period=period,
-        role=role,
-    )
     return _page(
         request,
         session,
-        f=f,
-        group_by=service.parse_group_by(group_by),
-        interval=service.parse_interval(interval),
-        page=page,
+        f=service.parse_filter(session, **query.filters()),
+        group_by=service.parse_group_by(query.group_by),
+        interval=service.parse_interval(query.interval),
+        page=query.page,
         curriculum=curriculum,
         settings=settings,
         now=now,
@@ -234,27 +239,11 @@ async def kpk_export(
     curriculum: CurriculumDep,
     settings: SettingsDep,
     now: NowDep,
-    region: str = "",
-    province: str = "",
-    organization: str = "",
-    cohort: str = "",
-    period: str = "",
-    role: str = "",
-    group_by: str = "",
-    interval: str = "",
+    query: KpkQueryDep,
 ) -> Response:
     if kind not in ("xlsx", "csv"):
         raise NotFound(message=N_("This page does not exist."))
-    params = {
-        "region": region,
-        "province": province,
-        "organization": organization,
-        "cohort": cohort,
-        "period": period,
-        "role": role,
-        "group_by": group_by,
-        "interval": interval,
-    }
+    params = asdict(query)
     name, body = await run_in_threadpool(
         _export, db, user, curriculum, now, settings, request.state.locale, kind, params
     )
