@@ -98,7 +98,9 @@ def _page(
     fmt = views.Formats(locale)
     # a cohort's page offers the OPDs of its region
     choices = service.filter_choices(
-        session, f if cohort is None else ReportFilter(region=cohort.region_slug)
+        session,
+        f if cohort is None else ReportFilter(region=cohort.region_slug),
+        cohorts=report.cohorts,
     )
     params = _state(f, group_by, interval, cohort_page=cohort is not None)
     path = "/kpk" if cohort is None else f"/kpk/cohorts/{cohort.slug}"

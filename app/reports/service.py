@@ -1011,15 +1011,19 @@ def first(items: Iterable[Any]) -> Any:
     return next(iter(items), None)
 
 
-def filter_choices(session: Session, f: ReportFilter) -> dict[str, list[tuple[str, str]]]:
-    """What the filter form offers: regions, provinces, the chosen region's OPDs, cohorts
-    (of the chosen region), periods (years and quarters with a workshop)."""
+def filter_choices(
+    session: Session, f: ReportFilter, *, cohorts: dict[int, CohortInfo] | None = None
+) -> dict[str, list[tuple[str, str]]]:
+    """What the filter form offers: regions, provinces, the chosen region's OPDs, the cohorts
+    of the chosen region or province (hundreds nationally: none until one is chosen, but the
+    one in the filter), periods (years and quarters with a workshop)."""
     regions = session.execute(
         select(col(Region.slug), col(Region.name), col(Region.province)).order_by(
             col(Region.province), col(Region.name)
         )
     ).all()
-    cohorts = cohort_index(session)
+    cohorts = cohorts if cohorts is not None else cohort_index(session)
+    narrowed = f.region is not None or f.province is not None
     organizations: list[tuple[str, str]] = []
     if f.region is not None:
         organizations = [
@@ -1042,7 +1046,8 @@ def filter_choices(session: Session, f: ReportFilter) -> dict[str, list[tuple[st
         "cohort": [
             (c.slug, c.title)
             for c in cohorts.values()
-            if (f.region is None or c.region_slug == f.region)
+            if (narrowed or c.slug == f.cohort)
+            and (f.region is None or c.region_slug == f.region)
             and (f.province is None or c.province == f.province)
         ],
         "period": [(p, p) for p in sorted(periods, reverse=True)],

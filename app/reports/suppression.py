@@ -78,12 +78,12 @@ REASON_MESSAGES: dict[Reason, str] = {
 
 
 def _check_k(k: int) -> None:
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+    if type(k) is not int or k < 1:  # not a bool either (a bool's type is bool)
         raise ValueError(f"k must be a positive integer, not {k!r}")
 
 
 def _check_n(n: int, what: str = "n") -> None:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+    if type(n) is not int or n < 0:  # not a bool either
         raise ValueError(f"{what} must be a non-negative integer, not {n!r}")
 
 
@@ -134,8 +134,7 @@ def figure(n: int, value: V | None, *, k: int) -> Figure[V]:
     With ``n == 0`` the figure is "no data": a mean or a rate of nobody has no value, so
     ``value`` is dropped (use ``count`` for a head count, whose 0 is a value).
     """
-    _check_n(n)
-    _check_k(k)
+    # (``Figure`` checks n and k)
     if n == 0:
         return Figure(n=0, value=None, k=k)
     if n < k:

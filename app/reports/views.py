@@ -155,6 +155,7 @@ class KpkReport:
     trend: Trend
     comparison: Comparison | None
     cohort: CohortInfo | None = None  # the cohort of a cohort's page
+    cohorts: dict[int, CohortInfo] | None = None  # every cohort (for the filter form)
 
     @property
     def check(self) -> ViewCheck:
@@ -205,6 +206,7 @@ def kpk_report(
         if cohort is not None
         else service.comparison(session, f=f, k=k, now=now, tz=tz, scope=scope),
         cohort=cohort,
+        cohorts=scope.cohorts,
     )
 
 
