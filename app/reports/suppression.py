@@ -38,7 +38,7 @@ be shown.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
@@ -125,7 +125,7 @@ class Figure(Generic[T_co]):
         """This figure suppressed for ``reason`` (a figure already hidden keeps its reason)."""
         if self.suppressed:
             return self
-        return replace(self, value=None, suppressed=True, reason=reason)
+        return Figure(n=self.n, value=None, k=self.k, suppressed=True, reason=reason)
 
 
 def figure(n: int, value: V | None, *, k: int) -> Figure[V]:
