@@ -48,6 +48,7 @@ messages: install
 bench: install
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/facilitator.py
+	$(BIN)/python benchmarks/kpk.py
 
 clean:
 	rm -rf $(VENV) var

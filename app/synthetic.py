@@ -58,7 +58,10 @@ their parents without round trips; rows are written table by table with the stat
 SQLAlchemy Core ``insert(table)`` compiled once and run as an executemany in chunks of 5,000
 (SQLite), or with ``COPY`` (PostgreSQL), with values already in the driver's form (SQLAlchemy's
 per-value type processing cost more than the insert itself); one transaction per batch of
-whole cohorts. Nobody else should write to the database meanwhile. Never run it against a
+whole cohorts. The rows bypass the transaction hooks that keep the KPK reports' summary, so
+at the end ``app.reports.summary.rebuild`` recomputes it and its cubes (PostgreSQL: after
+``ANALYZE``, the planner's statistics still being those of empty tables), in the transaction
+that records the run. Nobody else should write to the database meanwhile. Never run it against a
 production database: the synthetic accounts share the password ``SYNTHETIC_PASSWORD``.
 """
 
@@ -89,6 +92,8 @@ from app.curriculum.service import load_curriculum
 from app.db import Database, metadata, utcnow
 from app.learning.rules import attempt_passed, workshop_over_at
 from app.quizzes.scoring import attempt_percent, score_item
+from app.reports.models import participant_summary, report_cohort, report_opd
+from app.reports.summary import rebuild
 
 SYNTHETIC_PREFIX = "syn-"
 SYNTHETIC_PASSWORD = "sintetis-integritas"  # noqa: S105 — synthetic accounts only
@@ -98,6 +103,7 @@ CHUNK = 5000  # rows per executemany
 BATCH_ROWS = 150_000  # rows buffered before a transaction is written
 CHECK_SHARE = 0.10  # participants whose lesson-check answers are written
 MIN_PER_COHORT = 20
+SUMMARY_TABLES = (participant_summary.name, report_cohort.name, report_opd.name)
 
 # ---------------------------------------------------------------- the country
 
@@ -429,6 +435,7 @@ class SyntheticResult:
     seconds: float
     skipped: bool = False  # the same run was already made: nothing added
     message: str = ""
+    summary_seconds: float = 0.0  # of ``seconds``: rebuilding the reports' summary
 
 
 # ---------------------------------------------------------------- plan
@@ -623,6 +630,7 @@ class _Writer:
     def __init__(self, db: Database, next_ids: dict[str, int]) -> None:
         self.db = db
         self.sqlite = db.engine.dialect.name == "sqlite"
+        self.postgresql = db.engine.dialect.name == "postgresql"
         self.rows: dict[str, list[tuple]] = {t: [] for t in TABLES}
         self.next = next_ids
         self.added = dict.fromkeys(TABLES, 0)
@@ -1546,8 +1554,22 @@ def seed_synthetic(
                 f"{rows:,} rows · {clock.perf_counter() - began:.0f} s"
             )
     writer.fix_sequences()
-    seconds = clock.perf_counter() - began
+    # the rows bypassed the summary's transaction hooks: the KPK reports' summary and its
+    # cubes are recomputed from them, in the transaction that records the run
     with db.write() as session:
+        summary_began = clock.perf_counter()
+        if writer.postgresql:
+            session.execute(text("ANALYZE"))  # the planner still thinks the tables are empty
+        participants = rebuild(session)
+        if writer.postgresql:
+            for table in SUMMARY_TABLES:
+                session.execute(text(f'ANALYZE "{table}"'))
+        summary_seconds = clock.perf_counter() - summary_began
+        say(
+            f"Report summary rebuilt: {participants:,} participants in {summary_seconds:.1f} s "
+            f"· {clock.perf_counter() - began:.0f} s"
+        )
+        seconds = clock.perf_counter() - began
         session.add(
             AuditLog(
                 at=utcnow(),
@@ -1561,12 +1583,14 @@ def seed_synthetic(
                     "cohorts": len(plans),
                     "content_version": version,
                     "seconds": round(seconds, 1),
+                    "summary_seconds": round(summary_seconds, 1),
                 },
             )
         )
     return SyntheticResult(
         added=dict(writer.added),
         seconds=seconds,
+        summary_seconds=summary_seconds,
         message=(
             f"Synthetic country ready: {couples:,} couples in {len(plans)} cohorts of "
             f"{len(REGIONS)} regions (seed {seed}, as of {today.isoformat()}) in "

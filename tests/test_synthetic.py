@@ -47,6 +47,8 @@ from app.learning.selectors import couple_complete, quiz_records
 from app.learning.standing import facts_of_many
 from app.quizzes.models import AttemptItem, CheckAnswer, ExtraAttempts, QuizAttempt
 from app.quizzes.scoring import attempt_percent, score_item
+from app.reports.models import CUBE_COLUMNS, participant_summary, report_cohort, report_opd
+from app.reports.summary import cube_keys, cube_sums, summary_rows
 from app.synthetic import (
     REGIONS,
     SYNTHETIC_PREFIX,
@@ -119,6 +121,40 @@ def test_a_small_run_builds_regions_cohorts_and_couples(synced, settings):
     with synced.write() as session:
         session.add(Region(slug="kota-baru", name="Kota Baru", province="Kalimantan Selatan"))
     make_user(synced, settings, "staf-baru", Role.kpk)
+
+
+def test_the_reports_summary_is_built_from_the_synthetic_rows(synced, settings):
+    """The rows bypass the summary's transaction hooks: the run rebuilds the summary, which
+    equals ``summary_rows`` recomputed for everyone, and the cubes equal its sums."""
+    result = seed_synthetic(synced, settings, couples=60, seed=7, today=TODAY)
+    assert 0 < result.summary_seconds <= result.seconds
+    everyone = select(User.id).where(User.role == Role.participant, User.couple_id.is_not(None))
+    with synced.read() as session:
+        fresh = summary_rows(session, users=everyone)
+        kept = {
+            r["user_id"]: dict(r) for r in session.execute(select(participant_summary)).mappings()
+        }
+        assert len(kept) == 120
+        assert kept == fresh
+        rows = list(kept.values())
+        assert sum(r["lead"] for r in rows) == 60
+        assert any(r["certificate"] for r in rows) and any(r["all_gain"] is not None for r in rows)
+        for table in (report_cohort, report_opd):
+            keys = cube_keys(table)
+            group = [participant_summary.c[k] for k in keys]
+            sums = {
+                tuple(r[k] for k in keys): {c: int(r[c] or 0) for c in CUBE_COLUMNS}
+                for r in session.execute(
+                    select(*group, *cube_sums(table)).group_by(*group)
+                ).mappings()
+            }
+            cells = {
+                tuple(r[k] for k in keys): {c: int(r[c]) for c in CUBE_COLUMNS}
+                for r in session.execute(select(table)).mappings()
+            }
+            assert cells == sums, table.name
+        cohorts = {r["cohort_id"] for r in rows}
+        assert {k[0] for k in sums} == cohorts and len(cells) >= len(cohorts)
 
 
 def _cut(settings, today: date) -> datetime:

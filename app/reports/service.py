@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 from babel.dates import format_date
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, cast, func, select
 from sqlmodel import Session, col
 
 from app.accounts.models import Role, User
@@ -296,7 +296,8 @@ def _read(
         keys.append(table.c.organization_id)
     if by_role:
         keys.append(table.c.role)
-    query = select(*keys, *(func.sum(table.c[c]).label(c) for c in columns))
+    # integers back (PostgreSQL's SUM of a bigint is a numeric: a Decimal per value)
+    query = select(*keys, *(cast(func.sum(table.c[c]), BigInteger).label(c) for c in columns))
     chosen = _chosen(cohorts, f)
     if chosen is not None:
         if not chosen:

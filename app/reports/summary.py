@@ -429,11 +429,13 @@ def rebuild(session: Session) -> int:
     session.execute(delete(report_cohort))
     session.execute(delete(participant_summary))
     total = 0
+    planner = _set_planner(session, _PG_PLANNER)
     for chunk in _couple_chunks(session):
         rows = summary_rows(session, users=chunk)
         if rows:
             _write_rows(session, rows.values())
             total += len(rows)
+    _set_planner(session, planner)
     _sum_cubes(session)
     return total
 
@@ -577,20 +579,41 @@ def summary_differences(session: Session, *, limit: int = 20) -> list[str]:
 
 # ---------------------------------------------------------------- a rebuild's bulk writes
 
-_PG_BATCH = 40_000
+_PG_BATCH = 20_000
 """Participants per chunk of a rebuild on PostgreSQL. It plans the nested ``IN (select …)`` of
 the selectors (``couple_complete``, ``participant_facts``) as hash joins over whole tables
-(``user_account`` scanned several times), so a chunk costs about the same whatever its size:
-at 100,000 couples 4,000 participants a chunk took 26 s per 40,000 participants, 40,000 a
-chunk 12 s (about 200 MB of rows in memory). On SQLite each chunk is read through the
-indexes, and ``BATCH`` is as fast."""
+(``user_account``, ``quiz_attempt`` scanned several times), so a chunk costs much the same
+whatever its size. A rebuild at 100,000 couples took 140 s in chunks of 4,000 participants
+(without ``_PG_PLANNER``); with it, 100 s in chunks of 20,000 (peak RSS 410 MB), 79 s in
+chunks of 40,000 (730 MB). On SQLite each chunk is read through the indexes, and ``BATCH``
+is as fast."""
+
+_PG_PLANNER = {"jit": "off", "enable_mergejoin": "off"}
+"""The planner's settings for a rebuild's chunks on PostgreSQL (for the rest of the
+transaction only, then set back). The per-person scores (``person_scores``) were merge joins
+that read ``attempt_item``'s index from its first row up to the chunk's last attempt, so the
+later a chunk, the longer it took (about 3 s for the 4th chunk of 40,000 participants, 1.7 s
+as a hash join); JIT compiling took 0.3 s of every large statement."""
+
+
+def _set_planner(session: Session, settings: Mapping[str, str]) -> dict[str, str]:
+    """PostgreSQL: these settings for the rest of the transaction (``set_config(…, true)``);
+    returns the ones they replace. Elsewhere nothing."""
+    if session.get_bind().dialect.name != "postgresql" or not settings:
+        return {}
+    before = {
+        name: session.execute(select(func.current_setting(name))).scalar_one() for name in settings
+    }
+    for name, value in settings.items():
+        session.execute(select(func.set_config(name, value, True)))
+    return before
 
 
 def _write_rows(session: Session, rows: Iterable[Row]) -> None:
     """Write summary rows as they are, in the driver's own bulk form (the values are already
     what the driver takes: integers, None and the role's text): ``COPY`` on PostgreSQL, one
     prepared ``INSERT`` run as an executemany on SQLite (SQLAlchemy's per-value processing of
-    some 80 columns cost more than the insert itself); other databases: ``insert``."""
+    some 100 columns cost more than the insert itself); other databases: ``insert``."""
     conn = session.connection()
     dialect = conn.dialect
     names = [c.name for c in participant_summary.columns]
