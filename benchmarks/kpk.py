@@ -737,7 +737,8 @@ def write_results(title: str, name: str, text: str) -> None:
             (i for i in (section.find("\n### ", s + 1), section.find("\n## ", s + 1)) if i >= 0),
             default=len(section) - 1,
         )
-        section = section[:s] + text + section[nxt + 1 :]
+        rest = section[nxt + 1 :]
+        section = section[:s] + text.rstrip("\n") + ("\n\n" + rest if rest.strip() else "\n")
     else:
         subsections = section.find("\n### ")
         if name == "SQLite" and subsections >= 0:  # SQLite before PostgreSQL
