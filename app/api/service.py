@@ -577,7 +577,6 @@ def comparison_view(
     f = _filter(session, query)
     report = reports.comparison(session, f=f, k=k, now=now, tz=tz)
     gettext = translations(query.lang).gettext
-    regions = {c.slug: c.region_slug for c in reports.cohort_index(session).values()}
     start = (query.page - 1) * query.per_page
     return ComparisonPage(
         **_view(f, report.check, k=k, lang=query.lang),
@@ -588,7 +587,7 @@ def comparison_view(
             ComparisonRowOut(
                 slug=r.slug,
                 title=r.title,
-                region=regions[r.slug],
+                region=r.region_slug,
                 workshop_start=r.workshop_start,
                 status=LabelOut(key=r.status, label=gettext(STATUS_NAMES[r.status])),
                 people=FigureOut.of(r.people),

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 
 from babel.dates import format_date
@@ -718,7 +719,7 @@ def gain_figures(
     base = n if n is not None else count(sums.n, k=k)
 
     def fig(value: float | None) -> Figure[float]:
-        return follow(base, figure(sums.n, value, k=k))
+        return _gain_figure(sums, value, base, k)
 
     return GainFigures(
         n=base,
@@ -731,6 +732,11 @@ def gain_figures(
         ci_low=fig(v.ci_low),
         ci_high=fig(v.ci_high),
     )
+
+
+def _gain_figure(sums: GainSums, value: float | None, n: Figure[int], k: int) -> Figure[float]:
+    """One figure of a group's gain: computed from its matched people, hidden with ``n``."""
+    return follow(n, figure(sums.n, value, k=k))
 
 
 def _hide_gain(g: GainFigures, check: ViewCheck) -> GainFigures:
@@ -918,23 +924,32 @@ def trend(
     return Trend(interval, rows, check)
 
 
-@dataclass(frozen=True)
+@dataclass
 class CohortRow:
     slug: str
     title: str
     region: str
+    region_slug: str
     workshop_start: date
     status: str  # upcoming · open · closed
     people: Figure[int]
     activation: Figure[float]
     post_uptake: Figure[float]  # took the post-test, of those who took the pre-test
     completion: Figure[float]  # couples complete, of the couples
-    gain: GainFigures
+    class_gain: Figure[float]  # ⟨g⟩, for the order and the reasons
     reasons: list[str]  # keys of ATTENTION_REASONS, worst first
+    sums: GainSums = field(repr=False)
+    matched: Figure[int] = field(repr=False)
+    check: ViewCheck = field(repr=False)
 
     @property
     def reason_names(self) -> list[str]:
         return [ATTENTION_REASONS[r] for r in self.reasons]
+
+    @cached_property
+    def gain(self) -> GainFigures:
+        """Every figure of the cohort's gain: made when shown (a page shows 25 of hundreds)."""
+        return _hide_gain(gain_figures(self.sums, k=self.matched.k, n=self.matched), self.check)
 
 
 @dataclass(frozen=True)
@@ -968,24 +983,31 @@ def comparison(
             if f.role is None
             else NOT_SHOWN
         )
-        g = _hide_gain(gain_figures(_sums_of(v, "all"), k=k, n=c["all_n"][i]), check)
+        sums = _sums_of(v, "all")
+        class_gain = _hide_all(
+            _gain_figure(sums, gain_values(sums).class_gain, c["all_n"][i], k), check
+        )
         rows.append(
             CohortRow(
                 slug=info.slug,
                 title=info.title,
                 region=info.region_name,
+                region_slug=info.region_slug,
                 workshop_start=info.workshop_start,
                 status=status,
                 people=base,
                 activation=activation,
                 post_uptake=uptake,
                 completion=completion,
-                gain=g,
+                class_gain=class_gain,
+                sums=sums,
+                matched=c["all_n"][i],
+                check=check,
                 reasons=attention_reasons(
                     activation=activation.value,
                     completion=completion.value,
                     post_uptake=uptake.value,
-                    class_gain=g.class_gain.value,
+                    class_gain=class_gain.value,
                     workshop_over=over,
                     window_closed=closed,
                 ),
