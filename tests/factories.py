@@ -76,7 +76,8 @@ def make_cohort(
     """A cohort in "Kota Uji" whose learning opens 30 days before the workshop (two days)
     and closes 60 days after it."""
     admin = _administrator(db)
-    start = workshop_start or (datetime.now(UTC).date() + timedelta(days=7))
+    # "today" as the application reads it: in the cohorts' time zone, not in UTC
+    start = workshop_start or (datetime.now(SETTINGS.tz).date() + timedelta(days=7))
     now = datetime.now(UTC)
     with db.write() as session:
         region = session.execute(

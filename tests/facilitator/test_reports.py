@@ -8,6 +8,7 @@ import csv
 import io
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pypdfium2
@@ -84,7 +85,7 @@ def test_the_question_quality_pages(cohort, make_client):
 def test_the_xlsx_export_has_types_formats_and_neutralized_text(cohort, mini):
     response = cohort.get("/facilitator/cohorts/uji/export.xlsx")
     assert response.status_code == 200
-    today = datetime.now(UTC).astimezone().date().isoformat()
+    today = datetime.now(ZoneInfo("Asia/Jakarta")).date().isoformat()  # the file is named in WIB
     assert f'filename="uji-peserta-{today}.xlsx"' in response.headers["content-disposition"]
     assert response.headers["cache-control"] == "no-store"
     book = openpyxl.load_workbook(io.BytesIO(response.content))
