@@ -6,8 +6,8 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import iterate_in_threadpool, run_in_threadpool
-from fastapi.responses import Response, StreamingResponse
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import UploadFile
@@ -44,7 +44,16 @@ from app.family.service import reflection_reply, reflections_of_cohort
 from app.i18n import N_, fmt_date, pick, translations
 from app.quizzes.gain import TopicGain
 from app.quizzes.service import QuizError, extra_attempt_grant
-from app.web import form_error, gettext_for, is_htmx, local_path, message_text, redirect, render
+from app.web import (
+    download,
+    form_error,
+    gettext_for,
+    is_htmx,
+    local_path,
+    message_text,
+    redirect,
+    render,
+)
 
 router = APIRouter(prefix="/facilitator")
 
@@ -499,19 +508,7 @@ async def export_file(
     name, body = await run_in_threadpool(
         _export, request, db, user, slug, curriculum, now, settings, kind, stage, flag, q
     )
-    media = (
-        "text/csv; charset=utf-8"
-        if kind == "csv"
-        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    return StreamingResponse(
-        iterate_in_threadpool(body),
-        media_type=media,
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return download(name, body, kind)
 
 
 @router.get("/cohorts/{slug}/report.pdf")

@@ -11,8 +11,8 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.concurrency import iterate_in_threadpool, run_in_threadpool
-from fastapi.responses import Response, StreamingResponse
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
 from sqlmodel import Session
 
 from app.accounts.models import CurrentUser
@@ -25,7 +25,7 @@ from app.exports import csv_stream, export_filename, xlsx_stream
 from app.i18n import N_, translations
 from app.reports import service, views
 from app.reports.service import CohortInfo, ReportFilter
-from app.web import render
+from app.web import download, render
 
 router = APIRouter(prefix="/kpk")
 
@@ -249,16 +249,4 @@ async def kpk_export(
     name, body = await run_in_threadpool(
         _export, db, user, curriculum, now, settings, request.state.locale, kind, params
     )
-    media = (
-        "text/csv; charset=utf-8"
-        if kind == "csv"
-        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    return StreamingResponse(
-        iterate_in_threadpool(body),
-        media_type=media,
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return download(name, body, kind)
