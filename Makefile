@@ -49,6 +49,7 @@ bench: install
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/facilitator.py
 	$(BIN)/python benchmarks/kpk.py
+	$(BIN)/python benchmarks/signin_burst.py
 
 clean:
 	rm -rf $(VENV) var

@@ -1,25 +1,82 @@
-"""The ``integritas`` command."""
+"""The ``integritas`` command.
+
+Every command reaches the database through ``_open_database``: all tables registered
+(``app.models``, the registry Alembic's environment loads too), so foreign keys between
+domains resolve whichever services the command imports. An operator never sees a traceback:
+``main`` turns the project's own errors and the known operational ones (settings, a database
+that cannot be reached or is not migrated, files) into one line on standard error and exit
+status 1; anything else is named in one line too, with its traceback only under
+``APP_DEBUG=1``.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from app.config import ConfigError, get_settings
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Keluarga Berintegritas")
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+    from sqlalchemy.exc import DBAPIError
+
+    from app.db import Database
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Keluarga Berintegritas",
+    # a traceback under APP_DEBUG=1 must not print local variables (passwords, secrets)
+    pretty_exceptions_show_locals=False,
+)
 content_app = typer.Typer(no_args_is_help=True, help="Check and sync the curriculum files.")
 app.add_typer(content_app, name="content")
 
+# the database the command opened, named (without its password) when it fails
+_opened_url: str | None = None
 
-def _database():
-    import app.models  # noqa: F401 — every table, so foreign keys between domains resolve
+
+def _open_database(url: str) -> Database:
+    """The database at ``url``, with every table of the application registered. A URL that
+    is not one, a driver that is not installed and a SQLite file whose folder does not exist
+    are refused at once (SQLite would first wait out its busy timeout)."""
+    from sqlalchemy.exc import ArgumentError
+
     from app.db import Database, make_engine
 
-    return Database(make_engine(get_settings().resolved_database_url()))
+    global _opened_url
+    _opened_url = url
+    try:
+        engine = make_engine(url)
+    except (ArgumentError, ImportError) as exc:
+        fail(f"{_shown(url)} is not a database URL the application can use: {exc}.")
+    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        folder = Path(engine.url.database).parent
+        if not folder.is_dir():
+            fail(f"The folder of the SQLite database {_shown(url)} does not exist: {folder}.")
+    import app.models  # noqa: F401 — every table, so foreign keys between domains resolve
+
+    return Database(engine)
+
+
+def _database() -> Database:
+    """The database of ``APP_DATABASE_URL`` (see ``_open_database``)."""
+    return _open_database(get_settings().resolved_database_url())
+
+
+def _shown(url: str) -> str:
+    """A database URL as an error message names it: without its password."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return repr(url)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -34,13 +91,25 @@ def serve(
     workers: int = 1,
     reload: bool = False,
 ) -> None:
-    """Serve the web application."""
+    """Serve the web application. X-Forwarded-For and X-Forwarded-Proto are believed only
+    from the addresses and networks of APP_TRUSTED_PROXIES (none by default)."""
     import uvicorn
 
+    settings = get_settings()
     try:
-        get_settings().secret()
+        settings.secret()
     except ConfigError as exc:
         fail(str(exc))
+    db = _database()
+    _require_current_schema(db)
+    db.dispose()
+    proxies = [p for p in settings.trusted_proxies.split(",") if p]
+    typer.echo(
+        f"X-Forwarded-For and X-Forwarded-Proto are believed from {', '.join(proxies)}."
+        if proxies
+        else "X-Forwarded-For and X-Forwarded-Proto are ignored (APP_TRUSTED_PROXIES is empty).",
+        err=True,
+    )
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -48,9 +117,32 @@ def serve(
         port=port,
         workers=workers,
         reload=reload,
-        proxy_headers=True,
+        # without trusted proxies the headers are ignored: uvicorn would otherwise believe
+        # them from 127.0.0.1, and anyone on the machine could pose as any address
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
         log_level="info",
     )
+
+
+def _require_current_schema(db: Database) -> None:
+    """Exit 1 unless the database answers and its schema is the one this version migrates
+    to (a server on an older schema would fail on its first page, not at start)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from app.migrate import alembic_config
+
+    expected = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    with db.engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    if current != expected:
+        where = db.engine.url.render_as_string(hide_password=True)
+        fail(
+            f"The database {where} is not migrated to this version "
+            f"(schema {', '.join(sorted(current)) or 'none'}, expected "
+            f"{', '.join(sorted(expected))}): run `integritas migrate` first."
+        )
 
 
 @app.command()
@@ -61,11 +153,11 @@ def migrate() -> None:
     settings = get_settings()
     if settings.sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = _database()
     m.upgrade(settings.resolved_database_url())
     typer.echo("Database schema is up to date.")
     from app.reports.summary import summary_is_built
 
-    db = _database()
     with db.write() as session:
         if not summary_is_built(session):
             from app.reports.summary import rebuild
@@ -143,7 +235,10 @@ def create_user(
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        try:
+            password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        except typer.Abort:
+            fail("No password was given: type it when asked, or pass --password-stdin.", 2)
     settings = get_settings()
     db = _database()
     try:
@@ -187,7 +282,7 @@ def import_roster(
 ) -> None:
     """Import the couples of a roster into a cohort. Nothing is written if any row is invalid;
     an organization the region does not have is a problem unless --create-organizations."""
-    from app.cohorts.roster import MAX_BYTES, parse_roster
+    from app.cohorts.roster import parse_roster
     from app.cohorts.service import cohort_by_slug, roster_import
     from app.db import utcnow
     from app.i18n import translations
@@ -196,8 +291,12 @@ def import_roster(
     tr = translations(settings.default_locale)
     if not file.is_file():
         fail(f"{file}: file not found.", 2)
-    data = file.read_bytes()[: MAX_BYTES + 1]
-    parsed = parse_roster(data, file.name)
+    with file.open("rb") as f:
+        # more than the limit is refused; read no further
+        data = f.read(settings.max_upload_bytes + 1)
+    parsed = parse_roster(
+        data, file.name, max_bytes=settings.max_upload_bytes, max_rows=settings.max_roster_rows
+    )
     db = _database()
     with db.write() as session:
         target = cohort_by_slug(session, slug=cohort)
@@ -210,6 +309,7 @@ def import_roster(
             actor_id=None,
             now=utcnow(),
             activation_days=settings.activation_days,
+            secret=settings.secret(),
             dry_run=dry_run,
             create_organizations=create_organizations,
         )
@@ -337,11 +437,8 @@ def seed_synthetic(
     if database_url is None:
         db = _database()
     else:
-        import app.models  # noqa: F401 — every table, so foreign keys between domains resolve
-        from app.db import Database, make_engine
-
         settings = settings.model_copy(update={"database_url": database_url})
-        db = Database(make_engine(settings.resolved_database_url()))
+        db = _open_database(settings.resolved_database_url())
     try:
         day = date.fromisoformat(today) if today else None
     except ValueError:
@@ -356,11 +453,74 @@ def seed_synthetic(
 
 
 def main() -> None:
+    """The ``integritas`` entry point: what stops a command is one line on standard error
+    and exit status 1, never a traceback (``APP_DEBUG=1`` shows it, for a developer)."""
     try:
         app()
-    except ConfigError as exc:
-        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+    except Exception as exc:
+        if os.environ.get("APP_DEBUG") == "1":
+            raise
+        explained = _explain(exc)
+        if explained is None:
+            first = (str(exc).strip().splitlines() or [""])[0]
+            explained = (
+                f"Unexpected error: {type(exc).__name__}: {first} "
+                "(run again with APP_DEBUG=1 to see where it happened)."
+            )
+        typer.secho(explained, fg=typer.colors.RED, err=True)
         sys.exit(1)
+
+
+def _explain(exc: Exception) -> str | None:
+    """One line about an error an operator can act on, or ``None`` for an unexpected one."""
+    from pydantic import ValidationError
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(exc, ConfigError):
+        return str(exc)
+    if isinstance(exc, ValidationError) and exc.title == "Settings":
+        return _settings_problem(exc)
+    if isinstance(exc, DBAPIError):
+        return _database_problem(exc)
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}."
+    return None
+
+
+def _settings_problem(exc: ValidationError) -> str:
+    """The settings that cannot be read, each named by its environment variable."""
+    parts = []
+    for error in exc.errors():
+        name = "APP_" + "_".join(str(part) for part in error["loc"]).upper()
+        message = error["msg"].removeprefix("Value error, ")
+        if name not in message:
+            got = "" if "SECRET" in name else f" (got {error.get('input')!r})"  # never shown
+            message = f"{name}: {message}{got}"
+        parts.append(message)
+    return "Settings cannot be used: " + "; ".join(parts) + "."
+
+
+# SQLSTATEs of PostgreSQL that mean "the schema is not this version's": undefined table, column
+_NOT_MIGRATED_STATES = {"42P01", "42703"}
+
+
+def _database_problem(exc: DBAPIError) -> str:
+    """A database error in one line: the database (without its password) and the driver's
+    first line; a missing table or column sends the operator to ``integritas migrate``."""
+    where = _shown(_opened_url) if _opened_url else "the database"
+    lines = str(exc.orig).strip().splitlines()
+    reason = lines[0].strip() if lines else type(exc.orig).__name__
+    if (
+        getattr(exc.orig, "sqlstate", None) in _NOT_MIGRATED_STATES
+        or reason.startswith(("no such table", "no such column"))
+        or "has no column named" in reason
+    ):
+        return (
+            f"The database {where} is not migrated to this version ({reason}): "
+            "run `integritas migrate` first."
+        )
+    return f"Cannot use the database {where}: {reason}."
 
 
 if __name__ == "__main__":

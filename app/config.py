@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -34,6 +35,16 @@ class Settings(BaseSettings):
     login_window_minutes: int = 15
     login_max_per_account: int = 5
     login_max_per_address: int = 30
+    # failed activations allowed per hour across all addresses (the code space cannot be walked)
+    activation_max_failures_per_hour: int = Field(default=200, ge=1)
+    # request bodies: a form at most this many bytes; an upload (the roster) at most
+    # APP_MAX_UPLOAD_BYTES; a roster at most this many rows
+    max_form_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_upload_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    max_roster_rows: int = Field(default=5000, ge=1)
+    # whose X-Forwarded-For / X-Forwarded-Proto are believed: addresses or networks,
+    # comma-separated (e.g. "127.0.0.1" behind nginx on the same machine); none by default
+    trusted_proxies: str = ""
     # learning policy (DESIGN §3): the defaults a content sync gives module quizzes, and how
     # long a printed activation code stays valid
     pass_mark: int = Field(default=70, ge=1, le=100)
@@ -49,6 +60,23 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("APP_SECRET_KEY must be at least 32 characters")
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: str) -> str:
+        """Each entry an IP address or network, kept as "a,b" (uvicorn would take anything
+        else for a host name and silently trust no one, or "*" for everyone)."""
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry) if "/" in entry else ipaddress.ip_address(entry)
+            except ValueError as exc:
+                why = f" ({exc})" if "/" in entry else ""  # e.g. "has host bits set"
+                raise ValueError(
+                    f"APP_TRUSTED_PROXIES {entry!r} is not an IP address or network{why}: "
+                    "write addresses or networks, comma-separated, e.g. 127.0.0.1,10.0.0.0/24"
+                ) from exc
+        return ",".join(entries)
 
     @field_validator("timezone")
     @classmethod

@@ -186,7 +186,7 @@ def make_roster_csv(n: int, *, seed: int = 2024, organizations: list[str] | None
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def _import(session: Session, cohort: Cohort, data: bytes, now: datetime) -> None:
+def _import(session: Session, cohort: Cohort, data: bytes, now: datetime, secret: str) -> None:
     """Through the same code path as a facilitator's upload."""
     from app.cohorts.roster import parse_roster
     from app.cohorts.service import roster_import
@@ -198,6 +198,7 @@ def _import(session: Session, cohort: Cohort, data: bytes, now: datetime) -> Non
         actor_id=None,
         now=now,
         activation_days=30,
+        secret=secret,
     )
     if not result.ok:
         raise RuntimeError(f"demo roster refused: {result.problems[:3]}")
@@ -235,7 +236,7 @@ def _activate_all(
             col(ActivationCode.user_id).in_([u.id for u in users]),
             col(ActivationCode.used_at).is_(None),
         )
-        .values(used_at=now, code=None)
+        .values(used_at=now, code_seed=None)
     )
     session.flush()
     return users
@@ -320,8 +321,8 @@ def seed_demo(db: Database, settings: Settings, *, today: date | None = None) ->
             b"Dinas Pendidikan,Budi Santoso,,Kepala Dinas Pendidikan,0812 7000 1001,"
             b"Sari Wulandari,0813 7000 1002\n"
         )
-        _import(session, demo, budi_row, now)
-        _import(session, demo, make_roster_csv(12, seed=2026), now)
+        _import(session, demo, budi_row, now, settings.secret())
+        _import(session, demo, make_roster_csv(12, seed=2026), now, settings.secret())
         demo_users = _activate_all(
             session,
             demo,
@@ -337,7 +338,7 @@ def seed_demo(db: Database, settings: Settings, *, today: date | None = None) ->
             tz,
             early_until=now - timedelta(hours=1),
         )
-        _import(session, historic, make_roster_csv(40, seed=2024), now)
+        _import(session, historic, make_roster_csv(40, seed=2024), now, settings.secret())
         historic_users = _activate_all(session, historic, password_hash, now)
         made = _historic_progress(session, historic, historic_users, tz)
         session.flush()

@@ -34,6 +34,7 @@ from app.curriculum.service import CONTENT_VERSION, CurriculumCache
 from app.db import Database
 from app.errors import Forbidden, LoginRequired
 from app.i18n import LOCALES
+from app.inputs import check_inputs
 from app.web import check_csrf, cookie_name
 
 Clock = Callable[[], datetime]
@@ -160,9 +161,11 @@ def identify(request: Request, session: Session) -> CurrentUser | None:
 
 
 async def load_context(request: Request, session: ReadDep) -> CurrentUser | None:
-    """Runs before every route: the signed-in user, the language, and the CSRF check."""
+    """Runs before every route: the signed-in user, the language, the CSRF check, and the
+    input gate (``app.inputs``: no route or service sees a value it refuses)."""
     user = identify(request, session)
     await check_csrf(request)
+    await check_inputs(request)
     return user
 
 

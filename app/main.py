@@ -21,7 +21,9 @@ from app import i18n
 from app.config import Settings, get_settings
 from app.db import Database, make_engine, utcnow
 from app.deps import DbDep, attach, identify, load_context, load_curriculum_now
+from app.edge import BodyLimitMiddleware, HeadMiddleware
 from app.errors import AppError, LoginRequired
+from app.i18n import N_
 from app.web import SecurityHeadersMiddleware, is_htmx, make_templates, message_text, render
 
 log = logging.getLogger("integritas")
@@ -102,8 +104,30 @@ def create_app(
         name="static",
     )
     install_error_handlers(app)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        form_bytes=settings.max_form_bytes,
+        upload_bytes=settings.max_upload_bytes,
+        refuse=body_too_large,
+    )
+    app.add_middleware(HeadMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.production)
     return app
+
+
+def size_words(size: int) -> str:
+    """A byte count as a person reads it: "64 KB", "5 MB"."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):g} MB"
+    return f"{size // 1024} KB"
+
+
+async def body_too_large(request: Request, limit: int) -> Response:
+    """413 for a request body over its limit, saying the limit."""
+    refusal = AppError(
+        413, N_("What you sent is too large: at most %(limit)s."), {"limit": size_words(limit)}
+    )
+    return error_response(request, 413, detail=message_text(request, refusal))
 
 
 def warm_up(app: FastAPI) -> None:
@@ -180,4 +204,5 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(request, 500)
+        # the server drops the connection after an unhandled error: say so
+        return error_response(request, 500, headers={"Connection": "close"})

@@ -148,14 +148,23 @@ async def check_csrf(request: Request) -> None:
             value = form.get("csrf_token")
             sent = value if isinstance(value, str) else None
     settings: Settings = request.app.state.settings
-    candidates = []
+    # Signed in, only the session's own token counts: the anonymous one a page gave before
+    # sign-in (perhaps to someone else, on a shared computer) no longer does.
+    expected = None
     if getattr(request.state, "session_token", None):
-        candidates.append(_sign(settings, "session", request.state.session_token))
-    anon = request.cookies.get(cookie_name(settings, "kb_anon"))
-    if anon:
-        candidates.append(_sign(settings, "anon", anon))
-    if not sent or not any(hmac.compare_digest(sent, c) for c in candidates):
+        expected = _sign(settings, "session", request.state.session_token)
+    else:
+        anon = request.cookies.get(cookie_name(settings, "kb_anon"))
+        if anon:
+            expected = _sign(settings, "anon", anon)
+    if not sent or expected is None or not hmac.compare_digest(sent, expected):
         raise HTTPException(status_code=403, detail="csrf")
+
+
+def renew_anonymous_token(response: Response, settings: Settings) -> None:
+    """At sign-in: a new anonymous cookie, so the token of the forms shown before sign-in
+    stops working for good (also after this session signs out)."""
+    set_cookie(response, settings, "kb_anon", secrets.token_urlsafe(24))
 
 
 # ---------------------------------------------------------------- rendering

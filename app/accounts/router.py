@@ -4,18 +4,26 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from sqlmodel import Session
 
 from app.accounts import service
 from app.accounts.models import CurrentUser, Role, User
 from app.cohorts.service import normalize_code
 from app.config import Settings
-from app.db import Database
 from app.deps import CurrentUserDep, DbDep, NowDep, SettingsDep, UserDep
 from app.errors import AppError
 from app.i18n import LOCALES
-from app.web import client_address, cookie_name, form_error, redirect, render, safe_next, set_cookie
+from app.web import (
+    client_address,
+    cookie_name,
+    form_error,
+    redirect,
+    render,
+    renew_anonymous_token,
+    safe_next,
+    set_cookie,
+)
 
 router = APIRouter()
 
@@ -47,32 +55,47 @@ async def login_form(
     return render(request, "accounts/login.html", {"next": safe_next(next) or "", "username": ""})
 
 
-def _signed_in(request: Request, settings: SettingsDep, url: str, token: str) -> Response:
+DEVICE_DAYS = 365  # how long a browser stays a known device of the accounts it signed in to
+
+
+def device_cookie_sent(request: Request, settings: Settings) -> str | None:
+    return request.cookies.get(cookie_name(settings, "kb_device"))
+
+
+def _signed_in(
+    request: Request, settings: Settings, url: str, result: service.SignedIn
+) -> Response:
     response = redirect(request, url)
-    set_cookie(response, settings, "kb_session", token, max_age=settings.session_days * 86400)
+    assert result.token is not None
+    set_cookie(
+        response, settings, "kb_session", result.token, max_age=settings.session_days * 86400
+    )
+    if result.device:
+        set_cookie(response, settings, "kb_device", result.device, max_age=DEVICE_DAYS * 86400)
+    renew_anonymous_token(response, settings)
     return response
 
 
-def _sign_in_answer(
+async def _sign_in_answer(
     request: Request,
-    db: Database,
     settings: Settings,
     template: str,
     context: dict[str, Any],
-    attempt: Callable[[Session], service.SignedIn],
+    attempt: Callable[[], service.SignedIn],
     target: Callable[[User], str],
 ) -> Response:
-    """Run a sign-in, an activation or a password change in one transaction: signed in with
-    a fresh session cookie, or the form again with the refusal (its values, e.g. the
-    username of an activation, shown beside it)."""
+    """Run a sign-in, an activation or a password change: signed in with a fresh session
+    cookie, or the form again with the refusal (its values, e.g. the username of an
+    activation, shown beside it). It runs in a worker thread: checking a password (argon2)
+    takes tens of milliseconds of CPU, and a room of sixty people signing in at once must not
+    stop every other page meanwhile."""
     try:
-        with db.write() as session:
-            result = attempt(session)
+        result = await run_in_threadpool(attempt)
     except AppError as exc:
         return form_error(request, template, {**context, **exc.values}, exc)
     if result.refused is not None or result.user is None or result.token is None:
         return form_error(request, template, context, result.refused or AppError())
-    return _signed_in(request, settings, target(result.user), result.token)
+    return _signed_in(request, settings, target(result.user), result)
 
 
 @router.post("/login")
@@ -86,14 +109,13 @@ async def login(
     next: str = Form(""),  # noqa: A002
 ) -> Response:
     context = {"next": safe_next(next) or "", "username": username.strip().lower()[:64]}
-    return _sign_in_answer(
+    return await _sign_in_answer(
         request,
-        db,
         settings,
         "accounts/login.html",
         context,
-        lambda session: service.sign_in(
-            session,
+        lambda: service.sign_in(
+            db,
             username=username,
             password=password,
             address=client_address(request),
@@ -101,6 +123,7 @@ async def login(
             previous_token=request.state.session_token,
             settings=settings,
             now=now,
+            device_cookie_sent=device_cookie_sent(request, settings),
         ),
         lambda user: safe_next(next) or HOMES[Role(user.role)],
     )
@@ -169,14 +192,13 @@ async def password_change(
 ) -> Response:
     """A new password: the current one first (a wrong one counts as a failed sign-in); every
     other signed-in browser is signed out."""
-    return _sign_in_answer(
+    return await _sign_in_answer(
         request,
-        db,
         settings,
         "accounts/account.html",
         {"home": home_url(user)},
-        lambda session: service.password_change(
-            session,
+        lambda: service.password_change(
+            db,
             user=user,
             current=current,
             password=password,
@@ -185,6 +207,7 @@ async def password_change(
             user_agent=request.headers.get("user-agent"),
             settings=settings,
             now=now,
+            device_cookie_sent=device_cookie_sent(request, settings),
         ),
         lambda _user: "/account?changed=1",
     )
@@ -205,14 +228,13 @@ async def activate(
     password: str = Form(""),
     password2: str = Form(""),
 ) -> Response:
-    return _sign_in_answer(
+    return await _sign_in_answer(
         request,
-        db,
         settings,
         "accounts/activate.html",
         {"code": code.strip()[:20]},
-        lambda session: service.activate(
-            session,
+        lambda: service.activate(
+            db,
             code=code,
             password=password,
             again=password2,
@@ -220,6 +242,7 @@ async def activate(
             user_agent=request.headers.get("user-agent"),
             settings=settings,
             now=now,
+            device_cookie_sent=device_cookie_sent(request, settings),
         ),
         lambda user: HOMES[Role(user.role)],
     )

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
+import os
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -26,7 +29,7 @@ from app.accounts.models import (
 from app.audit import audit_record
 from app.cohorts.service import ActivationError, activation_find, activation_use
 from app.config import Settings
-from app.db import execute_core, saved_id, touch_learning
+from app.db import Database, execute_core, saved_id, touch_learning
 from app.errors import AppError
 from app.i18n import N_
 
@@ -45,26 +48,46 @@ COMMON_PASSWORDS = frozenset(
 
 @lru_cache
 def hasher(test: bool = False) -> PasswordHasher:
-    """argon2id; the test settings use small costs so the suite stays quick."""
+    """argon2id with OWASP's recommended costs (Password Storage Cheat Sheet: 19 MiB, two
+    passes, one lane — about 30 ms of one core); the test settings use small costs so the
+    suite stays quick. Hashes made with other costs still verify, and are renewed at the
+    next sign-in."""
     if test:
         return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    return PasswordHasher()
+    return PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+
+# At most this many password hashes at once (they run in worker threads): one core is left to
+# answer every other page while a room of sixty signs in.
+HASHING = threading.BoundedSemaphore(max(1, (os.cpu_count() or 2) - 1))
 
 
 def hash_password(password: str, settings: Settings) -> str:
-    return hasher(settings.env == "test").hash(password)
+    with HASHING:
+        return hasher(settings.env == "test").hash(password)
+
+
+def needs_rehash(password_hash: str | None, settings: Settings) -> bool:
+    """Whether a stored hash was made with other costs than today's."""
+    if not password_hash:
+        return False
+    try:
+        return hasher(settings.env == "test").check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return False
 
 
 def verify_password(password_hash: str | None, password: str, settings: Settings) -> bool:
     ph = hasher(settings.env == "test")
-    if not password_hash:
-        # Same work as a real check, so timing does not tell whether the account exists.
-        ph.hash(password)
-        return False
-    try:
-        return ph.verify(password_hash, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
+    with HASHING:
+        if not password_hash:
+            # Same work as a real check, so timing does not tell whether the account exists.
+            ph.hash(password)
+            return False
+        try:
+            return ph.verify(password_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
 
 
 def password_problem(password: str, *, username: str = "") -> str | None:
@@ -101,6 +124,9 @@ def token_hash(token: str) -> str:
 # ---------------------------------------------------------------- throttling
 
 
+ACTIVATION_ALL = "activate:*"  # failed activations from every address
+
+
 class Throttled(AppError):
     """Too many failures lately; ``retry_after`` seconds until the next try."""
 
@@ -114,18 +140,68 @@ class Throttled(AppError):
         self.retry_after = retry_after
 
 
-def _failure_keys(username: str, address: str) -> tuple[str, str]:
-    return f"user:{username.lower()[:100]}", f"addr:{address[:100]}"
+# A browser that has signed in to an account holds a signed "device" entry for it (OWASP's
+# device cookie): failures from that browser count against the browser, not the account, so
+# an attacker guessing a username's password from elsewhere slows down only anonymous
+# browsers (429 with Retry-After) and never locks the owner out of their own phone. The
+# per-address limit holds for everyone.
+
+DEVICE_ENTRIES = 5  # accounts one browser remembers (a couple may share one phone)
+
+
+def _device_signature(settings: Settings, username: str, nonce: str) -> str:
+    message = f"device:{username}:{nonce}".encode()
+    return hmac.new(settings.secret().encode(), message, hashlib.sha256).hexdigest()[:32]
+
+
+def device_entries(settings: Settings, cookie: str | None) -> dict[str, str]:
+    """The accounts a device cookie vouches for: username → the browser's nonce (entries
+    whose signature does not hold are dropped)."""
+    entries: dict[str, str] = {}
+    for entry in (cookie or "")[:1000].split("~")[:DEVICE_ENTRIES]:
+        username, _, rest = entry.partition("!")
+        nonce, _, signature = rest.partition("!")
+        if username and nonce and signature and username not in entries:
+            expected = _device_signature(settings, username, nonce)
+            if hmac.compare_digest(signature, expected):
+                entries[username] = nonce
+    return entries
+
+
+def device_cookie(settings: Settings, cookie: str | None, username: str) -> str:
+    """The device cookie after a successful sign-in: this account first (its nonce kept if
+    it had one), then the others this browser knows."""
+    entries = device_entries(settings, cookie)
+    nonce = entries.pop(username, None) or secrets.token_urlsafe(12)
+    ordered = [(username, nonce), *entries.items()][:DEVICE_ENTRIES]
+    return "~".join(f"{u}!{n}!{_device_signature(settings, u, n)}" for u, n in ordered)
+
+
+def _failure_keys(username: str, address: str, device: str | None) -> tuple[str, str]:
+    """The account's key — the browser's own when it is a known device of the account — and
+    the address's key."""
+    first = f"device:{device}" if device else f"user:{username.lower()[:100]}"
+    return first, f"addr:{address[:100]}"
 
 
 def throttle_check(
-    session: Session, *, username: str, address: str, settings: Settings, now: datetime
+    session: Session,
+    *,
+    username: str,
+    address: str,
+    settings: Settings,
+    now: datetime,
+    device: str | None = None,
 ) -> None:
-    """Raise ``Throttled`` while too many recent failures stand against the account or address."""
-    user_key, addr_key = _failure_keys(username, address)
+    """Raise ``Throttled`` while too many recent failures stand against the account (or the
+    known device) or the address."""
+    account_key, addr_key = _failure_keys(username, address, device)
     throttle_keys(
         session,
-        limits={user_key: settings.login_max_per_account, addr_key: settings.login_max_per_address},
+        limits={
+            account_key: settings.login_max_per_account,
+            addr_key: settings.login_max_per_address,
+        },
         window=timedelta(minutes=settings.login_window_minutes),
         now=now,
     )
@@ -147,14 +223,17 @@ def throttle_keys(
 
 
 def throttle_record_failure(
-    session: Session, *, username: str, address: str, now: datetime
+    session: Session, *, username: str, address: str, now: datetime, device: str | None = None
 ) -> None:
-    for key in _failure_keys(username, address):
+    for key in _failure_keys(username, address, device):
         session.add(LoginFailure(key=key, at=now))
 
 
-def throttle_clear(session: Session, *, username: str) -> None:
-    session.execute(delete(LoginFailure).where(col(LoginFailure.key) == f"user:{username.lower()}"))
+def throttle_clear(session: Session, *, username: str, device: str | None = None) -> None:
+    """After a successful sign-in: the failures of this browser (a known device) or of the
+    account (an anonymous browser that passed the account's limit)."""
+    key = _failure_keys(username, "", device)[0]
+    session.execute(delete(LoginFailure).where(col(LoginFailure.key) == key))
 
 
 # ---------------------------------------------------------------- sessions
@@ -289,25 +368,33 @@ def user_set_locale(session: Session, *, user_id: int, locale: str) -> None:
 @dataclass
 class SignedIn:
     """The outcome of a sign-in, an activation or a password change: either a new session
-    token for ``user``, or ``refused`` — a refusal whose failure record must still be kept
-    (so the caller commits the transaction and shows the refusal)."""
+    token for ``user``, or ``refused`` — a refusal to show (its failure record is kept)."""
 
     user: User | None = None
     token: str | None = None
     refused: AppError | None = None
+    device: str | None = None  # the device cookie to keep, after a sign-in
 
 
 def _new_session(
-    session: Session, user: User, *, settings: Settings, now: datetime, user_agent: str | None
+    session: Session,
+    user: User,
+    *,
+    settings: Settings,
+    now: datetime,
+    user_agent: str | None,
+    device_cookie_sent: str | None = None,
 ) -> SignedIn:
+    """A new session, and the browser becomes (or stays) a known device of the account."""
     return SignedIn(
         user=user,
         token=session_create(session, user=user, settings=settings, now=now, user_agent=user_agent),
+        device=device_cookie(settings, device_cookie_sent, user.username),
     )
 
 
 def sign_in(
-    session: Session,
+    db: Database,
     *,
     username: str,
     password: str,
@@ -316,32 +403,61 @@ def sign_in(
     previous_token: str | None,
     settings: Settings,
     now: datetime,
+    device_cookie_sent: str | None = None,
 ) -> SignedIn:
     """Check a username and password: a new session on success (the previous one of this
     browser ends), a recorded failure otherwise. Throttled while too many failures stand
-    against the account or the address."""
+    against the address, or against the account from browsers it does not know — a browser
+    that signed in to it before counts its own failures only.
+
+    The password is checked outside any transaction (argon2 takes tens of milliseconds; a
+    write transaction held meanwhile would make sixty sign-ins at once wait for each other's
+    lock), then a short write keeps the failure or makes the session — after checking the
+    limits again, since guesses sent at the same moment all passed the first check."""
     username = username.strip().lower()
     if not username or not password:
         raise AppError(422, N_("Fill in your username and password."))
     if len(username) > 64 or len(password) > MAX_PASSWORD:
         raise AppError(422, N_("The username or password is too long."))
-    throttle_check(session, username=username, address=address, settings=settings, now=now)
-    user = user_by_username(session, username=username)
-    if (
-        user is None
-        or not user.is_active
-        or not verify_password(user.password_hash, password, settings)
-    ):
-        throttle_record_failure(session, username=username, address=address, now=now)
-        return SignedIn(refused=AppError(401, N_("The username or password is not right.")))
-    throttle_clear(session, username=username)
-    if previous_token:
-        session_end(session, token=previous_token)
-    return _new_session(session, user, settings=settings, now=now, user_agent=user_agent)
+    device = device_entries(settings, device_cookie_sent).get(username)
+    check = partial(
+        throttle_check, username=username, address=address, device=device, settings=settings
+    )
+    record = partial(throttle_record_failure, username=username, address=address, device=device)
+    with db.read() as session:
+        check(session, now=now)
+        user = user_by_username(session, username=username)
+    stored = user.password_hash if user is not None and user.is_active else None
+    right = verify_password(stored, password, settings)
+    renewed = None
+    if right and needs_rehash(stored, settings):  # made with other costs: renewed now
+        renewed = hash_password(password, settings)
+    with db.write() as session:
+        if not right or user is None:
+            record(session, now=now)
+            return SignedIn(refused=AppError(401, N_("The username or password is not right.")))
+        check(session, now=now)
+        current = session.get(User, user.id)
+        if current is None or not current.is_active or current.password_hash != stored:
+            # deactivated, or the password changed, while it was being checked
+            return SignedIn(refused=AppError(401, N_("The username or password is not right.")))
+        throttle_clear(session, username=username, device=device)
+        if renewed:
+            user_set_password(session, user_id=saved_id(current), password_hash=renewed)
+        if previous_token:
+            session_end(session, token=previous_token)
+        return _new_session(
+            session,
+            current,
+            settings=settings,
+            now=now,
+            user_agent=user_agent,
+            device_cookie_sent=device_cookie_sent,
+        )
 
 
 def password_change(
-    session: Session,
+    db: Database,
     *,
     user: CurrentUser,
     current: str,
@@ -351,32 +467,74 @@ def password_change(
     user_agent: str | None,
     settings: Settings,
     now: datetime,
+    device_cookie_sent: str | None = None,
 ) -> SignedIn:
     """A new password for the signed-in user: the current one first (a wrong one counts as a
-    failed sign-in); every other browser is signed out, this one gets a new session;
-    audit-logged."""
-    throttle_check(session, username=user.username, address=address, settings=settings, now=now)
-    record = session.get(User, user.id)
-    if record is None:
+    failed sign-in of this browser); every other browser is signed out, this one gets a new
+    session; audit-logged. Both passwords are hashed outside any transaction."""
+    device = device_entries(settings, device_cookie_sent).get(user.username)
+    check = partial(
+        throttle_check, username=user.username, address=address, device=device, settings=settings
+    )
+    failed = partial(
+        throttle_record_failure, username=user.username, address=address, device=device
+    )
+    with db.read() as session:
+        check(session, now=now)
+        account = session.get(User, user.id)
+    if account is None:
         raise AppError(404, N_("This account does not exist."))
-    if len(current) > MAX_PASSWORD or not verify_password(record.password_hash, current, settings):
-        throttle_record_failure(session, username=user.username, address=address, now=now)
+    stored = account.password_hash
+    if len(current) > MAX_PASSWORD or not verify_password(stored, current, settings):
+        with db.write() as session:
+            failed(session, now=now)
         return SignedIn(
             refused=AppError(422, N_("Your current password is not right."), field="current")
         )
     problem = new_password_problem(password, again, username=user.username)
     if problem:
         raise AppError(422, problem, field="password")
-    user_set_password(session, user_id=user.id, password_hash=hash_password(password, settings))
-    sessions_end_for_user(session, user_id=user.id)
-    audit_record(
-        session, now=now, actor_id=user.id, action="account.password", target=f"user:{user.id}"
+    new_hash = hash_password(password, settings)
+    with db.write() as session:
+        check(session, now=now)
+        account = session.get(User, user.id)
+        if account is None or account.password_hash != stored:
+            raise AppError(409, N_("Your password was just changed elsewhere. Try again."))
+        user_set_password(session, user_id=user.id, password_hash=new_hash)
+        sessions_end_for_user(session, user_id=user.id)
+        audit_record(
+            session, now=now, actor_id=user.id, action="account.password", target=f"user:{user.id}"
+        )
+        return _new_session(
+            session,
+            account,
+            settings=settings,
+            now=now,
+            user_agent=user_agent,
+            device_cookie_sent=device_cookie_sent,
+        )
+
+
+def _activation_limits(session: Session, *, key: str, settings: Settings, now: datetime) -> None:
+    """Failed activations per address, and across every address: however many addresses
+    guess, the 40-bit code space is not walked (200 failures an hour by default: years for
+    one code in a million)."""
+    throttle_keys(
+        session,
+        limits={key: settings.login_max_per_account * 2},
+        window=timedelta(minutes=settings.login_window_minutes),
+        now=now,
     )
-    return _new_session(session, record, settings=settings, now=now, user_agent=user_agent)
+    throttle_keys(
+        session,
+        limits={ACTIVATION_ALL: settings.activation_max_failures_per_hour},
+        window=timedelta(hours=1),
+        now=now,
+    )
 
 
 def activate(
-    session: Session,
+    db: Database,
     *,
     code: str,
     password: str,
@@ -385,44 +543,56 @@ def activate(
     user_agent: str | None,
     settings: Settings,
     now: datetime,
+    device_cookie_sent: str | None = None,
 ) -> SignedIn:
     """A participant's first sign-in: the code from the printed card and a password of their
     own (audit ``account.activated``); for a participant who already had a password, the
     code from the facilitator replaces it (``account.reset_by_code``). Either way every other
     session of the account ends. Wrong codes count against the address (and are kept); a
     refused password is ``AppError`` with ``values["username"]`` so the form can say whose
-    account it is."""
+    account it is. The new password is hashed outside any transaction; the code is looked
+    up again in the write, so a code used meanwhile in another tab is not used twice."""
     key = f"activate:{address[:100]}"
-    throttle_keys(
-        session,
-        limits={key: settings.login_max_per_account * 2},
-        window=timedelta(minutes=settings.login_window_minutes),
-        now=now,
-    )
-    try:
-        activation, user = activation_find(session, code=code, now=now)
-    except ActivationError as exc:
-        session.add(LoginFailure(key=key, at=now))
-        return SignedIn(refused=exc)
+    secret = settings.secret()
+    refused: ActivationError | None = None
+    with db.read() as session:
+        _activation_limits(session, key=key, settings=settings, now=now)
+        try:
+            _, user = activation_find(session, code=code, now=now, secret=secret)
+        except ActivationError as exc:
+            refused = exc
+    if refused is not None:
+        with db.write() as session:
+            session.add_all(
+                [LoginFailure(key=key, at=now), LoginFailure(key=ACTIVATION_ALL, at=now)]
+            )
+        return SignedIn(refused=refused)
     problem = new_password_problem(password, again, username=user.username)
     if problem:
         raise AppError(422, problem, {"username": user.username}, field="password")
-    # A code given to someone who already has a password (the facilitator's "new code")
-    # resets it: the old password stops working and every other browser is signed out.
-    reset = user.password_hash is not None
-    activation_use(
-        session,
-        activation=activation,
-        user=user,
-        password_hash=hash_password(password, settings),
-        now=now,
-    )
-    sessions_end_for_user(session, user_id=saved_id(user))
-    audit_record(
-        session,
-        now=now,
-        actor_id=saved_id(user),
-        action="account.reset_by_code" if reset else "account.activated",
-        target=f"user:{user.username}",
-    )
-    return _new_session(session, user, settings=settings, now=now, user_agent=user_agent)
+    new_hash = hash_password(password, settings)
+    with db.write() as session:
+        try:
+            activation, user = activation_find(session, code=code, now=now, secret=secret)
+        except ActivationError as exc:
+            return SignedIn(refused=exc)
+        # A code given to someone who already has a password (the facilitator's "new code")
+        # resets it: the old password stops working and every other browser is signed out.
+        reset = user.password_hash is not None
+        activation_use(session, activation=activation, user=user, password_hash=new_hash, now=now)
+        sessions_end_for_user(session, user_id=saved_id(user))
+        audit_record(
+            session,
+            now=now,
+            actor_id=saved_id(user),
+            action="account.reset_by_code" if reset else "account.activated",
+            target=f"user:{user.username}",
+        )
+        return _new_session(
+            session,
+            user,
+            settings=settings,
+            now=now,
+            user_agent=user_agent,
+            device_cookie_sent=device_cookie_sent,
+        )

@@ -96,7 +96,12 @@ def _refused(
     return render(request, template, vars(context), status_code=exc.status)
 
 
-def _change(
+def _in_transaction(db: Database, change: Callable[[Session], str]) -> str:
+    with db.write() as write:
+        return change(write)
+
+
+async def _change(
     request: Request,
     db: Database,
     form: dict[str, str],
@@ -105,10 +110,10 @@ def _change(
     context: Callable[[], Any],
 ) -> Response:
     """An administrative change in its own transaction, then to the page it returns; refused,
-    the form again with the message beside its field."""
+    the form again with the message beside its field. The transaction runs in a worker
+    thread (a new staff account's password is hashed there, off the event loop)."""
     try:
-        with db.write() as write:
-            url = change(write)
+        url = await run_in_threadpool(_in_transaction, db, change)
     except AppError as exc:
         return _refused(request, exc, form, template, context())
     return redirect(request, url)
@@ -129,7 +134,7 @@ async def region_create(
         service.region_create(write, form=form, actor=user, now=now)
         return "/admin#regions"
 
-    return _change(
+    return await _change(
         request, db, form, change, "admin/home.html", lambda: service.admin_home(session)
     )
 
@@ -144,7 +149,7 @@ async def organization_create(
         service.organization_create(write, form=form, actor=user, now=now)
         return "/admin#organizations"
 
-    return _change(
+    return await _change(
         request, db, form, change, "admin/home.html", lambda: service.admin_home(session)
     )
 
@@ -164,7 +169,7 @@ async def cohort_create(
         cohort = service.cohort_save(write, form=form, actor=user, now=now, tz=settings.tz)
         return f"/admin/cohorts/{cohort.slug}"
 
-    return _change(
+    return await _change(
         request, db, form, change, "admin/home.html", lambda: service.admin_home(session)
     )
 
@@ -190,7 +195,7 @@ async def cohort_update(
         service.cohort_update(write, slug=slug, form=form, actor=user, now=now, tz=settings.tz)
         return f"/admin/cohorts/{slug}"
 
-    return _change(
+    return await _change(
         request,
         db,
         form,
@@ -221,7 +226,7 @@ async def cohort_facilitators(
         )
         return f"/admin/cohorts/{slug}"
 
-    return _change(
+    return await _change(
         request,
         db,
         form,
@@ -246,7 +251,7 @@ async def staff_create(
         service.staff_create(write, actor=user, form=form, settings=settings, now=now)
         return "/admin#staff"
 
-    return _change(
+    return await _change(
         request, db, form, change, "admin/home.html", lambda: service.admin_home(session)
     )
 

@@ -20,6 +20,7 @@ from app.curriculum.models import ContentVersion
 from app.db import saved_id
 from app.errors import AppError, Forbidden, NotFound
 from app.i18n import N_
+from app.inputs import clean_text
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 PREFIX_RE = re.compile(r"^[A-Z0-9]{2,12}$")
@@ -41,7 +42,9 @@ def _admin(actor: CurrentUser) -> CurrentUser:
 
 
 def _text(form: dict, name: str, *, max_len: int = 200, required: bool = True) -> str:
-    value = str(form.get(name) or "").strip()
+    """A text field, trimmed and without bidirectional overrides (``app.inputs.clean_text``:
+    a name must read as what it is)."""
+    value = clean_text(str(form.get(name) or "")).strip()
     if required and not value:
         raise AdminError(name, N_("This field is required."))
     if len(value) > max_len:
@@ -237,7 +240,7 @@ def staff_create(
         created = user_create(
             session,
             username=form.get("username", ""),
-            display_name=form.get("name", ""),
+            display_name=clean_text(str(form.get("name", ""))),
             role=role,
             password=form.get("password", ""),
             settings=settings,

@@ -64,6 +64,7 @@ from app.api.schemas import (
 from app.db import saved_id
 from app.deps import DbDep, NowDep, ReadDep, SettingsDep
 from app.errors import AppError
+from app.inputs import check_inputs
 
 PREFIX = "/api/v1"
 PROBLEM = "application/problem+json"
@@ -318,7 +319,13 @@ def create_api(*, rate_per_minute: int | None = None) -> FastAPI:
         servers=[{"url": PREFIX}],
         root_path_in_servers=False,
     )
-    api.include_router(router, dependencies=[Depends(authenticated)])
+
+    async def inputs(request: Request) -> None:
+        """The input gate, the same as the pages' (``app.inputs``): after the token, before
+        any endpoint; a refusal names its parameter (422)."""
+        await check_inputs(request)
+
+    api.include_router(router, dependencies=[Depends(authenticated), Depends(inputs)])
 
     def openapi() -> dict[str, Any]:
         if api.openapi_schema is None:
@@ -384,4 +391,6 @@ def install_problem_handlers(api: FastAPI) -> None:
     @api.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> Response:
         # the exception goes on to the site's own handler, which logs it
-        return problem(500, "Something went wrong on our side.")
+        response = problem(500, "Something went wrong on our side.")
+        response.headers["Connection"] = "close"  # the server drops this connection
+        return response

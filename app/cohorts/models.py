@@ -78,8 +78,11 @@ class Couple(SQLModel, table=True):
 
 
 class ActivationCode(SQLModel, table=True):
-    """A one-time code printed on a participant's card. The code is kept readable until it is
-    used (so cards can be printed again) and then cleared; a reissue retires the old one."""
+    """A one-time code printed on a participant's card. The code itself is never stored:
+    ``code_seed`` is a random value from which the code is derived with the server's secret
+    (so cards can be printed again until it is used, then the seed is cleared), and
+    ``code_hash`` a keyed hash the typed code is looked up by. A copy of the database alone
+    gives no code. A reissue retires the old one."""
 
     __tablename__ = "activation_code"
 
@@ -90,7 +93,7 @@ class ActivationCode(SQLModel, table=True):
         )
     )
     code_hash: str = Field(max_length=64, unique=True)
-    code: str | None = Field(default=None, max_length=16)
+    code_seed: str | None = Field(default=None, max_length=32)
     issued_at: datetime = Field(sa_column=ts())
     expires_at: datetime = Field(sa_column=ts())
     used_at: datetime | None = Field(default=None, sa_column=ts(nullable=True))

@@ -4,6 +4,11 @@ Pure functions, no database and no web. Bad input never raises: every problem fo
 file is reported as a ``RosterProblem`` (row numbers as a spreadsheet shows them, header = 1),
 and only the rows without problems come back as ``RosterRow``. Messages are English message
 ids marked with ``N_()``; they are translated where they are shown, with ``values``.
+
+Reading costs what the file holds, never what it declares: an XLSX's parts are counted before
+anything parses them (size, zip bomb, XML elements), its first sheet is read by the cells it
+stores (not by its declared dimension), a CSV's empty lines are stepped over in bulk, and
+reading stops at the first limit passed, with one problem that names it.
 """
 
 from __future__ import annotations
@@ -19,14 +24,19 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
+from typing import Any
 
 from rapidfuzz import fuzz, process
 
+from app.config import Settings
 from app.i18n import N_
+from app.inputs import clean_text
 
 __all__ = [
     "COLUMNS",
     "MAX_BYTES",
+    "MAX_CELL",
+    "MAX_COLUMNS",
     "MAX_ROWS",
     "ORGANIZATION_SUGGESTION_CUTOFF",
     "OrganizationMatch",
@@ -48,11 +58,28 @@ COLUMNS = (
     "nama_pasangan",
     "kontak_pasangan",
 )
-MAX_BYTES = 5 * 1024 * 1024
-MAX_ROWS = 5000
+MIB = 1024 * 1024
+# The defaults of the limits the settings set (APP_MAX_UPLOAD_BYTES, APP_MAX_ROSTER_ROWS):
+# ``parse_roster`` takes the configured ones as arguments.
+MAX_BYTES: int = Settings.model_fields["max_upload_bytes"].default
+MAX_ROWS: int = Settings.model_fields["max_roster_rows"].default
 MAX_TEXT = 200  # the length of names, organization, position and contacts in the database
-# Unpacked size allowed for an XLSX (a zip of XML): a real 5 MB roster is far below this.
-MAX_XLSX_UNPACKED = 100 * 1024 * 1024
+
+# What the reading of a file may cost, whatever the file says about itself. A roster has
+# seven columns and short cells; every limit is far above what a real one needs.
+MAX_COLUMNS = 50  # a non-blank cell further right is refused
+MAX_CELL = 32767  # characters of one cell: the most a spreadsheet cell holds
+MAX_LINE = 65536  # characters of one CSV record (a line, or more with quoted line breaks)
+CSV_RECORDS_PER_ROW = 10  # records parsed (blank ones that cannot be skipped at once too)
+# An XLSX is a zip of XML parts: at most this many parts, this size unpacked in all, no part
+# above XLSX_RATIO_FROM bytes unpacking to more than MAX_XLSX_RATIO times its packed size
+# (XML packs about 5 to 20 times), and at most _xlsx_elements(max_rows) XML elements.
+MAX_XLSX_PARTS = 1000
+MAX_XLSX_UNPACKED = 50 * MIB
+MAX_XLSX_RATIO = 100
+XLSX_RATIO_FROM = MIB
+XLSX_BASE_ELEMENTS = 20_000
+XLSX_ELEMENTS_PER_ROW = 50
 
 NIP_DIGITS = 18
 PHONE_MIN, PHONE_MAX = 8, 13  # digits of the national number after +62
@@ -73,9 +100,38 @@ MSG_TOO_BIG = N_("The file is larger than %(max)s MB; split the roster into smal
 MSG_XLS = N_("Old Excel .xls files are not supported; save the file as XLSX or CSV.")
 MSG_BAD_XLSX = N_("This file cannot be read as an XLSX workbook; save it again as XLSX or CSV.")
 MSG_XLSX_UNPACKED = N_(
-    "This XLSX file is too large once unpacked; save only the roster sheet, as XLSX or CSV."
+    "This XLSX file is larger than %(max)s MB once unpacked; save only the roster sheet, as "
+    "XLSX or CSV."
+)
+MSG_XLSX_RATIO = N_(
+    "A part of this XLSX file unpacks to more than %(max)s times its packed size, which a "
+    "spreadsheet never writes; save the roster again as XLSX or CSV."
+)
+MSG_XLSX_PARTS = N_(
+    "This XLSX file has more than %(max)s parts (sheets, images and others); save only the "
+    "roster sheet, as XLSX or CSV."
+)
+MSG_XLSX_ELEMENTS = N_(
+    "This XLSX file holds more than %(max)s cells, texts and other elements, far more than a "
+    "roster of %(rows)s couples needs (empty formatted rows count too); copy only the roster "
+    "into a new workbook, or save it as CSV."
 )
 MSG_BAD_CSV = N_("This file cannot be read as CSV; save it again as CSV (UTF-8) or XLSX.")
+MSG_LINE_TOO_LONG = N_(
+    "This row of the CSV file is longer than %(max)s characters; check that the file is the "
+    "roster, saved as CSV."
+)
+MSG_TOO_MANY_LINES = N_(
+    "The file has more than %(max)s rows, empty ones included; delete the empty rows under "
+    "the roster and save it again."
+)
+MSG_TOO_MANY_COLUMNS = N_(
+    "This row has a cell in column %(column)s, beyond the %(max)s columns a roster may have; "
+    "delete the cells right of the roster."
+)
+MSG_CELL_TOO_LONG = N_(
+    "A cell in this row has %(length)s characters; a cell may have at most %(max)s."
+)
 MSG_TOO_MANY = N_("The roster has more than %(max)s couples; split it into smaller files.")
 MSG_NO_ROWS = N_("The file has a header row but no couples under it.")
 MSG_MISSING_COLUMN = N_("The header has no column %(column)s; use the header row of the template.")
@@ -179,18 +235,42 @@ def _normalize_email(text: str) -> str | None:
 
 
 class _Unreadable(Exception):
-    """The file as a whole cannot be read; carries the problem to report on row 1."""
+    """The file cannot be read on: carries the one problem to report, on row 1 when it is
+    about the file as a whole, else on the row where reading stopped."""
 
-    def __init__(self, message: str, values: dict | None = None) -> None:
+    def __init__(self, message: str, values: dict | None = None, *, row: int = 1) -> None:
         super().__init__(message)
-        self.problem = RosterProblem(row=1, column=None, message=message, values=values or {})
+        self.problem = RosterProblem(row=row, column=None, message=message, values=values or {})
+
+
+def _column_letter(index: int) -> str:
+    """A column as a spreadsheet names it (1 = A, 27 = AA), however far right it is."""
+    letters = ""
+    while index > 0:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _check_cell(number: int, column: int, text: str) -> None:
+    """Refuse a non-blank cell right of MAX_COLUMNS or longer than MAX_CELL (column from 1)."""
+    if column > MAX_COLUMNS:
+        raise _Unreadable(
+            MSG_TOO_MANY_COLUMNS,
+            {"column": _column_letter(column), "max": MAX_COLUMNS},
+            row=number,
+        )
+    if len(text) > MAX_CELL:
+        raise _Unreadable(MSG_CELL_TOO_LONG, {"length": len(text), "max": MAX_CELL}, row=number)
 
 
 @dataclass
 class _Table:
-    """The header (first non-blank row), up to MAX_ROWS + 1 non-blank data rows, each with its
-    spreadsheet row number, and the (row, index) of cells holding a number that lost digits."""
+    """The header (first non-blank row), up to ``max_rows`` + 1 non-blank data rows, each with
+    its spreadsheet row number, and the (row, index) of cells holding a number that lost
+    digits."""
 
+    max_rows: int
     header: tuple[int, list[str]] | None = None
     body: list[tuple[int, list[str]]] = field(default_factory=list)
     lossy: set[tuple[int, int]] = field(default_factory=set)
@@ -203,8 +283,8 @@ class _Table:
                 self.header = (number, cells)
                 continue
             self.body.append((number, cells))
-            if len(self.body) > MAX_ROWS:
-                break
+            if len(self.body) > self.max_rows:
+                break  # one more than allowed is enough to say "too many"; read no further
         return self
 
 
@@ -221,17 +301,96 @@ def _decode(data: bytes) -> str:
         return data.decode("latin-1")  # cp1252 leaves five bytes undefined; latin-1 never fails
 
 
-def _read_csv(data: bytes) -> _Table:
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)?")
+
+
+class _LineTooLong(Exception):
+    """A record of a CSV file is longer than MAX_LINE characters."""
+
+
+class _CsvLines:
+    """The physical lines of a CSV text, handed to ``csv.reader`` one by one as it asks.
+
+    Between two records, a run of blank lines (spaces, tabs and delimiters only: what a
+    spreadsheet writes under its data) is stepped over in one scan and only counted, so a file
+    of millions of empty lines costs no more than reading it once; and the lines of one record
+    may have at most MAX_LINE characters together, refused before the reader splits them into
+    fields. The reader asks for a record's next line only while the record is open,
+    so the caller says when a record is complete with ``record_done()``."""
+
+    def __init__(self, text: str, delimiter: str) -> None:
+        self.text = text
+        self.pos = 0
+        # Blanks and line breaks, as far as they go (one character class: a plain scan).
+        self.blanks = re.compile(rf"[ \t\r\n{re.escape(delimiter)}]*")
+        self.at_record_start = True
+        self.number = 0  # row number of the last complete record
+        self.skipped = 0  # blank lines stepped over since then
+        self.length = 0  # characters of the record being read
+
+    def __iter__(self) -> _CsvLines:
+        return self
+
+    def __next__(self) -> str:
+        if self.at_record_start:
+            self.at_record_start = False
+            self.length = 0
+            start, text = self.pos, self.text
+            run = self.blanks.match(text, start)
+            end = run.end() if run else start
+            # up to the run's last line break: only whole blank lines ("\r\n" ends with "\n")
+            end = max(text.rfind("\n", start, end), text.rfind("\r", start, end)) + 1
+            if end > 0:
+                breaks = text.count("\n", start, end) + text.count("\r", start, end)
+                self.skipped += breaks - text.count("\r\n", start, end)
+                self.pos = end
+        if self.pos >= len(self.text):
+            raise StopIteration
+        line = _LINE.match(self.text, self.pos)
+        assert line is not None  # the pattern matches anywhere
+        self.pos = line.end()
+        self.length += line.end() - line.start()
+        if self.length > MAX_LINE:
+            raise _LineTooLong
+        return line.group()
+
+    def record_done(self) -> int:
+        """The row number of the record just read (blank lines before it count as rows)."""
+        self.number += self.skipped + 1
+        self.skipped = 0
+        self.at_record_start = True
+        return self.number
+
+
+def _read_csv(data: bytes, max_rows: int) -> _Table:
     text = _decode(data)
     if "\x00" in text:
         raise _Unreadable(MSG_BAD_CSV)
     lines = re.split(r"\r\n|\r|\n", text[:65536])
     first_line = next((line for line in lines if line.strip(" \t,;")), "")  # the header's
     delimiter = max((",", ";", "\t"), key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    source = _CsvLines(text, delimiter)
+    # A spreadsheet shows one record (even with a quoted line break inside) as one row.
+    reader = csv.reader(source, delimiter=delimiter)
+    # Records the reader parses, blank ones it could not step over included ("","",…).
+    max_records = CSV_RECORDS_PER_ROW * (max_rows + 1)
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        for records, cells in enumerate(reader, start=1):
+            number = source.record_done()
+            if records > max_records:
+                raise _Unreadable(MSG_TOO_MANY_LINES, {"max": max_records}, row=number)
+            if len(cells) > MAX_COLUMNS or max(map(len, cells), default=0) > MAX_CELL:
+                for index, cell in enumerate(cells):
+                    if cell.strip():
+                        _check_cell(number, index + 1, cell)
+            yield number, cells
+
     try:
-        # A spreadsheet shows one record (even with a quoted line break inside) as one row.
-        return _Table().collect(enumerate(reader, start=1))
+        return _Table(max_rows).collect(rows())
+    except _LineTooLong as exc:
+        row = source.number + source.skipped + 1
+        raise _Unreadable(MSG_LINE_TOO_LONG, {"max": MAX_LINE}, row=row) from exc
     except csv.Error as exc:
         raise _Unreadable(MSG_BAD_CSV) from exc
 
@@ -259,27 +418,98 @@ def _cell_text(value: object) -> tuple[str, bool]:
     return str(value), False
 
 
-def _read_xlsx(data: bytes) -> _Table:
+def _xlsx_elements(max_rows: int) -> int:
+    """The XML elements an XLSX file may hold in all. A roster needs about 22 a row in seven
+    columns (the row; each cell and its value, or its inline string and text) or 29 with a
+    shared string per cell, and a few thousand for the styles, theme and the rest; reading an
+    element costs openpyxl a few microseconds."""
+    return XLSX_BASE_ELEMENTS + XLSX_ELEMENTS_PER_ROW * (max_rows + 1)
+
+
+def _check_archive(data: bytes, max_rows: int) -> None:
+    """Refuse an XLSX (a zip of XML) whose parts would take long to read, before anything
+    parses them: too many parts, too large unpacked in all, a part packed far more tightly
+    than XML ever is (a zip bomb), or more XML elements than a roster has. The declared sizes
+    can be trusted: ``zipfile`` unpacks no more than a part declares and then checks its CRC.
+    Openpyxl reads the shared strings and styles in full and the first lines of every sheet
+    when it opens a workbook; counting the elements (``<`` not followed by ``/``) of every part
+    first, at the speed of unpacking, bounds all of that work and the reading of the sheet."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            parts = archive.infolist()
+            if len(parts) > MAX_XLSX_PARTS:
+                raise _Unreadable(MSG_XLSX_PARTS, {"max": MAX_XLSX_PARTS})
+            if sum(part.file_size for part in parts) > MAX_XLSX_UNPACKED:
+                raise _Unreadable(MSG_XLSX_UNPACKED, {"max": _megabytes(MAX_XLSX_UNPACKED)})
+            for part in parts:
+                if part.file_size > XLSX_RATIO_FROM and part.file_size > MAX_XLSX_RATIO * max(
+                    part.compress_size, 1
+                ):
+                    raise _Unreadable(MSG_XLSX_RATIO, {"max": MAX_XLSX_RATIO})
+            budget = _xlsx_elements(max_rows)
+            elements = 0
+            for part in parts:
+                with archive.open(part) as stream:
+                    tail = b""  # the last byte of the chunk before, for a "</" cut in two
+                    while chunk := stream.read(65536):
+                        elements += chunk.count(b"<") - chunk.count(b"</")
+                        if tail == b"<" and chunk[:1] == b"/":
+                            elements -= 1
+                        if elements > budget:
+                            raise _Unreadable(MSG_XLSX_ELEMENTS, {"max": budget, "rows": max_rows})
+                        tail = chunk[-1:]
+    except _Unreadable:
+        raise
+    except Exception as exc:  # a damaged zip raises many kinds (BadZipFile, zlib.error, …)
         raise _Unreadable(MSG_BAD_XLSX) from exc
-    if unpacked > MAX_XLSX_UNPACKED:
-        raise _Unreadable(MSG_XLSX_UNPACKED)
+
+
+def _sheet_rows(workbook: Any, sheet: Any) -> Iterator[tuple[int, list[dict]]]:
+    """The rows a worksheet stores, as (row number, cells), in the file's order.
+
+    The cells actually present, never the sheet's declared dimension: openpyxl's read-only
+    ``iter_rows`` pads every row to the declared width and yields an empty row for every
+    missing row number, so a few kilobytes declaring ``A1:XFD1048576`` mean billions of empty
+    cells (even after ``reset_dimensions()``, a real cell in row 1,048,576 means a million
+    padding rows). Openpyxl's own sheet parser, which ``iter_rows`` uses underneath, yields only
+    the rows stored, each cell with its column and its value converted as ``iter_rows`` would
+    (numbers, dates by their style, shared and inline strings, formulas as "=…" text). Its
+    work is bounded by the element count ``_check_archive`` allowed."""
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    with sheet._get_source() as source:
+        parser = WorkSheetParser(
+            source,
+            sheet._shared_strings,
+            data_only=False,
+            epoch=workbook.epoch,
+            date_formats=workbook._date_formats,
+            timedelta_formats=workbook._timedelta_formats,
+        )
+        yield from parser.parse()
+
+
+def _read_xlsx(data: bytes, max_rows: int) -> _Table:
+    _check_archive(data, max_rows)
 
     from openpyxl import load_workbook
 
-    table = _Table()
+    table = _Table(max_rows)
 
-    def rows(sheet) -> Iterator[tuple[int, list[str]]]:
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            cells = []
-            for index, value in enumerate(values):
-                text, lossy = _cell_text(value)
+    def rows(workbook: Any, sheet: Any) -> Iterator[tuple[int, list[str]]]:
+        for number, stored in _sheet_rows(workbook, sheet):
+            cells: list[str] = []
+            for cell in stored:
+                text, lossy = _cell_text(cell["value"])
+                if not text.strip():
+                    continue  # an empty (perhaps only formatted) cell, wherever it is
+                column = cell["column"]
+                _check_cell(number, column, text)
+                if len(cells) < column:
+                    cells.extend([""] * (column - len(cells)))
+                cells[column - 1] = text
                 if lossy:
-                    table.lossy.add((number, index))
-                cells.append(text)
+                    table.lossy.add((number, column - 1))
             yield number, cells
 
     try:
@@ -287,27 +517,36 @@ def _read_xlsx(data: bytes) -> _Table:
             warnings.simplefilter("ignore")  # openpyxl warns about styles and extensions
             workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
             try:
-                if workbook.worksheets:
-                    table.collect(rows(workbook.worksheets[0]))
+                if workbook.worksheets:  # only the first sheet is the roster
+                    table.collect(rows(workbook, workbook.worksheets[0]))
             finally:
                 workbook.close()
+    except _Unreadable:
+        raise
     except Exception as exc:  # openpyxl raises many kinds on a damaged workbook
         raise _Unreadable(MSG_BAD_XLSX) from exc
     return table
 
 
-def _read(data: bytes, filename: str) -> tuple[_Table, tuple[int, list[str]]]:
+def _megabytes(size: int) -> int | str:
+    """A size in MB as a message shows it: 5, or 1.5 for a limit set to a fraction."""
+    return size // MIB if size % MIB == 0 else f"{size / MIB:.3g}"
+
+
+def _read(
+    data: bytes, filename: str, *, max_bytes: int, max_rows: int
+) -> tuple[_Table, tuple[int, list[str]]]:
     """The table and its header (number, cells). Raises _Unreadable."""
-    if len(data) > MAX_BYTES:
-        raise _Unreadable(MSG_TOO_BIG, {"max": MAX_BYTES // (1024 * 1024)})
+    if len(data) > max_bytes:
+        raise _Unreadable(MSG_TOO_BIG, {"max": _megabytes(max_bytes)})
     if not data.strip():
         raise _Unreadable(MSG_EMPTY)
     if data.startswith(ZIP_MAGIC) or filename.lower().endswith(".xlsx"):
-        table = _read_xlsx(data)
+        table = _read_xlsx(data, max_rows)
     elif data.startswith(OLE_MAGIC):
         raise _Unreadable(MSG_XLS)
     else:
-        table = _read_csv(data)
+        table = _read_csv(data, max_rows)
     if table.header is None:
         raise _Unreadable(MSG_EMPTY)
     return table, table.header
@@ -372,7 +611,12 @@ class _RowCheck:
         self.value: dict[str, str | None] = {}
         for column in COLUMNS:
             i = index[column]
-            text = cells[i].strip() if i < len(cells) else ""
+            text = cells[i] if i < len(cells) else ""
+            if not text.isascii():
+                # without bidirectional overrides: invisible, they would make a name (and the
+                # report quoting a refused cell) read as something else
+                text = clean_text(text)
+            text = text.strip()
             if text == "-":  # a common way to write "nothing here"
                 text = ""
             self.value[column] = text
@@ -479,20 +723,25 @@ def _sorted(problems: list[RosterProblem]) -> list[RosterProblem]:
     return sorted(problems, key=lambda p: (p.row, p.column or ""))
 
 
-def parse_roster(data: bytes, filename: str = "") -> RosterParse:
-    """Read and check a roster: CSV (, or ; — UTF-8 with or without BOM, else cp1252) or XLSX
-    (the first worksheet). Every problem is collected; rows come back only when they have none.
-    Never raises on bad input."""
+def parse_roster(
+    data: bytes, filename: str = "", *, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS
+) -> RosterParse:
+    """Read and check a roster: CSV (, ; or tab — UTF-8 with or without BOM, UTF-16 with BOM,
+    else cp1252) or XLSX (the first worksheet). At most ``max_bytes`` bytes and ``max_rows``
+    couples (the settings ``max_upload_bytes`` and ``max_roster_rows``); reading stops at the
+    first limit a file goes beyond (see MAX_COLUMNS and those after it), with one problem that
+    names the limit. Otherwise every problem is collected; rows come back only when they have
+    none. Never raises on bad input."""
     try:
-        table, header = _read(data, filename)
+        table, header = _read(data, filename, max_bytes=max_bytes, max_rows=max_rows)
     except _Unreadable as exc:
         return RosterParse(rows=[], problems=[exc.problem])
     index, problems = _header(header)
     if problems:
         return RosterParse(rows=[], problems=_sorted(problems))
-    if len(table.body) > MAX_ROWS:
+    if len(table.body) > max_rows:
         return RosterParse(
-            rows=[], problems=[RosterProblem(1, None, MSG_TOO_MANY, {"max": MAX_ROWS})]
+            rows=[], problems=[RosterProblem(1, None, MSG_TOO_MANY, {"max": max_rows})]
         )
     if not table.body:
         return RosterParse(rows=[], problems=[RosterProblem(header[0], None, MSG_NO_ROWS, {})])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,7 +22,7 @@ from app.cohorts.models import (
     Region,
 )
 from app.db import saved_id, touch_learning, utcnow
-from app.errors import AppError, Forbidden, NotFound
+from app.errors import AppError, NotFound
 from app.i18n import N_
 
 
@@ -81,8 +82,16 @@ def cohort_by_slug(session: Session, *, slug: str) -> Cohort | None:
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read from a card
 
 
-def new_activation_code() -> str:
-    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+def new_code_seed() -> str:
+    return secrets.token_hex(16)
+
+
+def code_from_seed(seed: str, secret: str) -> str:
+    """The card's code (8 letters and digits, 40 bits) for a stored seed: only the server,
+    which holds the secret, can make it."""
+    digest = hmac.new(secret.encode(), f"activation-code:{seed}".encode(), hashlib.sha256)
+    number = int.from_bytes(digest.digest()[:5], "big")
+    raw = "".join(CODE_ALPHABET[(number >> (5 * i)) & 31] for i in range(8))
     return f"{raw[:4]}-{raw[4:]}"
 
 
@@ -91,11 +100,16 @@ def normalize_code(text: str) -> str:
     return f"{raw[:4]}-{raw[4:]}" if len(raw) == 8 else raw
 
 
-def code_hash(code: str) -> str:
-    return hashlib.sha256(normalize_code(code).encode()).hexdigest()
+def code_hash(code: str, secret: str) -> str:
+    """The keyed hash a code is stored and looked up by (without the secret, the 40-bit code
+    space cannot be searched against a copy of the database)."""
+    message = f"activation-lookup:{normalize_code(code)}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def activation_issue(session: Session, *, user_id: int, now: datetime, days: int) -> str:
+def activation_issue(
+    session: Session, *, user_id: int, now: datetime, days: int, secret: str
+) -> str:
     """A new one-time code for a participant; any earlier code stops working."""
     session.execute(
         update(ActivationCode)
@@ -104,19 +118,22 @@ def activation_issue(session: Session, *, user_id: int, now: datetime, days: int
             col(ActivationCode.used_at).is_(None),
             col(ActivationCode.retired_at).is_(None),
         )
-        .values(retired_at=now, code=None)
+        .values(retired_at=now, code_seed=None)
     )
-    record, code = _activation_code(user_id, now, days)
+    record, code = _activation_code(user_id, now, days, secret)
     session.add(record)
     return code
 
 
-def _activation_code(user_id: int, now: datetime, days: int) -> tuple[ActivationCode, str]:
-    code = new_activation_code()
+def _activation_code(
+    user_id: int, now: datetime, days: int, secret: str
+) -> tuple[ActivationCode, str]:
+    seed = new_code_seed()
+    code = code_from_seed(seed, secret)
     record = ActivationCode(
         user_id=user_id,
-        code_hash=code_hash(code),
-        code=code,
+        code_hash=code_hash(code, secret),
+        code_seed=seed,
         issued_at=now,
         expires_at=now + timedelta(days=days),
     )
@@ -132,14 +149,16 @@ class ActivationError(AppError):
         super().__init__(message=message, field="code")
 
 
-def activation_find(session: Session, *, code: str, now: datetime) -> tuple[ActivationCode, User]:
+def activation_find(
+    session: Session, *, code: str, now: datetime, secret: str
+) -> tuple[ActivationCode, User]:
     """The valid code and its participant; ActivationError (English id) otherwise."""
     if not code or len(code) > 40:
         raise ActivationError(N_("Enter the activation code printed on your card."))
     row = session.execute(
         select(ActivationCode, User)
         .join(User, col(User.id) == ActivationCode.user_id)
-        .where(col(ActivationCode.code_hash) == code_hash(code))
+        .where(col(ActivationCode.code_hash) == code_hash(code, secret))
     ).first()
     if row is None:
         raise ActivationError(
@@ -169,7 +188,7 @@ def activation_use(
     session.execute(
         update(ActivationCode)
         .where(col(ActivationCode.id) == activation.id)
-        .values(used_at=now, code=None)
+        .values(used_at=now, code_seed=None)
     )
 
 
@@ -218,6 +237,7 @@ def roster_import(
     actor_id: int | None,
     now: datetime,
     activation_days: int,
+    secret: str,
     dry_run: bool = False,
     create_organizations: bool = False,
 ) -> ImportResult:
@@ -367,7 +387,9 @@ def roster_import(
     ]
     session.add_all(users)
     session.flush()
-    session.add_all([_activation_code(saved_id(user), now, activation_days)[0] for user in users])
+    session.add_all(
+        [_activation_code(saved_id(user), now, activation_days, secret)[0] for user in users]
+    )
     for row, entry in plan:
         if entry is None:
             continue
@@ -402,21 +424,17 @@ def roster_import(
     return result
 
 
-class CohortDenied(Forbidden):
-    """The cohort exists but the user may not manage it."""
-
-
 def cohort_for(session: Session, *, user: User | CurrentUser, slug: str) -> Cohort:
-    """The cohort if the user may manage it: NotFound when it does not exist, CohortDenied
-    when it is someone else's."""
-    cohort = cohort_by_slug(session, slug=slug)
+    """A cohort the user manages, by its slug. Another facilitator's cohort is NotFound with
+    the same message as a slug that does not exist, in one statement either way: a
+    facilitator cannot tell which other cohorts exist (a 403 would say so)."""
+    cohort = session.execute(
+        select(Cohort).where(
+            col(Cohort.slug) == slug, col(Cohort.id).in_(cohorts_visible_to(user=user))
+        )
+    ).scalar_one_or_none()
     if cohort is None:
         raise NotFound(message=N_("This cohort does not exist."))
-    visible = session.execute(
-        cohorts_visible_to(user=user).where(col(Cohort.id) == cohort.id)
-    ).first()
-    if visible is None:
-        raise CohortDenied
     return cohort
 
 
@@ -468,6 +486,7 @@ def activation_reissue(
     user_id: int,
     now: datetime,
     days: int,
+    secret: str,
     reset_confirmed: bool = False,
 ) -> User:
     """A new activation code for a participant of a cohort the actor manages (the old one
@@ -478,7 +497,7 @@ def activation_reissue(
     activated = participant.password_hash is not None
     if activated and not reset_confirmed:
         raise ResetUnconfirmed(participant)
-    activation_issue(session, user_id=user_id, now=now, days=days)
+    activation_issue(session, user_id=user_id, now=now, days=days, secret=secret)
     audit_record(
         session,
         now=now,
@@ -602,8 +621,11 @@ class CardRow:
     expires_at: datetime
 
 
-def cards_for(session: Session, *, cohort_id: int, user_id: int | None = None) -> list[CardRow]:
-    """Readable activation codes of a cohort's participants who have not activated yet."""
+def cards_for(
+    session: Session, *, cohort_id: int, secret: str, user_id: int | None = None
+) -> list[CardRow]:
+    """Readable activation codes of a cohort's participants who have not activated yet
+    (each made again from its seed)."""
     query = (
         select(
             col(User.id),
@@ -611,7 +633,7 @@ def cards_for(session: Session, *, cohort_id: int, user_id: int | None = None) -
             col(User.username),
             col(User.partner_role),
             col(Couple.code),
-            col(ActivationCode.code),
+            col(ActivationCode.code_seed),
             col(ActivationCode.expires_at),
         )
         .join(Couple, col(Couple.id) == User.couple_id)
@@ -620,13 +642,16 @@ def cards_for(session: Session, *, cohort_id: int, user_id: int | None = None) -
             col(Couple.cohort_id) == cohort_id,
             col(ActivationCode.used_at).is_(None),
             col(ActivationCode.retired_at).is_(None),
-            col(ActivationCode.code).is_not(None),
+            col(ActivationCode.code_seed).is_not(None),
         )
         .order_by(col(Couple.code), col(User.partner_role))
     )
     if user_id is not None:
         query = query.where(col(User.id) == user_id)
-    return [CardRow(*r) for r in session.execute(query).all()]
+    return [
+        CardRow(id_, name, username, role, couple, code_from_seed(seed, secret), expires)
+        for id_, name, username, role, couple, seed, expires in session.execute(query).all()
+    ]
 
 
 def facilitator_names(session: Session, *, cohort_id: int) -> list[str]:

@@ -16,7 +16,7 @@ from app.accounts.models import CurrentUser
 from app.certificates.pdf import Card as PdfCard
 from app.certificates.pdf import activation_cards_pdf, qr_svg
 from app.charts import bar_chart, histogram, paired_bars
-from app.cohorts.roster import MAX_BYTES, parse_roster, template_csv
+from app.cohorts.roster import parse_roster, template_csv
 from app.cohorts.service import (
     ResetUnconfirmed,
     activation_reissue,
@@ -42,6 +42,7 @@ from app.facilitator.workspace import (
 )
 from app.family.service import reflection_reply, reflections_of_cohort
 from app.i18n import N_, fmt_date, pick, translations
+from app.inputs import upload_route
 from app.quizzes.gain import TopicGain
 from app.quizzes.service import QuizError, extra_attempt_grant
 from app.web import (
@@ -78,7 +79,10 @@ async def roster_template(user: FacilitatorDep) -> Response:
     return Response(
         template_csv(),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="template-peserta.csv"'},
+        headers={
+            "Content-Disposition": 'attachment; filename="template-peserta.csv"',
+            "Cache-Control": "no-store",
+        },
     )
 
 
@@ -609,7 +613,7 @@ async def import_form(
     return render(request, "facilitator/import.html", {"cohort": cohort})
 
 
-@router.post("/cohorts/{slug}/import")
+@router.post("/cohorts/{slug}/import", **upload_route("file"))
 async def import_roster(
     request: Request,
     slug: str,
@@ -630,8 +634,15 @@ async def import_roster(
             AppError(422, N_("Choose the roster file (CSV or XLSX) first."), field="file"),
         )
     create_organizations = form.get("create_organizations") == "1"
-    data = await upload.read(MAX_BYTES + 1)
-    parsed = await run_in_threadpool(parse_roster, data, upload.filename)
+    # the same limit for reading and parsing: more than it is refused, never cut short
+    data = await upload.read(settings.max_upload_bytes + 1)
+    parsed = await run_in_threadpool(
+        parse_roster,
+        data,
+        upload.filename,
+        max_bytes=settings.max_upload_bytes,
+        max_rows=settings.max_roster_rows,
+    )
     with db.write() as write:
         result = service.roster_upload(
             write,
@@ -641,6 +652,7 @@ async def import_roster(
             dry_run=form.get("action") == "check",
             now=now,
             activation_days=settings.activation_days,
+            secret=settings.secret(),
             create_organizations=create_organizations,
         )
     _ = gettext_for(request).gettext
@@ -668,10 +680,16 @@ async def cards_page(
     slug: str,
     user: FacilitatorDep,
     session: ReadDep,
+    settings: SettingsDep,
     participant: int | None = None,
 ) -> Response:
     cohort, cards = service.activation_cards(
-        session, actor=user, slug=slug, base_url=str(request.base_url), participant=participant
+        session,
+        actor=user,
+        slug=slug,
+        base_url=str(request.base_url),
+        secret=settings.secret(),
+        participant=participant,
     )
     return render(
         request,
@@ -690,7 +708,9 @@ async def cards_pdf(
     request: Request, slug: str, user: FacilitatorDep, session: ReadDep, settings: SettingsDep
 ) -> Response:
     base = str(request.base_url).rstrip("/")
-    cohort, cards = service.activation_cards(session, actor=user, slug=slug, base_url=base)
+    cohort, cards = service.activation_cards(
+        session, actor=user, slug=slug, base_url=base, secret=settings.secret()
+    )
     _ = gettext_for(request).gettext
     locale = getattr(request.state, "locale", settings.default_locale)
     roles = {"official": _("Official"), "spouse": _("Spouse")}
@@ -790,6 +810,7 @@ async def reissue_code(
                 user_id=user_id,
                 now=now,
                 days=settings.activation_days,
+                secret=settings.secret(),
                 reset_confirmed=form.get("confirm") == "1",
             )
     except ResetUnconfirmed as exc:

@@ -1,7 +1,7 @@
 """The facilitator's workspace: cohorts, the roster and its activation cards, who waits for
 another attempt, family reflections. Every function takes the acting user and reaches a
-cohort only through ``cohorts.service.cohort_for`` (the facilitator's own cohorts; every
-cohort for an admin)."""
+cohort only through ``cohort_for`` (the facilitator's own cohorts; every cohort for an admin;
+anyone else's is not found, as one that does not exist)."""
 
 from __future__ import annotations
 
@@ -95,6 +95,7 @@ def roster_upload(
     dry_run: bool,
     now: datetime,
     activation_days: int,
+    secret: str,
     create_organizations: bool = False,
 ) -> ImportResult:
     """Check a parsed roster, or import it into a cohort the actor manages (all or nothing);
@@ -106,6 +107,7 @@ def roster_upload(
         actor_id=actor.id,
         now=now,
         activation_days=activation_days,
+        secret=secret,
         dry_run=dry_run,
         create_organizations=create_organizations,
     )
@@ -122,6 +124,7 @@ def activation_cards(
     actor: CurrentUser,
     slug: str,
     base_url: str,
+    secret: str,
     participant: int | None = None,
 ) -> tuple[Cohort, list[Card]]:
     """The readable activation codes of a cohort the actor manages, each with the address
@@ -130,7 +133,9 @@ def activation_cards(
     base = base_url.rstrip("/")
     cards = [
         Card(**vars(row), url=f"{base}/activate?code={row.code}")
-        for row in cards_for(session, cohort_id=saved_id(cohort), user_id=participant)
+        for row in cards_for(
+            session, cohort_id=saved_id(cohort), secret=secret, user_id=participant
+        )
     ]
     return cohort, cards
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlmodel import Session
 
@@ -111,7 +112,8 @@ async def pledge_sign(
 async def certificate_pdf(
     request: Request, user: ParticipantDep, session: ReadDep, settings: SettingsDep
 ) -> Response:
-    code, pdf = certificate_document(
+    code, pdf = await run_in_threadpool(  # drawing a PDF is heavy: not on the event loop
+        certificate_document,
         session,
         user_id=user.id,
         locale=getattr(request.state, "locale", settings.default_locale),
@@ -121,5 +123,9 @@ async def certificate_pdf(
     return Response(
         pdf,
         media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="sertifikat-{code}.pdf"'},
+        # the holder's name and certificate code: kept by no cache (a shared computer's)
+        headers={
+            "Content-Disposition": f'inline; filename="sertifikat-{code}.pdf"',
+            "Cache-Control": "no-store",
+        },
     )

@@ -25,6 +25,7 @@ from app.curriculum.service import content_summary
 from app.errors import AppError, NotFound
 from app.family.models import FamilyReflection, PledgeSignature
 from app.i18n import N_
+from app.inputs import clean_text
 from app.learning.rules import (
     Completion,
     ModuleProgress,
@@ -139,7 +140,7 @@ def reflection_write(
         raise FamilyError(
             409, N_("Finish the module's lessons first, then write the reflection together.")
         )
-    text = text.strip()
+    text = clean_text(text).strip()  # no bidirectional overrides: it reads as written
     if not text:
         raise FamilyError(422, N_("Write the family's reflection first."))
     if len(text) > MAX_REFLECTION:
@@ -247,7 +248,7 @@ def reflection_reply(
 ) -> FamilyReflection:
     """A facilitator's answer to a family reflection of a cohort they facilitate;
     audit-logged. Anyone else's reflection is NotFound."""
-    text = text.strip()
+    text = clean_text(text).strip()
     if not text or len(text) > MAX_REFLECTION:
         raise FamilyError(422, N_("Write a reply of at most 5,000 characters."))
     row = session.execute(

@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from app.certificates.service import issue_if_complete
 from app.cohorts.service import facilitator_names
 from app.curriculum.outline import QuizInfo
-from app.deps import DbDep, NowDep, ParticipantDep, ReadDep, WriteDep
+from app.deps import CurriculumDep, DbDep, NowDep, ParticipantDep, ReadDep, WriteDep
 from app.errors import AppError, NotFound
 from app.i18n import N_
 from app.learning.deps import CoupleStandingDep, StandingDep
@@ -79,14 +79,24 @@ async def _answers(request: Request) -> tuple[int, dict[int, list[int]]]:
 
 @router.post("/quizzes/{slug}/save")
 async def quiz_save(
-    request: Request, slug: str, user: ParticipantDep, db: DbDep, now: NowDep
+    request: Request,
+    slug: str,
+    user: ParticipantDep,
+    curriculum: CurriculumDep,
+    db: DbDep,
+    now: NowDep,
 ) -> Response:
     """Answers as they are given (htmx, or the plain form's "save"): the attempt must be the
-    participant's own and still open; nothing else is read."""
+    participant's own, of the quiz in the address, and still open; nothing else is read."""
     try:
+        quiz = curriculum.quizzes.get(slug)
+        if quiz is None:
+            raise NotFound(message=N_("This quiz does not exist."))
         attempt_id, answers = await _answers(request)
         with db.write() as session:
-            attempt = service.attempt_get(session, attempt_id=attempt_id, user_id=user.id)
+            attempt = service.attempt_get(
+                session, attempt_id=attempt_id, user_id=user.id, quiz_id=quiz.id
+            )
             saved = service.attempt_save(session, attempt=attempt, answers=answers, now=now)
     except AppError as exc:
         if not is_htmx(request):
@@ -112,7 +122,9 @@ async def quiz_submit(
     user_id = standing.learner.user_id
     attempt_id, answers = await _answers(request)
     with db.write() as session:
-        attempt = service.attempt_get(session, attempt_id=attempt_id, user_id=user_id)
+        attempt = service.attempt_get(
+            session, attempt_id=attempt_id, user_id=user_id, quiz_id=status.quiz.id
+        )
         if attempt.submitted_at is not None:  # a double click or a retry: same outcome
             return redirect(request, _after_submit_url(status.quiz, attempt.number))
         service.attempt_save(session, attempt=attempt, answers=answers, now=now)

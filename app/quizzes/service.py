@@ -193,12 +193,16 @@ class ServedItem:
 ATTEMPT = select(*ATTEMPT_COLUMNS).where(
     col(QuizAttempt.id) == bindparam("attempt_id"),
     col(QuizAttempt.user_id) == bindparam("user_id"),
+    col(QuizAttempt.quiz_id) == bindparam("quiz_id"),
 )
 
 
-def attempt_get(session: Session, *, attempt_id: int, user_id: int) -> AttemptInfo:
-    """The attempt, only if it is the user's own (another's is 404, never shown)."""
-    row = execute_core(session, ATTEMPT, {"attempt_id": attempt_id, "user_id": user_id}).first()
+def attempt_get(session: Session, *, attempt_id: int, user_id: int, quiz_id: int) -> AttemptInfo:
+    """The attempt, only if it is the user's own and of this quiz — the one whose address
+    the answers were sent to (another's, or another quiz's, is 404, never shown)."""
+    row = execute_core(
+        session, ATTEMPT, {"attempt_id": attempt_id, "user_id": user_id, "quiz_id": quiz_id}
+    ).first()
     if row is None:
         raise QuizError(404, N_("This attempt does not exist."))
     return AttemptInfo(*row)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.accounts.models import AuditLog, User
 from app.cohorts.service import activation_issue
-from tests.conftest import csrf_of, login, post_form
+from tests.conftest import SECRET, csrf_of, login, post_form
 from tests.factories import make_cohort, make_couple, make_user
 
 NOW = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
@@ -27,7 +27,9 @@ def fresh(mini, settings, time_machine):
     with mini.write() as session:
         for u in (official, spouse):
             session.get(User, u.id).password_hash = None
-            codes[u.username] = activation_issue(session, user_id=u.id, now=NOW, days=30)
+            codes[u.username] = activation_issue(
+                session, user_id=u.id, now=NOW, days=30, secret=SECRET
+            )
     return cohort, official, spouse, codes
 
 
@@ -128,16 +130,16 @@ def test_cards_show_only_own_cohorts(make_client, fresh, mini, settings):
     make_cohort(mini, "lain", facilitator=other_fasi)
     stranger = make_client()
     login(stranger, "budi-fasi", "kata-sandi-uji-123")
-    assert stranger.get("/facilitator/cohorts/uji/cards").status_code == 403
-    assert stranger.get("/facilitator/cohorts/uji").status_code == 403
-    assert stranger.get("/facilitator/cohorts/uji/import").status_code == 403
+    assert stranger.get("/facilitator/cohorts/uji/cards").status_code == 404
+    assert stranger.get("/facilitator/cohorts/uji").status_code == 404
+    assert stranger.get("/facilitator/cohorts/uji/import").status_code == 404
     _, official, _, _ = fresh
     refused = post_form(
         stranger,
         f"/facilitator/cohorts/uji/participants/{official.id}/reissue",
         page="/facilitator",
     )
-    assert refused.status_code == 403
+    assert refused.status_code == 404
     own = make_client()
     login(own, "rina", "kata-sandi-uji-123")
     page = own.get("/facilitator/cohorts/uji/cards")
@@ -240,7 +242,7 @@ def test_an_expired_reset_code_is_no_longer_pending(fresh, mini, time_machine):
     cohort, official, _, _ = fresh
     with mini.write() as session:
         session.get(User, official.id).password_hash = "x"  # activated
-        activation_issue(session, user_id=official.id, now=NOW, days=30)
+        activation_issue(session, user_id=official.id, now=NOW, days=30, secret=SECRET)
     with mini.read() as session:
         pending = {
             p.id: p.reset_pending

@@ -11,6 +11,7 @@ import io
 import pytest
 
 from app.certificates.pdf import Card, activation_cards_pdf, certificate_pdf, qr_png, qr_svg
+from tests.conftest import SECRET
 
 BASE = "https://belajar.example.org"
 COHORT = "Angkatan Tangerang 2024 — Kementerian Keuangan"
@@ -260,7 +261,7 @@ def test_cohort_cards_pdf_shows_username_and_expiry_in_the_readers_language(
     with mini.write() as session:
         for person in (official, spouse):
             session.get(User, person.id).password_hash = None
-            activation_issue(session, user_id=person.id, now=issued, days=30)
+            activation_issue(session, user_id=person.id, now=issued, days=30, secret=SECRET)
     login(client, "rina", PASSWORD)
     response = client.get("/facilitator/cohorts/uji/cards.pdf")
     assert response.status_code == 200

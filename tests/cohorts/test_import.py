@@ -16,7 +16,7 @@ from app.cohorts.roster import parse_roster
 from app.cohorts.service import roster_import
 from app.db import Database
 from app.demo import ORGANIZATIONS, make_roster_csv
-from tests.conftest import csrf_of, login, post_form
+from tests.conftest import SECRET, csrf_of, login, post_form
 from tests.factories import make_cohort, make_user
 
 PW = "kata-sandi-uji-123"
@@ -171,7 +171,7 @@ def test_import_needs_a_file_and_an_own_cohort(fasi, mini, settings, make_client
     other = make_client()
     login(other, "lain", PW)
     refused = upload(other, make_roster_csv(1))
-    assert refused.status_code == 403 and count(mini, Couple) == 0
+    assert refused.status_code == 404 and count(mini, Couple) == 0
 
 
 def test_cli_import_roster(tmp_path, mini, settings, monkeypatch):
@@ -222,6 +222,7 @@ def service_import(db, cohort, data: bytes, **options):
             actor_id=None,
             now=NOW,
             activation_days=30,
+            secret=SECRET,
             **options,
         )
 

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from tests.live_server import CHROMIUM, live_server, playwright_or_skip, run_cli, server_env
+from tests.e2e.browser import chromium, demo_server, sign_in
+from tests.live_server import playwright_or_skip
 
 pytestmark = pytest.mark.browser
 playwright_api = playwright_or_skip()
@@ -15,30 +16,14 @@ playwright_api = playwright_or_skip()
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    env = server_env(tmp_path_factory.mktemp("browser"), "browser-test-secret")
-    for args in (["migrate"], ["content", "sync"], ["seed-demo"]):
-        run_cli(env, *args)
-    with live_server(env) as base:
+    with demo_server(tmp_path_factory.mktemp("browser"), "browser-test-secret") as (base, _):
         yield base
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+    with chromium(playwright_api) as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
@@ -69,11 +54,8 @@ def test_login_page_renders_without_console_errors(server, page, tmp_path):
 
 
 def test_demo_user_logs_in_reads_completes_with_htmx_and_logs_out(server, page, tmp_path):
-    page.goto(server + "/login")
-    page.fill("#username", "budi")
-    page.fill("#password", "demo-integritas")
-    page.click("button[type=submit]")
-    page.wait_for_url(server + "/learn")
+    sign_in(page, server, "budi")
+    assert page.url == server + "/learn"
     assert "Halo, Budi Santoso" in page.inner_text("h1")
     page.click("a[href='/learn/quizzes/pre-test']")  # the pre-test comes first
     page.click("form[action='/learn/quizzes/pre-test/start'] button")
@@ -111,11 +93,8 @@ def test_demo_user_logs_in_reads_completes_with_htmx_and_logs_out(server, page, 
 def test_pre_test_with_javascript_off(server, browser, tmp_path):
     context = browser.new_context(viewport={"width": 360, "height": 740}, java_script_enabled=False)
     page = context.new_page()
-    page.goto(server + "/login")
-    page.fill("#username", "sari")
-    page.fill("#password", "demo-integritas")
-    page.click("button[type=submit]")
-    page.wait_for_url(server + "/learn")
+    sign_in(page, server, "sari")
+    assert page.url == server + "/learn"
     page.click("a[href='/learn/quizzes/pre-test']")
     page.click("form[action='/learn/quizzes/pre-test/start'] button")
     page.wait_for_selector("fieldset.question")
@@ -144,11 +123,8 @@ def test_the_facilitators_evening(server, browser, tmp_path, width):
         "console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None
     )
     page.on("pageerror", lambda e: problems.append(str(e)))
-    page.goto(server + "/login")
-    page.fill("#username", "fasilitator")
-    page.fill("#password", "demo-integritas")
-    page.click("button[type=submit]")
-    page.wait_for_url(server + "/facilitator")
+    sign_in(page, server, "fasilitator")
+    assert page.url == server + "/facilitator"
     page.click("a[href='/facilitator/cohorts/tng-2024']")
     page.wait_for_selector("#list")
     page.select_option("#f-flag", "behind")  # htmx swaps the list in place, the URL follows
@@ -204,11 +180,8 @@ def test_the_analysts_briefing(server, browser, tmp_path, width):
         "console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None
     )
     page.on("pageerror", lambda e: problems.append(str(e)))
-    page.goto(server + "/login")
-    page.fill("#username", "kpk")
-    page.fill("#password", "demo-integritas")
-    page.click("button[type=submit]")
-    page.wait_for_url(server + "/kpk")
+    sign_in(page, server, "kpk")
+    assert page.url == server + "/kpk"
     page.select_option("#f-region", "kota-tangerang")
     page.select_option("#f-group", "cohort")
     page.click(".kpk-filters button[type=submit]")

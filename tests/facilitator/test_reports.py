@@ -23,7 +23,7 @@ from app.curriculum.models import Lesson, LessonProgress, Quiz
 from app.demo import make_roster_csv
 from app.facilitator.models import Reminder
 from app.quizzes.models import QuizAttempt
-from tests.conftest import complete, login, take_quiz
+from tests.conftest import SECRET, complete, login, take_quiz
 from tests.factories import PASSWORD, make_cohort, make_couple, make_user
 
 
@@ -176,6 +176,7 @@ def grow(db, cohort_slug: str, couples: int, seed: int) -> None:
             actor_id=None,
             now=now,
             activation_days=30,
+            secret=SECRET,
             create_organizations=True,
         )
         assert result.ok, result.problems

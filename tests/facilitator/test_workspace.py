@@ -18,7 +18,7 @@ from app.cohorts.models import Attendance, Cohort
 from app.db import touch_learning
 from app.demo import make_roster_csv
 from app.facilitator.models import Reminder, ReminderText
-from tests.conftest import complete, csrf_of, login, take_quiz
+from tests.conftest import SECRET, complete, csrf_of, login, take_quiz
 from tests.factories import PASSWORD, make_cohort, make_couple, make_user
 
 
@@ -153,6 +153,7 @@ def test_the_list_has_pages_of_fifty_couples(mini, settings, make_client):
             actor_id=None,
             now=datetime.now(UTC),
             activation_days=30,
+            secret=SECRET,
             create_organizations=True,
         )
         assert result.ok, result.problems

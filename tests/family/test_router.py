@@ -125,7 +125,7 @@ def test_another_couple_never_sees_or_touches_our_reflection(
         {"text": "Bagus"},
         page="/facilitator",
     )
-    assert reply.status_code == 403
+    assert reply.status_code == 404
 
 
 def test_facilitator_replies_to_a_reflection(pair, mini, make_client):

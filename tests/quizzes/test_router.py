@@ -125,7 +125,7 @@ def test_extra_attempts_are_refused_outside_the_rules(
     login(outsider, "dewi-fasi", PW)
     token = csrf_of(outsider.get("/facilitator").text)
     denied = outsider.post(url, data={"quiz": "kuis-satu", "csrf_token": token})
-    assert denied.status_code == 403
+    assert denied.status_code == 404  # as if the cohort did not exist
     from app.quizzes.models import ExtraAttempts
 
     with mini.read() as session:
@@ -216,7 +216,7 @@ def test_concurrent_submits_in_the_service(official, mini):
         barrier.wait()
         with mini.write() as session:
             attempt = service.attempt_get(
-                session, attempt_id=attempt_id, user_id=attempts(mini)[0].user_id
+                session, attempt_id=attempt_id, user_id=attempts(mini)[0].user_id, quiz_id=quiz.id
             )
             outcomes.append(
                 service.attempt_submit(session, attempt=attempt, quiz=quiz, now=attempt.started_at)
@@ -267,6 +267,33 @@ def test_bad_answers_get_clear_4xx_and_write_nothing(official, mini, make_client
     official.post("/learn/quizzes/kuis-satu/submit", data=data)
     late = official.post("/learn/quizzes/kuis-satu/save", data=data)
     assert late.status_code == 409 and "sudah dikumpulkan" in late.text
+
+
+def test_an_attempt_is_accepted_only_under_its_own_quizs_address(official, mini):
+    """A module quiz's attempt sent to the pre-test's save or submit address is refused as
+    not found, and nothing of it changes."""
+    finish_module_one(official)
+    data = quiz_form(mini, open_quiz(official, "kuis-satu"))
+    quiz_questions = [k for k in data if k.startswith("q")]
+    for action in ("save", "submit"):
+        response = official.post(f"/learn/quizzes/pre-test/{action}", data=data)
+        assert response.status_code == 404, action
+        assert "Percobaan ini tidak ada" in response.text
+    assert official.post("/learn/quizzes/tidak-ada/save", data=data).status_code == 404
+    attempt = next(a for a in attempts(mini) if a.id == int(data["attempt_id"]))
+    assert attempt.submitted_at is None
+    with mini.read() as session:
+        selected = session.execute(
+            select(AttemptItem.selected).where(AttemptItem.attempt_id == attempt.id)
+        ).scalars()
+        assert list(selected) == [None] * len(quiz_questions)
+    # under its own address the same answers are taken
+    assert official.post("/learn/quizzes/kuis-satu/save", data=data).status_code == 200
+    with mini.read() as session:
+        selected = session.execute(
+            select(AttemptItem.selected).where(AttemptItem.attempt_id == attempt.id)
+        ).scalars()
+        assert None not in list(selected)
 
 
 def test_submit_with_unanswered_questions_names_them(official, mini):
