@@ -23,7 +23,8 @@ memory is the request's own): the first request's time and RSS growth, a second 
 ``tracemalloc`` for the peak of Python allocations, two more for the time. The slowest page and
 the working list are profiled (cProfile, 20 requests each, through httpx's ASGI transport so
 the app runs in the profiled thread). Prints a Markdown table and writes the section
-"Facilitator pages and exports" at the end of benchmarks/results.md.
+"Facilitator pages and exports" of benchmarks/results.md (added at the end when missing, the
+other sections kept).
 """
 
 from __future__ import annotations
@@ -49,8 +50,10 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import common
+from benchmarks.common import ROOT, p95
 
 SECTION = "## Facilitator pages and exports"
 PASSWORD = "kata-sandi-bench-123"  # noqa: S105 — a throwaway account in a temporary database
@@ -287,11 +290,6 @@ def statement_times(client, engine, url: str) -> list[tuple[float, str]]:
     return sorted(found, reverse=True)
 
 
-def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
-
-
 def time_page(client, engine, url: str, runs: int, budget: float) -> dict:
     """``runs`` timed requests after 3 warm-ups, or fewer (at least 5) when they would take
     more than ``budget`` seconds (0: no limit)."""
@@ -471,29 +469,8 @@ def run_child(child: subprocess.Popen, cookies: dict[str, str]) -> dict:
 # ---------------------------------------------------------------- report
 
 
-def code_state() -> str:
-    """The commit measured, and whether the application's files differ from it (read only)."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "app", "templates"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    except OSError:
-        return "code state unknown"
-    return f"commit {head}" + (" with uncommitted changes in app/ or templates/" if dirty else "")
-
-
 def write_results(text: str) -> None:
-    path = ROOT / "benchmarks" / "results.md"
-    old = path.read_text() if path.exists() else "# Benchmark results\n"
-    if SECTION in old:
-        old = old[: old.index(SECTION)]
-    path.write_text(old.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n")
+    common.replace_section(SECTION, lambda _: text)
 
 
 def reading(opts, rows, profiles, data) -> list[str]:
@@ -599,7 +576,7 @@ def main() -> None:
 
     began = time.perf_counter()
     load = os.getloadavg()
-    state = code_state()
+    state = common.code_state()
     work = Path(tempfile.mkdtemp(prefix="facilitator-bench-"))
     # started now, while this process is small: a child's ru_maxrss starts at its parent's
     children = {kind: start_child(work, kind) for kind in ("xlsx", "csv", "pdf")}
@@ -706,10 +683,9 @@ def bench(opts, work: Path, children: dict, *, began: float, load: tuple, state:
     lines = [
         SECTION,
         "",
-        f"{datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; nproc {len(os.sched_getaffinity(0))}, "
-        f"Python {platform.python_version()}, SQLite, in-process (TestClient), production "
-        f"settings, {state} when it started; 1-minute load average {load[0]:.1f} when it started, "
-        f"{os.getloadavg()[0]:.1f} when it ended (other work on the machine slows it). "
+        f"{common.now_stamp()}; nproc {common.nproc()}, Python {platform.python_version()}, "
+        f"SQLite, in-process (TestClient), production settings, {state} when it started; "
+        f"{common.load_averages(load)} (other work on the machine slows it). "
         f"Command: `.venv/bin/python benchmarks/facilitator.py --couples {opts.couples} "
         f"--export-couples {opts.export_couples} --runs {opts.runs}`; it took "
         f"{total / 60:.1f} min.",

@@ -40,9 +40,7 @@ import pstats
 import re
 import secrets
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -53,10 +51,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-CLI = [sys.executable, "-m", "app.cli"]
+from benchmarks.common import (
+    ROOT,
+    code_state,
+    load_averages,
+    now_stamp,
+    nproc,
+    p95,
+    production_env,
+    replace_section,
+    run_cli,
+    server,
+)
+
 TARGET_MS = 100.0
 WARMUPS = 3
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -86,25 +95,7 @@ def database_name(url: str) -> str:
 
 
 def cli_env(url: str, work: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "APP_ENV": "production",
-        "APP_DATABASE_URL": url,
-        "APP_SECRET_KEY": "kpk-bench-" + secrets.token_urlsafe(32),
-        "APP_DATA_DIR": str(work),
-    }
-
-
-def run_cli(env: dict[str, str], *args: str) -> tuple[str, float]:
-    """An ``integritas`` command; its standard output and its wall time."""
-    start = time.perf_counter()
-    done = subprocess.run([*CLI, *args], env=env, cwd=ROOT, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if done.returncode:
-        raise SystemExit(
-            f"integritas {' '.join(args)} failed ({done.returncode}):\n{done.stdout}{done.stderr}"
-        )
-    return done.stdout, seconds
+    return production_env(work, url, "kpk-bench-" + secrets.token_urlsafe(32))
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -212,11 +203,6 @@ def choose_targets(db) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- timing
-
-
-def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
 
 
 def timed(call: Callable[[], Any], runs: int) -> dict[str, Any]:
@@ -398,62 +384,6 @@ def explain_slow(db, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- over HTTP
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def server(env: dict[str, str]) -> Iterator[str]:
-    """The application under uvicorn on a free loopback port (waited for with bounded
-    retries, always stopped)."""
-    import httpx
-
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"the server stopped: {proc.stderr.read() if proc.stderr else ''}")
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("the server did not start within 60 s")
-            time.sleep(0.3)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 class Browser:
     """Cookies kept by hand: production cookies are ``Secure`` (``__Host-``), which a client
     does not send back over plain http on the loopback."""
@@ -537,7 +467,7 @@ def bench_http(env: dict[str, str], targets: dict[str, Any], runs: int) -> list[
     # one token per endpoint and variant: a token may make 120 requests a minute
     tokens = api_tokens(env, [f"{i}-{c[0]}" for i, c in enumerate(calls)])
     rows = []
-    with server(env) as base:
+    with server(env, Path(env["APP_DATA_DIR"]) / "server.log", "--no-access-log") as base:
         browser = Browser(base)
         sign_in(browser, f"{SYNTHETIC_PREFIX}kpk", SYNTHETIC_PASSWORD)
         pages = [
@@ -587,22 +517,6 @@ def report_http(r: dict[str, Any]) -> None:
 # ---------------------------------------------------------------- report
 
 
-def code_state() -> str:
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "app", "templates"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    except OSError:
-        return "code state unknown"
-    return f"commit {head}" + (" with uncommitted changes in app/ or templates/" if dirty else "")
-
-
 def fmt(r: dict[str, Any]) -> str:
     over = " **over**" if r["median"] > TARGET_MS or r["p95"] > TARGET_MS else ""
     return f"{r['median']:.1f} | {r['p95']:.1f}{over}"
@@ -613,10 +527,9 @@ def subsection(opts, made, counts, targets, rows, http, slow, load, began, refer
     lines = [
         f"### {name}",
         "",
-        f"{datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; nproc {len(os.sched_getaffinity(0))}, "
-        f"Python {platform.python_version()}, {code_state()}; 1-minute load average "
-        f"{load[0]:.1f} when it started, {os.getloadavg()[0]:.1f} when it ended (the machine is "
-        "shared: other work slows it). Command: `.venv/bin/python benchmarks/kpk.py --couples "
+        f"{now_stamp()}; nproc {nproc()}, Python {platform.python_version()}, {code_state()}; "
+        f"{load_averages(load)} (the machine is shared: other work slows it). "
+        "Command: `.venv/bin/python benchmarks/kpk.py --couples "
         f"{opts.couples}"
         + (" --database-url …" if opts.database_url != DEFAULT_URL else "")
         + (" --reuse" if opts.reuse else "")
@@ -722,31 +635,27 @@ def subsection(opts, made, counts, targets, rows, http, slow, load, began, refer
 
 def write_results(title: str, name: str, text: str) -> None:
     """Replace this database's subsection of the section (made when missing)."""
-    path = ROOT / "benchmarks" / "results.md"
-    old = path.read_text() if path.exists() else "# Benchmark results\n"
-    if title not in old:
-        old = old.rstrip("\n") + f"\n\n{title}\n"
-    start = old.index(title)
-    after = old.find("\n## ", start + len(title))
-    end = len(old) if after < 0 else after + 1
-    section = old[start:end]
-    head = f"### {name}\n"
-    if head in section:
-        s = section.index(head)
-        nxt = min(
-            (i for i in (section.find("\n### ", s + 1), section.find("\n## ", s + 1)) if i >= 0),
-            default=len(section) - 1,
-        )
-        rest = section[nxt + 1 :]
-        section = section[:s] + text.rstrip("\n") + ("\n\n" + rest if rest.strip() else "\n")
-    else:
+
+    def rewrite(section: str) -> str:
+        head = f"### {name}\n"
+        if head in section:
+            s = section.index(head)
+            nxt = min(
+                (
+                    i
+                    for i in (section.find("\n### ", s + 1), section.find("\n## ", s + 1))
+                    if i >= 0
+                ),
+                default=len(section) - 1,
+            )
+            rest = section[nxt + 1 :]
+            return section[:s] + text.rstrip("\n") + ("\n\n" + rest if rest.strip() else "\n")
         subsections = section.find("\n### ")
         if name == "SQLite" and subsections >= 0:  # SQLite before PostgreSQL
-            section = section[: subsections + 1] + text + "\n" + section[subsections + 1 :]
-        else:
-            section = section.rstrip("\n") + "\n\n" + text
-    new = old[:start] + section.rstrip("\n") + "\n" + ("\n" + old[end:] if end < len(old) else "")
-    path.write_text(new.rstrip("\n") + "\n")
+            return section[: subsections + 1] + text + "\n" + section[subsections + 1 :]
+        return section.rstrip("\n") + "\n\n" + text
+
+    replace_section(title, rewrite)
 
 
 def main() -> None:

@@ -15,14 +15,14 @@ import cProfile
 import os
 import pstats
 import re
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.common import production_env, run_cli
 
 
 def main() -> None:
@@ -33,17 +33,9 @@ def main() -> None:
     parser.add_argument("--time-only", action="store_true", help="no profiler: plain timing")
     opts = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="profile-"))
-    env = {
-        "APP_ENV": "production",
-        "APP_DATA_DIR": str(work),
-        "APP_DATABASE_URL": f"sqlite:///{work / 'profile.db'}",
-        "APP_SECRET_KEY": "profile-secret-" + "z" * 32,
-    }
-    cli = [sys.executable, "-m", "app.cli"]
+    env = production_env(work, f"sqlite:///{work / 'profile.db'}", "profile-secret-" + "z" * 32)
     for args in (["migrate"], ["content", "sync"], ["seed-demo"]):
-        subprocess.run(
-            cli + args, env={**os.environ, **env}, cwd=ROOT, check=True, capture_output=True
-        )
+        run_cli(env, *args)
     os.environ.update(env)
 
     import httpx

@@ -13,7 +13,6 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,47 +21,9 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def serve(target: str, env: dict, factory: bool = False) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    args = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        target,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
-    if factory:
-        args.append("--factory")
-    proc = subprocess.Popen(args, env=env, cwd=ROOT)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            httpx.get(base + "/", timeout=0.5)
-            return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit(f"{target} did not start")
+from benchmarks.common import PRODUCTION_SERVER, ROOT, production_env, run_cli, server
 
 
 def csrf_in(html: str) -> str:
@@ -125,19 +86,11 @@ def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
     work = Path(tempfile.mkdtemp(prefix="bench-"))
-    env = {
-        **os.environ,
-        "APP_ENV": "production",
-        "APP_DATA_DIR": str(work),
-        "APP_DATABASE_URL": f"sqlite:///{work / 'bench.db'}",
-        "APP_SECRET_KEY": "benchmark-secret-" + "z" * 32,
-    }
-    cli = [sys.executable, "-m", "app.cli"]
+    env = production_env(work, f"sqlite:///{work / 'bench.db'}", "benchmark-secret-" + "z" * 32)
     for args in (["migrate"], ["content", "sync"], ["seed-demo"]):
-        subprocess.run(cli + args, env=env, cwd=ROOT, check=True, capture_output=True)
+        run_cli(env, *args)
 
-    app_proc, app_base = serve("app.main:create_app", env, factory=True)
-    try:
+    with server(env, work / "app.log", *PRODUCTION_SERVER) as app_base:
         cookie = sign_in(app_base, "tng24-001a")
         learn = httpx.get(app_base + "/learn", headers={"Cookie": cookie}).text
         lesson = re.findall(r'href="(/learn/lessons/[^"]+)"', learn)[-1]
@@ -173,17 +126,16 @@ def main() -> None:
                 script=str(lua),
             ),
         }
-    finally:
-        app_proc.terminate()
-        app_proc.wait()
-    bare_proc, bare_base = serve(
-        "benchmarks.bare:app", {**env, "BENCH_PAGE_BYTES": str(page_bytes)}
-    )
-    try:
+    bare_env = {**env, "BENCH_PAGE_BYTES": str(page_bytes)}
+    with server(
+        bare_env,
+        work / "bare.log",
+        *PRODUCTION_SERVER,
+        app="benchmarks.bare:app",
+        factory=False,
+        path="/",
+    ) as bare_base:
         results["bare"] = wrk(bare_base + "/", opts.seconds, opts.connections)
-    finally:
-        bare_proc.terminate()
-        bare_proc.wait()
 
     results["import"] = import_benchmark(work)
     limit = results["bare"]["rps"]

@@ -1,5 +1,7 @@
 """A real server for the browser tests: the application under uvicorn on a free loopback
-port, with its own SQLite database, started after the given CLI commands and always stopped."""
+port, with its own SQLite database, started after the given CLI commands and always stopped.
+The uvicorn command line and the bounded wait for ``/healthz`` serve the other tests that
+start a server (and the benchmarks) too."""
 
 from __future__ import annotations
 
@@ -7,8 +9,9 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -44,45 +47,92 @@ def run_cli(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+class ServerDidNotStart(AssertionError):
+    """The server exited, or did not answer ``/healthz`` in time; the message holds its
+    output."""
+
+
+def uvicorn_command(
+    port: int, *options: str, app: str = "app.main:create_app", factory: bool = True
+) -> list[str]:
+    """uvicorn serving ``app`` (the application's factory by default) on ``port`` of the
+    loopback, with uvicorn's further ``options``."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        *(["--factory"] if factory else []),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        *options,
+    ]
+
+
+def spawn(
+    command: list[str], env: dict[str, str], log: Path, cwd: Path = ROOT
+) -> subprocess.Popen[bytes]:
+    """``command`` started in ``cwd``, its output (standard output and error) appended to
+    ``log``."""
+    with log.open("ab") as out:
+        return subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+
+
+def wait_until_healthy(
+    proc: subprocess.Popen,
+    base: str,
+    output: Callable[[], str],
+    *,
+    seconds: float = 60,
+    path: str = "/healthz",
+    request_timeout: float = 1,
+    poll: float = 0.1,
+) -> None:
+    """Return once ``base + path`` answers 200; raise ``ServerDidNotStart`` with the server's
+    ``output()`` as soon as the process has exited, or after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if proc.poll() is not None:
+            raise ServerDidNotStart(
+                f"the server exited with {proc.returncode}; its output:\n{output()}"
+            )
+        try:
+            if httpx.get(base + path, timeout=request_timeout).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise ServerDidNotStart(
+                f"the server did not answer {path} within {seconds:.0f} s; its output:\n{output()}"
+            )
+        time.sleep(poll)
+
+
+def stop(proc: subprocess.Popen, timeout: float = 10) -> None:
+    """Terminate the process, killed when it has not ended within ``timeout`` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @contextmanager
 def live_server(env: dict[str, str]) -> Iterator[str]:
-    """The base URL of a running server (waited for with bounded retries)."""
+    """The base URL of a running server (waited for with a bounded poll)."""
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("the server did not start")
-        yield base
-    finally:
-        proc.terminate()
+    with tempfile.TemporaryDirectory(prefix="live-server-") as folder:
+        log = Path(folder) / "server.log"
+        proc = spawn(uvicorn_command(port), env, log)
+        base = f"http://127.0.0.1:{port}"
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            wait_until_healthy(proc, base, lambda: log.read_text(errors="replace"), seconds=30)
+            yield base
+        finally:
+            stop(proc)
 
 
 CHROMIUM = "/usr/bin/chromium"

@@ -18,6 +18,7 @@ from app.certificates.pdf import activation_cards_pdf, qr_svg
 from app.charts import bar_chart, histogram, paired_bars
 from app.cohorts.roster import parse_roster, template_csv
 from app.cohorts.service import (
+    ImportResult,
     ResetUnconfirmed,
     activation_reissue,
     cohort_for,
@@ -643,18 +644,22 @@ async def import_roster(
         max_bytes=settings.max_upload_bytes,
         max_rows=settings.max_roster_rows,
     )
-    with db.write() as write:
-        result = service.roster_upload(
-            write,
-            actor=user,
-            slug=slug,
-            parsed=parsed,
-            dry_run=form.get("action") == "check",
-            now=now,
-            activation_days=settings.activation_days,
-            secret=settings.secret(),
-            create_organizations=create_organizations,
-        )
+
+    def write_roster() -> ImportResult:  # thousands of rows: in a worker thread too
+        with db.write() as write:
+            return service.roster_upload(
+                write,
+                actor=user,
+                slug=slug,
+                parsed=parsed,
+                dry_run=form.get("action") == "check",
+                now=now,
+                activation_days=settings.activation_days,
+                secret=settings.secret(),
+                create_organizations=create_organizations,
+            )
+
+    result = await run_in_threadpool(write_roster)
     _ = gettext_for(request).gettext
     problems = [
         {"row": p.row, "column": p.column, "message": _(p.message) % p.values}
