@@ -171,8 +171,24 @@ def content_check(
         Path | None, typer.Argument(help="Content folder (default: modules/)")
     ] = None,
 ) -> None:
-    """Validate every curriculum file; problems are named with file and line."""
-    typer.echo(_valid_content(folder, "").describe())
+    """Validate every curriculum file and the item-writing rules; problems are named with
+    file and line, and a table shows each question pool's shape."""
+    from app.curriculum.item_rules import review_items
+
+    content = _valid_content(folder, "")
+    review = review_items(content)
+    for finding in review.findings:
+        typer.echo(str(finding), err=finding.error)
+    typer.echo(content.describe())
+    typer.echo("")
+    typer.echo(review.table())
+    typer.echo("")
+    typer.echo(
+        f"Item rules: {len(review.errors)} error(s), {len(review.warnings)} warning(s), "
+        f"{len(review.accepted)} accepted warning(s)."
+    )
+    if review.errors:
+        fail(f"{len(review.errors)} item-writing error(s) in {folder or 'modules'}.")
 
 
 def _valid_content(folder: Path | None, consequence: str):
@@ -207,6 +223,25 @@ def content_sync(
     except SyncRefused as exc:
         fail(str(exc))
     typer.echo(report)
+
+
+@content_app.command("stats")
+def content_stats(
+    cohort: Annotated[
+        str | None, typer.Option(help="Only this cohort's participants (its slug)")
+    ] = None,
+) -> None:
+    """Item statistics for authors, from the database: per question of every quiz the
+    facility, discrimination and the reasons to revise it (the facilitator's item analysis),
+    and the pre/post facility before and after."""
+    from app.quizzes.stats import content_stats_report
+
+    db = _database()
+    with db.read() as session:
+        try:
+            typer.echo(content_stats_report(session, cohort_slug=cohort))
+        except LookupError as exc:
+            fail(str(exc))
 
 
 @app.command("seed-demo")

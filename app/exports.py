@@ -352,3 +352,12 @@ def export_filename(slug: str, what: str, filter_label: str | None, day: date, e
     parts = [_slug(slug), _slug(what), _slug(filter_label or ""), day.isoformat()]
     extension = _slug(ext.lstrip("."), 8) or "dat"
     return "-".join(part for part in parts if part) + "." + extension
+
+
+def text_columns(rows: Sequence[Sequence[str]]) -> list[str]:
+    """A table as aligned plain-text lines (for the terminal): columns padded to their widest
+    cell, two spaces apart."""
+    if not rows:
+        return []
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]

@@ -567,6 +567,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "contact",
         "nip",
         "position",
+        "check_seed",
     ),
     "cohort_facilitator": ("cohort_id", "user_id"),
     "lesson_progress": ("id", "user_id", "lesson_id", "viewed_at", "completed_at", "late"),
@@ -954,6 +955,7 @@ class _Cohort:
                         contact,
                         None,
                         position,
+                        person.user_id * 2654435761 % 2**31,  # not from rng: keeps its stream
                     ),
                 )
                 self.attendance(person)
@@ -1487,6 +1489,7 @@ def seed_synthetic(
                 None,
                 None,
                 None,
+                0,
             ),
         )
     writer.add(
@@ -1505,6 +1508,7 @@ def seed_synthetic(
             None,
             None,
             None,
+            0,
         ),
     )
     for plan in plans:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -41,6 +42,14 @@ class User(SQLModel, table=True):
     contact: str | None = Field(default=None, max_length=200)
     nip: str | None = Field(default=None, max_length=18)
     position: str | None = Field(default=None, max_length=200)
+    # orders the choices of the lesson checks this participant sees (the same on every visit)
+    check_seed: int = Field(
+        default_factory=lambda: new_check_seed(), sa_column_kwargs={"server_default": "0"}
+    )
+
+
+def new_check_seed() -> int:
+    return secrets.randbelow(2**31)
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,6 +61,21 @@ class QuestionIn(Strict):
     explanation: Text
     source: str = Field(min_length=3, max_length=500)
     tags: Tags
+    # item-writing warnings the author accepted, each with the reason (app.curriculum.item_rules);
+    # not part of the question's wording, so it never makes a new version
+    accept: dict[Slug, str] = Field(default_factory=dict)
+
+    @field_validator("accept")
+    @classmethod
+    def _accepted_with_reasons(cls, accept: dict[str, str]) -> dict[str, str]:
+        for rule, reason in accept.items():
+            if len(reason.strip()) < 10:
+                raise ValueError(f"accepting {rule!r} needs a reason in a sentence")
+        return accept
+
+    def wording(self) -> dict:
+        """Everything a participant can see or be scored by (what versions the question)."""
+        return self.model_dump(exclude={"accept"})
 
     @field_validator("choices")
     @classmethod
@@ -231,12 +246,12 @@ class Content:
                         [lesson.meta.model_dump(), lesson.body, lesson.title_en, lesson.body_en]
                         for lesson in m.lessons
                     ],
-                    "checks": [q.data.model_dump() for q in m.checks],
-                    "quiz": [q.data.model_dump() for q in m.quiz],
+                    "checks": [q.data.wording() for q in m.checks],
+                    "quiz": [q.data.wording() for q in m.quiz],
                 }
                 for m in self.modules
             ],
-            "prepost": [q.data.model_dump() for q in self.prepost],
+            "prepost": [q.data.wording() for q in self.prepost],
             "pledge": self.pledge.model_dump() if self.pledge else None,
             "glossary": [t.model_dump() for t in self.glossary],
         }

@@ -66,6 +66,7 @@ def _lesson_context(
         lesson_id=lesson.id,
         questions=standing.curriculum.checks.get(lesson.id, []),
         user_id=standing.learner.user_id,
+        seed=standing.learner.check_seed,
     )
     previous, following = standing.curriculum.neighbours(lesson)
     return {

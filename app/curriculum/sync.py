@@ -234,7 +234,7 @@ def _sync_quizzes(
 
 
 def _question_payload(doc: QuestionDoc, pool: str) -> dict:
-    return {"pool": pool, **doc.data.model_dump()}
+    return {"pool": pool, **doc.data.wording()}
 
 
 def _sync_questions(

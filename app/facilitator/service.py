@@ -79,10 +79,9 @@ from app.quizzes.stats import (
     PrePostRow,
     QuizAnalysis,
     QuizSummary,
+    item_analyses,
     participant_summaries,
-    prepost_facility,
-    prepost_rows,
-    quiz_analysis,
+    quizzes_in_order,
 )
 
 
@@ -688,16 +687,6 @@ def attendance_mark(
 # ---------------------------------------------------------------- quiz results
 
 
-def quizzes_in_order(curriculum: Curriculum) -> list[QuizInfo]:
-    """The pre-test, the module quizzes in module order, the post-test."""
-    position = {m.id: m.position for m in curriculum.modules}
-    kinds = {"pre": 0, "module": 1, "post": 2}
-    return sorted(
-        curriculum.quizzes.values(),
-        key=lambda q: (kinds.get(q.kind, 3), position.get(q.module_id or 0, 0), q.slug),
-    )
-
-
 BINS = 10  # score distribution: 0–10 %, 10–20 %, … 90–100 %
 
 
@@ -861,12 +850,7 @@ def items_view(
     key = (tuple(ids), curriculum.version, count, newest)
     cached = cache.get(key) if cache is not None else None
     if cached is None:
-        analyses = [
-            (q, quiz_analysis(session, quiz_id=q.id, users=users))
-            for q in quizzes_in_order(curriculum)
-        ]
-        rows = prepost_rows(prepost_facility(session, users=users), [a for _, a in analyses])
-        cached = (analyses, rows)
+        cached = item_analyses(session, curriculum, users=users)
         if cache is not None:
             with _ITEMS_LOCK:
                 if len(cache) >= _ITEMS_CACHE_SIZE:

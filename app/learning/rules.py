@@ -60,6 +60,7 @@ class Learner:
     after_opens: datetime  # workshop_over_at(workshop_end) in the cohort's time zone
     partner_id: int | None
     partner_name: str | None
+    check_seed: int = 0  # orders the choices of the lesson checks this participant sees
 
 
 # ---------------------------------------------------------------- lessons

@@ -96,6 +96,7 @@ class Standing:
 
 
 _partner = aliased(User)
+_me = aliased(User)
 LEARNER = (
     select(
         col(Couple.code),
@@ -105,9 +106,11 @@ LEARNER = (
         col(Cohort.workshop_end),
         col(_partner.id),
         col(_partner.display_name),
+        col(_me.check_seed),
     )
     .select_from(Couple)
     .join(Cohort, col(Cohort.id) == Couple.cohort_id)
+    .join(_me, col(_me.id) == bindparam("user_id"))
     .outerjoin(
         _partner,
         (col(_partner.couple_id) == Couple.id) & (col(_partner.id) != bindparam("user_id")),
@@ -136,6 +139,7 @@ def learner_for(session: Session, *, user: CurrentUser | User, tz: tzinfo) -> Le
         after_opens=workshop_over_at(row[4], tz),
         partner_id=row[5],
         partner_name=row[6],
+        check_seed=row[7],
     )
 
 

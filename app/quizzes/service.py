@@ -372,6 +372,7 @@ class CheckView:
     selected: list[int]
     correct: bool | None  # None: not answered yet
     tries: int
+    choices: list[dict]  # in the order this participant sees them
 
     @property
     def answered(self) -> bool:
@@ -393,11 +394,24 @@ CHECK_ANSWERS = (
 )
 
 
+def check_choices(question: CheckQuestion, seed: int) -> list[dict]:
+    """A check's choices in the order one participant sees them: shuffled by the person's
+    seed and the question, the same on every visit (Benar / Salah stay in their order)."""
+    if question.type == "true_false":
+        return question.choices
+    return shuffled(question.choices, seed, f"check:{question.id}")
+
+
 def checks_for_lesson(
-    session: Session, *, lesson_id: int, questions: list[CheckQuestion], user_id: int
+    session: Session,
+    *,
+    lesson_id: int,
+    questions: list[CheckQuestion],
+    user_id: int,
+    seed: int,
 ) -> list[CheckView]:
     """The lesson's check questions (from the curriculum cache) with the user's latest
-    answers: one query."""
+    answers, choices in the participant's order: one query."""
     if not questions:
         return []
     answers = {
@@ -406,7 +420,11 @@ def checks_for_lesson(
             session, CHECK_ANSWERS, {"user_id": user_id, "lesson_id": lesson_id}
         ).all()
     }
-    return [CheckView(q, *(answers[q.id] if q.id in answers else ([], None, 0))) for q in questions]
+    views = []
+    for q in questions:
+        selected, correct, tries = answers.get(q.id, ([], None, 0))
+        views.append(CheckView(q, selected, correct, tries, check_choices(q, seed)))
+    return views
 
 
 def check_answer(

@@ -27,6 +27,7 @@ from sqlalchemy import Integer, Select, and_, case, cast, func, literal_column, 
 from sqlmodel import Session, col
 
 from app.curriculum.models import Choice, Question, Quiz
+from app.curriculum.outline import Curriculum, QuizInfo
 from app.i18n import N_
 from app.learning.selectors import cohort_participants, lessons_done, quiz_records
 from app.quizzes.models import AttemptItem, QuizAttempt
@@ -519,3 +520,101 @@ def prepost_rows(
     return [
         PrePostRow(slug, stems.get(slug, (0, {}))[1], *values) for slug, values in prepost.items()
     ]
+
+
+def quizzes_in_order(curriculum: Curriculum) -> list[QuizInfo]:
+    """The pre-test, the module quizzes in module order, the post-test."""
+    position = {m.id: m.position for m in curriculum.modules}
+    kinds = {"pre": 0, "module": 1, "post": 2}
+    return sorted(
+        curriculum.quizzes.values(),
+        key=lambda q: (kinds.get(q.kind, 3), position.get(q.module_id or 0, 0), q.slug),
+    )
+
+
+def item_analyses(
+    session: Session, curriculum: Curriculum, *, users: Select | None
+) -> tuple[list[tuple[QuizInfo, QuizAnalysis]], list[PrePostRow]]:
+    """The item analysis of every quiz (in path order) and the pre/post facility table, on
+    the first attempts of ``users`` (None: everybody): what the facilitator's item page shows
+    and ``integritas content stats`` prints."""
+    analyses = [
+        (q, quiz_analysis(session, quiz_id=q.id, users=users)) for q in quizzes_in_order(curriculum)
+    ]
+    return analyses, prepost_rows(prepost_facility(session, users=users), [a for _, a in analyses])
+
+
+FLAG_WORDS = {
+    FLAG_TOO_EASY: "too easy",
+    FLAG_TOO_HARD: "too hard",
+    FLAG_WEAK_DISCRIMINATION: "weak discrimination",
+    FLAG_NEGATIVE_DISCRIMINATION: "NEGATIVE discrimination",
+    FLAG_UNUSED_DISTRACTOR: "unused distractor",
+}
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def content_stats_report(session: Session, *, cohort_slug: str | None) -> str:
+    """``integritas content stats``: ``item_analyses`` as plain text for content authors.
+    Raises LookupError (with the message) for an unknown cohort or no synced content."""
+    from app.cohorts.models import Cohort
+    from app.curriculum.models import ContentVersion
+    from app.curriculum.service import load_curriculum
+    from app.exports import text_columns
+
+    version = session.execute(select(func.max(ContentVersion.id))).scalar()
+    if version is None:
+        raise LookupError("No content is synced yet: run `integritas content sync` first.")
+    users = None
+    scope = "all participants"
+    if cohort_slug is not None:
+        cohort = session.execute(
+            select(col(Cohort.id), col(Cohort.title)).where(col(Cohort.slug) == cohort_slug)
+        ).first()
+        if cohort is None:
+            raise LookupError(f"No cohort with the slug {cohort_slug!r}.")
+        users = cohort_participants(cohort[0])
+        scope = f"cohort {cohort_slug} ({cohort[1]})"
+    analyses, prepost = item_analyses(session, load_curriculum(session, version), users=users)
+    out = [
+        f"Item statistics on first attempts, {scope}, content version {version}.",
+        f"facility: share answered right (flag below {TOO_HARD} or above {TOO_EASY}); "
+        f"discrimination: item-rest correlation (flag below {WEAK_DISCRIMINATION}); "
+        "efficiency: discrimination / its largest possible value. docs/item-analysis.md.",
+    ]
+    for quiz, a in analyses:
+        out += [
+            "",
+            f"{quiz.title.get('id', quiz.slug)} ({quiz.slug}): {a.attempts} first attempt(s), "
+            f"mean {_num(a.mean, 0)} %, SD {_num(a.sd, 1)}, alpha {_num(a.alpha)}, "
+            f"SEM {_num(a.sem, 1)} points"
+            + (f" — fewer than {SMALL_SAMPLE}: not stable yet" if a.small_sample else ""),
+        ]
+        if not a.items:
+            continue
+        rows = [("question", "rev", "n", "facility", "discr.", "effic.", "flags")]
+        rows += [
+            (
+                i.slug,
+                str(i.revision),
+                str(i.n),
+                _num(i.facility),
+                _num(i.discrimination),
+                _num(i.efficiency),
+                ", ".join(FLAG_WORDS.get(f, f) for f in i.flags) or "–",
+            )
+            for i in a.items
+        ]
+        out += ["  " + line for line in text_columns(rows)]
+    if prepost:
+        out += ["", "Pre-test and post-test, facility before and after:"]
+        table = [("question", "pre", "n", "post", "n", "change")]
+        table += [
+            (r.slug, _num(r.pre), str(r.n_pre), _num(r.post), str(r.n_post), _num(r.change))
+            for r in prepost
+        ]
+        out += ["  " + line for line in text_columns(table)]
+    return "\n".join(out)

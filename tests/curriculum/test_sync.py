@@ -76,7 +76,7 @@ def test_editing_a_question_keeps_the_old_revision(db, copy):
         )
         assert [(r.revision, r.current) for r in rows] == [(1, False), (2, True)]
         assert rows[0].text["id"] == "Adil berarti…"  # the past stays as it was given
-        assert session.query(Choice).filter_by(question_id=old.id).count() == 2
+        assert session.query(Choice).filter_by(question_id=old.id).count() == 4
 
 
 def test_removing_a_completed_lesson_is_refused_unless_forced(db, copy, settings):

@@ -441,3 +441,48 @@ def test_the_page_renders_the_analysis(db, bank, cohorts, settings):
     assert 'width="66.7"' in main and "q4C" in main
     assert main.count('class="tag"') >= 6  # q1–q3 and q5 one each, q4 two
     assert "Nobody has taken this quiz yet." in main  # the post-test
+
+
+def test_content_stats_prints_the_same_analysis_for_authors(db, bank, cohorts, monkeypatch):
+    """``integritas content stats``: the facilitator's numbers, per cohort or for everybody."""
+    from typer.testing import CliRunner
+
+    from app import cli
+    from app.curriculum.models import ContentVersion
+
+    monkeypatch.setattr(cli, "_database", lambda: db)
+    runner = CliRunner()
+    assert runner.invoke(cli.app, ["content", "stats"]).exit_code == 1  # nothing synced yet
+    with db.write() as session:
+        session.add(ContentVersion(digest="x"))
+
+    result = runner.invoke(cli.app, ["content", "stats", "--cohort", "uji"])
+    assert result.exit_code == 0, result.output
+    items, prepost = result.output.split("Pre-test and post-test, facility before and after:")
+    lines = [line.split() for line in items.splitlines()]
+    assert "cohort uji" in result.output
+    assert ["pre", "(pre-test):", "6", "first", "attempt(s),"] == lines[3][:5]
+    rows = {line[0]: line[1:] for line in lines if line and line[0].startswith("q")}
+    # the hand-computed figures of test_every_item_by_hand, as printed
+    assert rows["q1"] == ["1", "6", "1.00", "–", "–", "too", "easy"]
+    assert rows["q2"] == ["1", "6", "0.50", "0.48", "0.54", "–"]
+    assert rows["q3"] == [
+        "1",
+        "6",
+        "0.17",
+        "-0.61",
+        "-1.06",
+        "too",
+        "hard,",
+        "NEGATIVE",
+        "discrimination",
+    ]
+    assert "fewer than 10: not stable yet" in result.output
+    before_after = {line.split()[0]: line.split()[1:] for line in prepost.splitlines()[2:]}
+    assert before_after["q2"] == ["0.50", "6", "–", "0", "–"]  # nobody took the post-test
+
+    everybody = runner.invoke(cli.app, ["content", "stats"])
+    assert "7 first attempt(s)" in everybody.output  # the other cohort's participant too
+
+    unknown = runner.invoke(cli.app, ["content", "stats", "--cohort", "nowhere"])
+    assert unknown.exit_code == 1 and "No cohort with the slug 'nowhere'." in unknown.output
