@@ -178,6 +178,27 @@ CASES = [
         says="nothing was synced",
         then=lambda db: count(db, ContentVersion) == 0,
     ),
+    # ------------------------------------------------------------ content stats
+    Case(
+        "content stats",
+        "a cohort nobody has answered in yet",
+        args=("--cohort", "uji"),
+        ok=True,
+        database="cohort",
+        says="Item statistics on first attempts, cohort uji",
+    ),
+    Case(
+        "content stats",
+        "a cohort that does not exist",
+        args=("--cohort", "nowhere"),
+        database="cohort",
+        says="No cohort with the slug 'nowhere'.",
+    ),
+    Case(
+        "content stats",
+        "before the curriculum is synced",
+        says="No content is synced yet: run `integritas content sync` first.",
+    ),
     # ------------------------------------------------------------ seed-demo
     Case(
         "seed-demo",

@@ -15,6 +15,9 @@ The rules, and why:
   test of the key positions of its single-answer items against the uniform share of each
   item's choices, at 5 %. Participants see quiz attempts and lesson checks shuffled, but the file
   order is what the facilitator's item review, printed copies and reviewers see.
+- ``key-length-rank`` (warning): a pool's keys are far from evenly spread over the length
+  ranks of their options (longest, second longest, …), by the same test — shortening every key
+  to just below the longest distractor teaches "pick the second longest".
 - ``true-false-balance`` (warning): a pool's true/false keys are outside ``true_share`` "Benar".
 - ``multiple-same-count`` (warning): all multiple-answer items of a pool have the same number of
   correct choices (readers learn "pick three").
@@ -39,7 +42,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rapidfuzz import fuzz, utils
@@ -51,10 +55,20 @@ from app.exports import text_columns
 CHI2_05 = {1: 3.841, 2: 5.991, 3: 7.815, 4: 9.488, 5: 11.070}
 WARNING_RULES = (
     "key-longest",
+    "key-length-rank",
     "key-positions",
     "true-false-balance",
     "multiple-same-count",
     "absolute-word",
+)
+
+
+POOL_RULES = (
+    "key-longest-pool",
+    "key-positions",
+    "key-length-rank",
+    "true-false-balance",
+    "multiple-same-count",
 )
 
 
@@ -119,6 +133,8 @@ class PoolShape:
     key_longest: int = 0
     positions: Counter = field(default_factory=Counter)
     positions_uniform: bool | None = None  # None: too few items to test
+    length_ranks: Counter = field(default_factory=Counter)  # 1: the key is the longest option
+    length_ranks_uniform: bool | None = None
     true_false: int = 0
     keyed_true: int = 0
     multiple_counts: Counter = field(default_factory=Counter)
@@ -146,19 +162,26 @@ class ItemReview:
 
     def table(self) -> str:
         """The summary per pool, and the items per value, as plain text columns."""
-        head = ("pool", "items", "single", "key longest", "key positions", "T/F Benar", "multi")
+        head = (
+            "pool",
+            "items",
+            "single",
+            "key longest",
+            "key positions",
+            "key length rank",
+            "T/F Benar",
+            "multi",
+        )
         rows = [head]
         for p in self.pools:
-            spread = " ".join(f"{k}:{p.positions[k]}" for k in sorted(p.positions)) or "–"
-            if p.positions_uniform is False:
-                spread += " (!)"
             rows.append(
                 (
                     p.name,
                     str(p.items),
                     str(p.single),
                     f"{p.key_longest} ({_pct(p.key_longest, p.single)})",
-                    spread,
+                    _spread(p.positions, p.positions_uniform),
+                    _spread(p.length_ranks, p.length_ranks_uniform),
                     f"{p.keyed_true}/{p.true_false} ({_pct(p.keyed_true, p.true_false)})",
                     ",".join(f"{k}×{n}" for k, n in sorted(p.multiple_counts.items())) or "–",
                 )
@@ -170,6 +193,11 @@ class ItemReview:
             value_rows.append((v, *(str(p.per_value[v]) for p in self.pools)))
         lines += text_columns(value_rows)
         return "\n".join(lines)
+
+
+def _spread(counts: Counter, uniform: bool | None) -> str:
+    text = " ".join(f"{k}:{counts[k]}" for k in sorted(counts)) or "–"
+    return text + " (!)" if uniform is False else text
 
 
 def _pct(part: int, whole: int) -> str:
@@ -185,6 +213,22 @@ def _pools(content: Content) -> list[tuple[str, Path | None, list[QuestionDoc]]]
         ("pre/post", content.prepost[0].file if content.prepost else None, content.prepost)
     )
     return pools
+
+
+def _key_position(q: QuestionDoc) -> int:
+    return next(i for i, c in enumerate(q.data.choices) if c.correct)
+
+
+def _length_rank(q: QuestionDoc) -> int:
+    """0 when the key is the longest option, 1 the second longest, … (ties: file order)."""
+    lengths = sorted(
+        ((-len(c.text.id), i, c.correct) for i, c in enumerate(q.data.choices)),
+    )
+    return next(rank for rank, (_, _, correct) in enumerate(lengths) if correct)
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(n, 'th') }"
 
 
 def _key_text(q: QuestionDoc) -> str:
@@ -226,6 +270,7 @@ class _Reviewer:
         if d.type == "single":
             shape.single += 1
             shape.positions[keys[0] + 1] += 1
+            shape.length_ranks[_length_rank(q) + 1] += 1
             key = len(d.choices[keys[0]].text.id)
             longest = max(len(c.text.id) for c in d.choices if not c.correct)
             if key >= r.key_ratio * longest:
@@ -326,18 +371,20 @@ class _Reviewer:
             )
         singles = [q for q in items if q.data.type == "single"]
         if len(singles) >= r.min_pool_for_spread:
-            shape.positions_uniform = self.uniform(singles)
-            if not shape.positions_uniform:
-                spread = ", ".join(
-                    f"position {k}: {shape.positions[k]}" for k in sorted(shape.positions)
-                )
-                self.add(
-                    None,
-                    file,
-                    first("single"),
-                    "key-positions",
-                    f"{name}: the keys' positions are far from even ({spread})",
-                )
+            spreads = (
+                ("key-positions", _key_position, "positions", lambda k: f"position {k}",
+                 "the keys' positions are far from even ({})"),
+                ("key-length-rank", _length_rank, "length_ranks", _ordinal,
+                 "the keys' lengths among their options are far from even (longest = 1st; {})"
+                 " — readers learn which length to pick"),
+            )  # fmt: skip
+            for rule, place, attr, label, message in spreads:
+                uniform = self.uniform(singles, place)
+                setattr(shape, f"{attr}_uniform", uniform)
+                if not uniform:
+                    counts = getattr(shape, attr)
+                    spread = ", ".join(f"{label(k)}: {counts[k]}" for k in sorted(counts))
+                    self.add(None, file, first("single"), rule, f"{name}: {message.format(spread)}")
         low, high = r.true_share
         if shape.true_false >= 3 and not (low <= shape.keyed_true / shape.true_false <= high):
             self.add(
@@ -361,13 +408,14 @@ class _Reviewer:
             )
         return shape
 
-    def uniform(self, singles: list[QuestionDoc]) -> bool:
-        """Chi-square of the keys' positions against each item's own uniform share."""
+    def uniform(self, singles: list[QuestionDoc], place: Callable[[QuestionDoc], int]) -> bool:
+        """Chi-square of where the keys are (``place``: 0 … choices − 1) against each item's
+        own uniform share."""
         observed: Counter[int] = Counter()
         expected: dict[int, float] = {}
         for q in singles:
             n = len(q.data.choices)
-            observed[next(i for i, c in enumerate(q.data.choices) if c.correct)] += 1
+            observed[place(q)] += 1
             for i in range(n):
                 expected[i] = expected.get(i, 0.0) + 1 / n
         chi2 = sum((observed[i] - e) ** 2 / e for i, e in expected.items())
@@ -425,10 +473,21 @@ class _Reviewer:
 
 def review_items(content: Content, rules: ItemRules | None = None) -> ItemReview:
     reviewer = _Reviewer(rules or ItemRules())
-    shapes = [reviewer.pool(name, file, items) for name, file, items in _pools(content)]
+    pools = _pools(content)
+    shapes = [reviewer.pool(name, file, items) for name, file, items in pools]
+    # all pools together, as a participant meets them over the course: the pool-level rules
+    # again (the items' own findings are already there)
+    everything = [q for _, _, items in pools for q in items]
+    if everything:
+        kept, reviewer.findings = reviewer.findings, []
+        root = everything[0].file.parent.parent if content.modules else everything[0].file.parent
+        shapes.append(reviewer.pool("all", root, everything))
+        reviewer.findings = kept + [
+            replace(f, line=None) for f in reviewer.findings if f.rule in POOL_RULES
+        ]
     reviewer.duplicates(content)
     if content.prepost:
-        reviewer.coverage(content, shapes[-1])
+        reviewer.coverage(content, shapes[len(pools) - 1])
     for q in (q for _, _, items in _pools(content) for q in items):
         for rule in q.data.accept:
             if rule not in WARNING_RULES:

@@ -118,6 +118,32 @@ def test_keys_always_in_the_same_position_are_a_warning_and_a_spread_is_not(tmp_
     assert review.pools[1].positions == {1: 2, 2: 2, 3: 2, 4: 2}
 
 
+def test_keys_always_of_the_same_length_rank_are_a_warning_in_the_pool_and_the_course(
+    tmp_path,
+):
+    # every key just shorter than one distractor: "pick the second longest" would score
+    texts = ("jawaban kedua", "jawaban paling panjang", "pendek", "singkat")
+    quiz = [single(f"q-{n}", key=0, texts=texts) for n in range(8)]
+    for n, q in enumerate(quiz):  # positions spread, so only the length rank is off
+        q["choices"] = q["choices"][n % 4 :] + q["choices"][: n % 4]
+    content, root = content_with(tmp_path, quiz)
+    review = review_items(content, QUIET)
+    first = line_of(root, "01-satu/quiz.yaml", "slug: q-0")
+    assert found(review, "key-length-rank") == [
+        f"content/01-satu/quiz.yaml:{first}: warning [key-length-rank] m1 quiz: the keys' "
+        "lengths among their options are far from even (longest = 1st; 2nd: 8) — readers "
+        "learn which length to pick"
+    ]
+    assert found(review, "key-positions") == []
+    assert review.pools[1].length_ranks == {2: 8}
+    # all pools together, as a participant meets them: the same test over the course
+    whole = [str(f) for f in review.findings if f.rule == "key-length-rank" and f.line is None]
+    assert len(whole) == 1 and whole[0].startswith("content: warning [key-length-rank] all:")
+    everything = review.pools[-1]
+    assert everything.name == "all"
+    assert everything.items == sum(p.items for p in review.pools[:-1])
+
+
 def test_true_false_keys_outside_forty_to_sixty_percent_benar_are_a_warning(tmp_path):
     quiz = [true_false(f"t-{n}", f"Pernyataan nomor {n}.", keyed_true=n == 0) for n in range(4)]
     content, root = content_with(tmp_path, quiz)
@@ -288,6 +314,9 @@ def test_content_check_prints_the_pools_shape_and_fails_on_item_errors(tmp_path,
             "longest",
             "key",
             "positions",
+            "key",
+            "length",
+            "rank",
             "T/F",
             "Benar",
             "multi",
@@ -296,3 +325,15 @@ def test_content_check_prints_the_pools_shape_and_fails_on_item_errors(tmp_path,
         rows = result.output.split(header, 1)[1].splitlines()[1:10]
         assert [r.split()[0] for r in rows][:3] == ["kejujuran", "kemandirian", "keadilan"]
 
+
+def test_the_curriculum_passes_the_item_rules_with_no_warning_left_unexplained():
+    from app.config import ROOT
+
+    content, problems = load_content(ROOT / "modules")
+    assert problems == []
+    review = review_items(content)
+    assert [str(f) for f in review.errors + review.warnings] == []
+    assert 27 <= len(content.prepost) <= 30
+    prepost = review.pools[-1]
+    assert all(prepost.per_module[m.data.slug] >= 8 for m in content.modules), prepost.per_module
+    assert all(prepost.per_value[v.slug] >= 3 for v in content.values), prepost.per_value
