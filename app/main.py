@@ -8,14 +8,13 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette_compress import CompressMiddleware
 
 from app import i18n
 from app.config import Settings, get_settings
@@ -24,6 +23,7 @@ from app.deps import DbDep, attach, identify, load_context, load_curriculum_now
 from app.edge import BodyLimitMiddleware, HeadMiddleware
 from app.errors import AppError, LoginRequired
 from app.i18n import N_
+from app.static_files import HashedStaticFiles
 from app.web import SecurityHeadersMiddleware, is_htmx, make_templates, message_text, render
 
 log = logging.getLogger("integritas")
@@ -98,11 +98,7 @@ def create_app(
     attach(api, settings=settings, db=db, clock=clock)
     app.mount(API_PREFIX, api, name="api")
 
-    app.mount(
-        "/static",
-        StaticFiles(directory=str(Path(__file__).parent / "static")),
-        name="static",
-    )
+    app.mount("/static", HashedStaticFiles(), name="static")
     install_error_handlers(app)
     app.add_middleware(
         BodyLimitMiddleware,
@@ -110,6 +106,9 @@ def create_app(
         upload_bytes=settings.max_upload_bytes,
         refuse=body_too_large,
     )
+    # HTML, CSS, JavaScript, SVG and JSON travel compressed (zstd, brotli or gzip, as the
+    # client accepts); inside HEAD, so a HEAD's Content-Length is the compressed one
+    app.add_middleware(CompressMiddleware, minimum_size=500)
     app.add_middleware(HeadMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.production)
     return app

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app import i18n
 from app.config import ROOT, Settings
 from app.errors import AppError
+from app.static_files import static_url
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -86,6 +87,7 @@ def make_templates(settings: Settings) -> Environment:
     env.globals["language_names"] = i18n.LANGUAGE_NAMES
     env.globals["local_date"] = lambda value: i18n.local(value, settings.timezone).date()
     env.globals["one_day"] = timedelta(days=1)
+    env.globals["static_url"] = static_url
     return env
 
 
