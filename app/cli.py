@@ -244,6 +244,39 @@ def content_stats(
             fail(str(exc))
 
 
+@app.command()
+def backup(
+    path: Annotated[Path, typer.Argument(help="The backup file to write")],
+    force: Annotated[bool, typer.Option(help="Overwrite the file if it exists")] = False,
+) -> None:
+    """Copy the whole database to PATH while the site runs (SQLite's online backup;
+    PostgreSQL: pg_dump's custom format)."""
+    from app.backup import BackupError
+    from app.backup import backup as run
+
+    try:
+        typer.echo(run(get_settings().resolved_database_url(), path, force=force).message)
+    except BackupError as exc:
+        fail(str(exc))
+
+
+@app.command()
+def restore(
+    path: Annotated[Path, typer.Argument(help="A file written by `integritas backup`")],
+    force: Annotated[
+        bool, typer.Option(help="Replace a database that holds data (stop the site first)")
+    ] = False,
+) -> None:
+    """Put a backup back into the database of APP_DATABASE_URL."""
+    from app.backup import BackupError
+    from app.backup import restore as run
+
+    try:
+        typer.echo(run(get_settings().resolved_database_url(), path, force=force).message)
+    except BackupError as exc:
+        fail(str(exc))
+
+
 @app.command("seed-demo")
 def seed_demo() -> None:
     """Create the demo accounts, cohorts and history (safe to run again)."""

@@ -78,6 +78,12 @@ def a_token(db: Database, _folder: Path) -> None:
         token_create(session, actor=None, name="dasbor", now=utcnow())
 
 
+def a_backup(db: Database, folder: Path) -> None:
+    from app.backup import backup
+
+    backup(db.engine.url.render_as_string(hide_password=False), folder / "b.db")
+
+
 @dataclass(frozen=True)
 class Case:
     """One run of a command. ``says``: text that must stand on one line of the output (of
@@ -198,6 +204,45 @@ CASES = [
         "content stats",
         "before the curriculum is synced",
         says="No content is synced yet: run `integritas content sync` first.",
+    ),
+    # ------------------------------------------------------------ backup and restore
+    Case(
+        "backup",
+        "the database while nothing else runs",
+        args=("{dir}/copy.db",),
+        ok=True,
+        database="synced",
+        says="Backed up the database to {dir}/copy.db",
+    ),
+    Case(
+        "backup",
+        "onto a file that exists",
+        args=("{dir}/copy.db",),
+        prepare=write("copy.db", "an older backup"),
+        says="{dir}/copy.db exists already: name a new file, or add --force.",
+    ),
+    Case(
+        "restore",
+        "a backup into a database without data",
+        args=("{dir}/b.db",),
+        ok=True,
+        prepare=a_backup,
+        says="Restored {dir}/b.db: 0 user_account, 0 quiz_attempt",
+    ),
+    Case(
+        "restore",
+        "over a database that holds data",
+        args=("{dir}/b.db",),
+        database="cohort",
+        prepare=a_backup,
+        says="The database holds data already: restoring replaces all of it. Add --force",
+    ),
+    Case(
+        "restore",
+        "a file that is no backup",
+        args=("{dir}/notes.txt",),
+        prepare=write("notes.txt", "not a database"),
+        says="{dir}/notes.txt is not a SQLite database file, which this database needs.",
     ),
     # ------------------------------------------------------------ seed-demo
     Case(
