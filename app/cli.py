@@ -122,20 +122,20 @@ def serve(
         proxy_headers=bool(proxies),
         forwarded_allow_ips=proxies or None,
         log_level="info",
+        # the application writes its own access log: one JSON line per request, without
+        # addresses or query strings (app.edge.RequestLogMiddleware)
+        access_log=False,
     )
 
 
 def _require_current_schema(db: Database) -> None:
     """Exit 1 unless the database answers and its schema is the one this version migrates
     to (a server on an older schema would fail on its first page, not at start)."""
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
+    from app.migrate import current_heads, expected_heads
 
-    from app.migrate import alembic_config
-
-    expected = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    expected = expected_heads()
     with db.engine.connect() as conn:
-        current = set(MigrationContext.configure(conn).get_current_heads())
+        current = current_heads(conn)
     if current != expected:
         where = db.engine.url.render_as_string(hide_password=True)
         fail(

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # whose X-Forwarded-For / X-Forwarded-Proto are believed: addresses or networks,
     # comma-separated (e.g. "127.0.0.1" behind nginx on the same machine); none by default
     trusted_proxies: str = ""
+    # /metrics in Prometheus' text format (counts and latencies per route); off by default
+    metrics: bool = False
     # learning policy (DESIGN §3): the defaults a content sync gives module quizzes, and how
     # long a printed activation code stays valid
     pass_mark: int = Field(default=70, ge=1, le=100)

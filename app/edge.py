@@ -9,12 +9,23 @@
   memory and handed on whole.
 - ``HeadMiddleware``: ``HEAD`` is answered wherever ``GET`` is — the same status and
   headers, no body.
+- ``RequestLogMiddleware`` (outermost) with ``RouteProbe`` (innermost): every request gets an
+  id (a proxy's ``X-Request-ID`` when it looks like one, else a new one), answered in
+  ``X-Request-ID`` and shown on error pages, and one JSON line in the log ``integritas.access``:
+  time, id, method, the route's template (``/learn/lessons/{slug}``, never the path a person
+  typed), status, duration and bytes sent. No query string, address, cookie or user: nothing
+  personal. With ``APP_METRICS=true`` the same figures feed ``/metrics``.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import re
+import secrets
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi.routing import iter_route_contexts
@@ -122,3 +133,87 @@ class HeadMiddleware:
             await send(message)
 
         await self.app({**scope, "method": "GET"}, receive, send_headers_only)
+
+
+# ---------------------------------------------------------------- request ids and the access log
+
+ACCESS_LOG = logging.getLogger("integritas.access")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+_INFO = "integritas.request"  # the scope key both middlewares share (a shallow copy keeps it)
+
+
+class RequestLogMiddleware:
+    """An id per request, and one JSON line per request once it is answered."""
+
+    def __init__(self, app: ASGIApp, observe: Callable[[str, str, int, float], None] | None = None):
+        self.app = app
+        self.observe = observe
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"").decode(
+            "latin-1"
+        )
+        request_id = given if REQUEST_ID.match(given) else secrets.token_hex(8)
+        info: dict[str, Any] = {"id": request_id, "route": None}
+        scope[_INFO] = info
+        scope.setdefault("state", {})["request_id"] = request_id
+        answer = {"status": 500, "bytes": 0}
+        started = time.perf_counter()
+
+        async def send_logged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                answer["status"] = message["status"]
+                message = {
+                    **message,
+                    "headers": [
+                        *message.get("headers", []),
+                        (b"x-request-id", request_id.encode()),
+                    ],
+                }
+            elif message["type"] == "http.response.body":
+                answer["bytes"] += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_logged)
+        finally:
+            seconds = time.perf_counter() - started
+            route = info["route"] or "(no route)"
+            ACCESS_LOG.info(
+                json.dumps(
+                    {
+                        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                        "request_id": request_id,
+                        "method": scope["method"],
+                        "route": route,
+                        "status": answer["status"],
+                        "duration_ms": round(seconds * 1000, 1),
+                        "bytes": answer["bytes"],
+                    }
+                )
+            )
+            if self.observe is not None:
+                self.observe(scope["method"], route, answer["status"], seconds)
+
+
+class RouteProbe:
+    """Innermost: after the router answered, note which route it chose (its template)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            info = scope.get(_INFO)
+            route = getattr(scope.get("route"), "path", None)
+            root = scope.get("root_path", "")
+            if info is not None:
+                if route is not None:
+                    info["route"] = f"{root}{route}"
+                elif root:  # a mounted app without routes of its own (the static files)
+                    info["route"] = f"{root}/{{path}}"

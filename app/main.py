@@ -13,6 +13,7 @@ from urllib.parse import quote
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette_compress import CompressMiddleware
 
@@ -20,9 +21,18 @@ from app import i18n
 from app.config import Settings, get_settings
 from app.db import Database, make_engine, utcnow
 from app.deps import DbDep, attach, identify, load_context, load_curriculum_now
-from app.edge import BodyLimitMiddleware, HeadMiddleware
+from app.edge import (
+    ACCESS_LOG,
+    BodyLimitMiddleware,
+    HeadMiddleware,
+    RequestLogMiddleware,
+    RouteProbe,
+)
 from app.errors import AppError, LoginRequired
 from app.i18n import N_
+from app.metrics import CONTENT_TYPE as METRICS_TYPE
+from app.metrics import Metrics
+from app.migrate import current_heads, expected_heads
 from app.static_files import HashedStaticFiles
 from app.web import SecurityHeadersMiddleware, is_htmx, make_templates, message_text, render
 
@@ -79,19 +89,41 @@ def create_app(
     app.include_router(reports_router)
     app.include_router(admin_router)
 
+    heads = expected_heads()
+
     @app.get("/healthz", include_in_schema=False)
     async def healthz(db: DbDep) -> Response:
+        """Up when the database answers; it also says whether the schema is at this code's
+        migrations ("head") and which content version is synced."""
+        body: dict[str, object] = {"status": "unavailable", "database": "error"}
         try:
-            ok = db.ping()
+            with db.engine.connect() as conn:
+                at = current_heads(conn)
+                version = conn.execute(text("SELECT max(id) FROM content_version")).scalar()
+            body = {
+                "status": "ok",
+                "database": "ok",
+                "migrations": "head" if at == heads else "behind",
+                "content_version": version,
+            }
         except Exception:  # noqa: BLE001 — any database failure makes the check fail
             log.exception("health check: database unreachable")
-            ok = False
-        status = 200 if ok else 503
         return JSONResponse(
-            {"status": "ok" if ok else "unavailable", "database": "ok" if ok else "error"},
-            status_code=status,
+            body,
+            status_code=200 if body["status"] == "ok" else 503,
             headers={"Cache-Control": "no-store"},
         )
+
+    if settings.metrics:
+        metrics = Metrics()
+
+        @app.get("/metrics", include_in_schema=False)
+        async def metrics_page() -> Response:
+            return Response(
+                metrics.exposition(),
+                media_type=METRICS_TYPE,
+                headers={"Cache-Control": "no-store"},
+            )
 
     # the JSON API: an application of its own (its schema, its errors, bearer tokens only)
     api = create_api()
@@ -100,6 +132,7 @@ def create_app(
 
     app.mount("/static", HashedStaticFiles(), name="static")
     install_error_handlers(app)
+    app.add_middleware(RouteProbe)
     app.add_middleware(
         BodyLimitMiddleware,
         form_bytes=settings.max_form_bytes,
@@ -111,7 +144,20 @@ def create_app(
     app.add_middleware(CompressMiddleware, minimum_size=500)
     app.add_middleware(HeadMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.production)
+    app.add_middleware(RequestLogMiddleware, observe=metrics.observe if settings.metrics else None)
+    _access_log_to_stderr()
     return app
+
+
+def _access_log_to_stderr() -> None:
+    """The access log's JSON lines on standard error (once per process), unless the
+    operator's logging configuration already handles them."""
+    if not ACCESS_LOG.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        ACCESS_LOG.addHandler(handler)
+        ACCESS_LOG.setLevel(logging.INFO)
+        ACCESS_LOG.propagate = False
 
 
 def size_words(size: int) -> str:
@@ -163,7 +209,13 @@ def error_response(
     return render(
         request,
         template,
-        {"status": status, "code": code, "reason": reason, "detail": detail},
+        {
+            "status": status,
+            "code": code,
+            "reason": reason,
+            "detail": detail,
+            "request_id": getattr(request.state, "request_id", None),
+        },
         status_code=status,
         headers=headers,
     )

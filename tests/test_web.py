@@ -55,7 +55,38 @@ def test_validation_error_gets_422_page(client, db, settings):
 def test_healthz_checks_the_database(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    # the test database is built from the models, without migrations: "behind"
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "migrations": "behind",
+        "content_version": None,
+    }
+
+
+def test_healthz_says_the_schema_is_at_head_and_which_content_is_synced(tmp_path, settings):
+    from fastapi.testclient import TestClient
+
+    from app import migrate
+    from app.curriculum.sync import sync_content
+    from app.db import Database, make_engine
+    from app.main import create_app
+    from tests.conftest import fixture_content
+
+    url = f"sqlite:///{tmp_path / 'migrated.db'}"
+    migrate.upgrade(url)
+    db = Database(make_engine(url))
+    with TestClient(create_app(settings, db)) as c:
+        assert c.get("/healthz").json()["migrations"] == "head"
+        assert c.get("/healthz").json()["content_version"] is None
+        sync_content(db, fixture_content())
+        assert c.get("/healthz").json() == {
+            "status": "ok",
+            "database": "ok",
+            "migrations": "head",
+            "content_version": 1,
+        }
+    db.dispose()
 
 
 def test_healthz_reports_a_broken_database(settings, db):
