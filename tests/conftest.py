@@ -7,12 +7,13 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event, text
+from sqlalchemy import create_engine, event, text
 
 import app.models  # noqa: F401
 from app.config import ROOT, Settings
@@ -42,6 +43,23 @@ def pg_engine():
         metadata.create_all(conn)
     yield engine
     engine.dispose()
+
+
+@contextmanager
+def scratch_pg_database(name: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database next to the test one (its URL), dropped afterwards."""
+    assert PG_URL, "needs TEST_DATABASE_URL"
+    base, _, _ = PG_URL.rpartition("/")
+    admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture

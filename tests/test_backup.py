@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from app.backup import BackupError, backup, restore
-from tests.conftest import csrf_of, login
+from tests.conftest import csrf_of, login, scratch_pg_database
 from tests.e2e.browser import demo_server
 from tests.live_server import run_cli
 
@@ -175,22 +175,12 @@ def test_postgresql_backup_restores_into_another_database(tmp_path, db, settings
     dump = tmp_path / "site.dump"
     assert "Backed up" in backup(PG_URL, dump).message
     assert dump.read_bytes().startswith(b"PGDMP")
-    base, _, _ = PG_URL.rpartition("/")
-    name = "integritas_restore_test"
-    admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
+    with scratch_pg_database("integritas_restore_test") as fresh:
         with db.read() as session:
             users = session.execute(text("SELECT count(*) FROM user_account")).scalar()
-        done = restore(f"{base}/{name}", dump)
+        done = restore(fresh, dump)
         assert f": {users} user_account, 0 quiz_attempt" in done.message
         with pytest.raises(BackupError, match="holds data already"):
-            restore(f"{base}/{name}", dump)
+            restore(fresh, dump)
         with pytest.raises(BackupError, match="is not a pg_dump custom-format file"):
-            restore(f"{base}/{name}", Path(__file__))
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+            restore(fresh, Path(__file__))

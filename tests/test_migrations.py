@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect
 
 from app import migrate
+from tests.conftest import scratch_pg_database
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -17,17 +18,8 @@ def empty_url(tmp_path):
     if not PG_URL:
         yield f"sqlite:///{tmp_path / 'migrate.db'}"
         return
-    # a separate, empty PostgreSQL database next to the test one
-    base, _, _ = PG_URL.rpartition("/")
-    name = "integritas_migrate_test"
-    admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield f"{base}/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_pg_database("integritas_migrate_test") as url:
+        yield url
 
 
 def test_upgrade_check_downgrade(empty_url):
