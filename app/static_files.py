@@ -37,11 +37,26 @@ class Fingerprints:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self._known: dict[str, tuple[int, int, str]] = {}
+        # the resolved path of each existing file asked for (a page asks for the same few;
+        # only existing files are kept, so a request for made-up names adds nothing)
+        self._paths: dict[str, Path] = {}
         self._lock = threading.Lock()
 
-    def digest(self, relative: str) -> str | None:
+    def _path(self, relative: str) -> Path | None:
+        known = self._paths.get(relative)
+        if known is not None:
+            return known
         path = (self.root / relative).resolve()
         if not path.is_relative_to(self.root):
+            return None
+        if path.is_file():
+            with self._lock:
+                self._paths[relative] = path
+        return path
+
+    def digest(self, relative: str) -> str | None:
+        path = self._path(relative)
+        if path is None:
             return None
         try:
             stat = path.stat()

@@ -6,7 +6,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterator
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -73,6 +75,36 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
+class Fragments:
+    """Parts of pages that depend only on what their key names (e.g. a lesson's body: the
+    lesson, the content version, the locale), rendered once and kept. In a template::
+
+        {% call fragment("lesson-body", lesson.id, content_version, locale) %}…{% endcall %}
+
+    The body is rendered on the first request for a key; later requests reuse its HTML. The
+    key must name everything the body reads: nothing about the person or the request may be
+    inside. At most ``size`` bodies are kept (the least recently used go first)."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._kept: OrderedDict[tuple[Any, ...], Markup] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, *key: Any, caller: Callable[[], str]) -> Markup:
+        html = self._kept.get(key)
+        if html is not None:
+            return html
+        html = Markup(caller())  # noqa: S704 — the template's own escaped output
+        with self._lock:
+            self._kept[key] = html
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+        return html
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+
 def make_templates(settings: Settings) -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(ROOT / "templates")),
@@ -88,6 +120,7 @@ def make_templates(settings: Settings) -> Environment:
     env.globals["local_date"] = lambda value: i18n.local(value, settings.timezone).date()
     env.globals["one_day"] = timedelta(days=1)
     env.globals["static_url"] = static_url
+    env.globals["fragment"] = Fragments()
     return env
 
 

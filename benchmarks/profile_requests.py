@@ -30,6 +30,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--what", choices=["lesson", "answer"], default="lesson")
+    parser.add_argument("--sort", default="cumulative", help="pstats order: cumulative, tottime…")
     parser.add_argument("--time-only", action="store_true", help="no profiler: plain timing")
     opts = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="profile-"))
@@ -103,7 +104,9 @@ def main() -> None:
             for _ in range(opts.n):
                 await one()
             profiler.disable()
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(opts.top)
+            profiler.dump_stats(str(work / "profile.pstats"))
+            print(f"profile written to {work / 'profile.pstats'}")
+            pstats.Stats(profiler).sort_stats(opts.sort).print_stats(opts.top)
 
     asyncio.run(run())
 

@@ -1,10 +1,13 @@
 """Load benchmarks, reported as ratios measured in one run on this machine (DESIGN §7).
 
-    .venv/bin/python benchmarks/run.py [--seconds 10] [--connections 32]
+    .venv/bin/python benchmarks/run.py [--seconds 10] [--connections 32] [--compare DIR]
 
 Needs wrk (apt-get install wrk). Starts its own servers on loopback ports, with a fresh SQLite
 database (migrated, curriculum synced, demo seeded), one uvicorn worker with uvloop and
-httptools. Writes benchmarks/results.md.
+httptools: the lesson page, the learning map, the quiz page, the answer POST and /healthz under
+load and with one client, beside a bare Starlette route returning a page of the lesson's size
+(the limit). ``--compare DIR`` measures another copy of the code in the same run. Writes the
+sections "Pages under load" and "Roster import" of benchmarks/results.md.
 """
 
 from __future__ import annotations
@@ -23,7 +26,20 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import PRODUCTION_SERVER, ROOT, production_env, run_cli, server
+from benchmarks.common import (
+    PRODUCTION_SERVER,
+    RESULTS,
+    ROOT,
+    code_state,
+    cpu_model,
+    load_averages,
+    now_stamp,
+    nproc,
+    production_env,
+    replace_section,
+    run_cli,
+    server,
+)
 
 
 def csrf_in(html: str) -> str:
@@ -60,42 +76,52 @@ def wrk(
     *,
     headers: dict | None = None,
     script: str | None = None,
+    threads: int = 2,
 ) -> dict:
-    args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for key, value in (headers or {}).items():
         args += ["-H", f"{key}: {value}"]
     if script:
         args += ["-s", script]
     out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
-    factor = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
         "rps": rps,
-        "p99_ms": float(p99.group(1)) * factor,
+        "p50_ms": _latency(out, "50%"),
+        "p99_ms": _latency(out, "99%"),
         "errors": int(non2xx.group(1)) if non2xx else 0,
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=32)
-    opts = parser.parse_args()
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk is not installed: apt-get install wrk")
-    work = Path(tempfile.mkdtemp(prefix="bench-"))
-    env = production_env(work, f"sqlite:///{work / 'bench.db'}", "benchmark-secret-" + "z" * 32)
-    for args in (["migrate"], ["content", "sync"], ["seed-demo"]):
-        run_cli(env, *args)
+def _latency(out: str, percentile: str) -> float:
+    """A percentile of wrk's latency distribution, in milliseconds."""
+    found = re.search(rf"{percentile}\s+([\d.]+)(us|ms|s)\b", out)
+    return float(found.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[found.group(2)]
 
-    with server(env, work / "app.log", *PRODUCTION_SERVER) as app_base:
+
+PAGES = [
+    # (key, what the table calls it, its target share of the limit)
+    ("lesson", "lesson page, signed in", "≥ 0.20"),
+    ("map", "learning map (`/learn`)", ""),
+    ("quiz", "quiz page, an attempt in progress (`/learn/quizzes/pre-test`)", ""),
+    ("answer", "quiz answer POST (htmx save)", "≥ 0.10"),
+    ("health", "`/healthz` (two small reads, JSON): the stack's own floor", ""),
+]
+
+
+def measure_app(work: Path, env: dict, opts, app_dir: Path, name: str) -> dict:
+    """Each page under load (``opts.connections``) and with one client, served from the code
+    in ``app_dir`` on a fresh database of the demo."""
+    env = {**env, "APP_DATABASE_URL": f"sqlite:///{work / f'{name}.db'}"}
+    for args in (["migrate"], ["content", "sync"], ["seed-demo"]):
+        run_cli(env, *args, cwd=app_dir)
+    options = ("--app-dir", str(app_dir), *PRODUCTION_SERVER)
+    with server(env, work / "app.log", *options, cwd=app_dir) as app_base:
         cookie = sign_in(app_base, "tng24-001a")
         learn = httpx.get(app_base + "/learn", headers={"Cookie": cookie}).text
         lesson = re.findall(r'href="(/learn/lessons/[^"]+)"', learn)[-1]
         html = httpx.get(app_base + lesson, headers={"Cookie": cookie}).text
-        page_bytes = len(html.encode())
         # a quiz answer POST needs an attempt in progress: the demo user "sari" starts the
         # pre-test (answers are saved as given, over and over, like a participant would)
         quiz_cookie = sign_in(app_base, "sari")
@@ -115,17 +141,41 @@ def main() -> None:
             f'wrk.headers["X-CSRF-Token"] = "{token}"\n'
             f'wrk.headers["Cookie"] = "{quiz_cookie}"\n'
         )
-        results = {
-            "lesson": wrk(
-                app_base + lesson, opts.seconds, opts.connections, headers={"Cookie": cookie}
-            ),
-            "answer": wrk(
-                app_base + "/learn/quizzes/pre-test/save",
-                opts.seconds,
-                opts.connections,
-                script=str(lua),
-            ),
+        targets = {
+            "lesson": (app_base + lesson, {"headers": {"Cookie": cookie}}),
+            "map": (app_base + "/learn", {"headers": {"Cookie": cookie}}),
+            "quiz": (app_base + "/learn/quizzes/pre-test", {"headers": {"Cookie": quiz_cookie}}),
+            "answer": (app_base + "/learn/quizzes/pre-test/save", {"script": str(lua)}),
+            "health": (app_base + "/healthz", {}),
         }
+        results: dict = {"lesson_url": lesson, "page_bytes": len(html.encode())}
+        for key, (url, how) in targets.items():
+            results[key] = wrk(url, opts.seconds, opts.connections, **how)
+            results[key + "_one"] = wrk(url, opts.seconds, 1, threads=1, **how)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        help="another copy of the code (e.g. a `git worktree` of an earlier commit), measured "
+        "in the same run with this tree's virtual environment",
+    )
+    opts = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    work = Path(tempfile.mkdtemp(prefix="bench-"))
+    began, load = time.time(), os.getloadavg()
+    env = production_env(work, f"sqlite:///{work / 'bench.db'}", "benchmark-secret-" + "z" * 32)
+    results = measure_app(work, env, opts, ROOT, "bench")
+    before = (
+        measure_app(work, env, opts, opts.compare.resolve(), "compare") if opts.compare else None
+    )
+    page_bytes = results["page_bytes"]
     bare_env = {**env, "BENCH_PAGE_BYTES": str(page_bytes)}
     with server(
         bare_env,
@@ -136,38 +186,89 @@ def main() -> None:
         path="/",
     ) as bare_base:
         results["bare"] = wrk(bare_base + "/", opts.seconds, opts.connections)
-
-    results["import"] = import_benchmark(work)
+        results["bare_one"] = wrk(bare_base + "/", opts.seconds, 1, threads=1)
     limit = results["bare"]["rps"]
-    lines = [
-        "# Benchmark results",
-        "",
-        f"One run on this machine ({os.cpu_count()} cores), wrk {opts.connections} connections, "
-        f"{opts.seconds} s each, one uvicorn worker (uvloop, httptools), SQLite.",
-        "",
-        "| what | req/s | p99 ms | share of the limit | target |",
-        "|---|---|---|---|---|",
-        f"| bare Starlette, prerendered page of {page_bytes} bytes (the limit) | "
-        f"{limit:.0f} | {results['bare']['p99_ms']:.1f} | 1.00 | |",
-        f"| lesson page, signed in (`{lesson}`) | {results['lesson']['rps']:.0f} | "
-        f"{results['lesson']['p99_ms']:.1f} | {results['lesson']['rps'] / limit:.2f} | "
-        "≥ 0.20, p99 ≤ 20 ms |",
-        f"| quiz answer POST (htmx save) | {results['answer']['rps']:.0f} | "
-        f"{results['answer']['p99_ms']:.1f} | {results['answer']['rps'] / limit:.2f} | ≥ 0.10 |",
-        "",
-        f"Errors (non-2xx): lesson {results['lesson']['errors']}, "
-        f"answer {results['answer']['errors']}.",
-        "",
-        "## Roster import",
-        "",
-        f"2,000 couples: parse {results['import']['parse']:.2f} s, parse + import into a fresh "
-        f"SQLite database {results['import']['total']:.2f} s "
-        f"(import/parse ratio {results['import']['total'] / results['import']['parse']:.1f}); "
-        f"importing the same file again changes nothing and takes "
-        f"{results['import']['again']:.2f} s.",
+
+    def row(label: str, key: str, target: str, measured: dict) -> str:
+        many, one = measured[key], measured[key + "_one"]
+        return (
+            f"| {label} | {many['rps']:.0f} | {many['p99_ms']:.1f} | {many['rps'] / limit:.2f} | "
+            f"{one['p50_ms']:.2f} | {one['p99_ms']:.2f} | {target} |"
+        )
+
+    header = [
+        f"| what | req/s at {opts.connections} | p99 ms at {opts.connections} | share of the "
+        "limit | one client: median ms | one client: p99 ms | target |",
+        "|---|---|---|---|---|---|---|",
     ]
-    (ROOT / "benchmarks" / "results.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    pages = [
+        row(
+            f"bare Starlette, prerendered page of {page_bytes} bytes (the limit)",
+            "bare",
+            "",
+            results,
+        )
+    ]
+    for key, label, target in PAGES:
+        label = label if key != "lesson" else f"{label} (`{results['lesson_url']}`)"
+        pages.append(row(label, key, target, results))
+    lines = [
+        "## Pages under load",
+        "",
+        f"{now_stamp()}; {code_state(this_tree='this tree: ')}; {cpu_model()}, nproc {nproc()}; "
+        f"{load_averages(load)}; it took {(time.time() - began) / 60:.1f} min. "
+        f"Command: `.venv/bin/python benchmarks/run.py` (`make bench`).",
+        "",
+        f"Settings: production (`APP_ENV=production`), SQLite (WAL) on local disk, one uvicorn "
+        f"worker with uvloop and httptools, no access log from uvicorn (the application's own "
+        f"JSON line per request is written). wrk {wrk_version()}, {opts.seconds} s per row, "
+        f"{opts.connections} connections on 2 threads, then one connection on one thread; no "
+        f"`Accept-Encoding` (no compression). {versions()}.",
+        "",
+        *header,
+        *pages,
+        "",
+        "Errors (non-2xx): "
+        + ", ".join(f"{key} {results[key]['errors']}" for key, _, _ in PAGES)
+        + ".",
+    ]
+    if before is not None:
+        lines += [
+            "",
+            f"The same pages of {code_state(opts.compare.resolve())}, in the same run (the "
+            "limit as above):",
+            "",
+            *header,
+            *(row(label, key, target, before) for key, label, target in PAGES),
+        ]
+    replace_section("## Pages under load", lambda _old: "\n".join(lines))
+    imported = import_benchmark(work)
+    replace_section(
+        "## Roster import",
+        lambda _old: "\n".join(
+            [
+                "## Roster import",
+                "",
+                f"{now_stamp()}. 2,000 couples: parse {imported['parse']:.2f} s, parse + import "
+                f"into a fresh SQLite database {imported['total']:.2f} s (import/parse ratio "
+                f"{imported['total'] / imported['parse']:.1f}); importing the same file again "
+                f"changes nothing and takes {imported['again']:.2f} s.",
+            ]
+        ),
+    )
+    print(RESULTS.read_text())
+
+
+def wrk_version() -> str:
+    done = subprocess.run(["wrk", "--version"], capture_output=True, text=True)
+    return (done.stdout + done.stderr).split()[1] if (done.stdout + done.stderr).split() else "?"
+
+
+def versions() -> str:
+    from importlib.metadata import version
+
+    names = ["fastapi", "starlette", "uvicorn", "sqlalchemy", "jinja2", "starlette-compress"]
+    return f"Python {sys.version.split()[0]}, " + ", ".join(f"{n} {version(n)}" for n in names)
 
 
 def import_benchmark(work: Path) -> dict:
@@ -234,6 +335,7 @@ def import_benchmark(work: Path) -> dict:
             actor_id=None,
             now=datetime.now(UTC),
             activation_days=30,
+            secret=settings.secret(),
             create_organizations=True,  # a fresh region: its OPDs come with the roster
         )
     t2 = time.perf_counter()
@@ -246,6 +348,7 @@ def import_benchmark(work: Path) -> dict:
             actor_id=None,
             now=datetime.now(UTC),
             activation_days=30,
+            secret=settings.secret(),
         )
     t3 = time.perf_counter()
     assert again.ok and len(again.unchanged) == 2000, again.problems[:3]

@@ -81,6 +81,7 @@ def _lesson_context(
         "following_state": standing.mine.state_of(following.id) if following else None,
         "module_progress": standing.mine.module(module.id),
         "module_quiz": standing.curriculum.module_quiz(module.id),
+        "content_version": standing.curriculum.version,
     }
 
 

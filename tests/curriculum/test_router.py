@@ -236,3 +236,36 @@ def test_glossary_changes_make_a_new_content_version(mini, tmp_path):
     with mini.read() as session:
         asn = next(t for t in glossary_terms(session) if t["term"] == "ASN")
     assert asn["text"]["id"] == "Aparatur Sipil Negara: pegawai negeri dan PPPK."
+
+
+def test_the_lesson_body_kept_between_requests_follows_the_locale_and_a_content_sync(
+    client, couple, mini, tmp_path
+):
+    """The lesson's body is rendered once per lesson, content version and locale and kept:
+    each language still gets its own text, and a content sync shows the new text at once."""
+    import shutil
+
+    from app.curriculum.content import load_content
+    from app.curriculum.sync import sync_content
+    from tests.conftest import FIXTURE_CONTENT
+
+    start(client, mini)
+    kept = client.app.state.templates.globals["fragment"]
+    before = len(kept)
+    assert "Jujur berarti <strong>" in client.get("/learn/lessons/awal").text
+    assert "Jujur berarti <strong>" in client.get("/learn/lessons/awal").text
+    assert len(kept) == before + 1  # the second view reused the first one's body
+    post_form(client, "/language", {"locale": "en", "next": "/learn"}, page="/learn")
+    english = client.get("/learn/lessons/awal").text
+    assert "Honesty means" in english and "Jujur berarti <strong>" not in english
+    post_form(client, "/language", {"locale": "id", "next": "/learn"}, page="/learn")
+
+    root = tmp_path / "content"
+    shutil.copytree(FIXTURE_CONTENT, root)
+    path = root / "01-satu" / "lessons" / "01-awal.md"
+    path.write_text(path.read_text().replace("Jujur berarti **", "Kejujuran artinya **"))
+    content, problems = load_content(root)
+    assert problems == []
+    assert sync_content(mini, content).changed
+    page = client.get("/learn/lessons/awal").text
+    assert "Kejujuran artinya <strong>" in page and "Jujur berarti <strong>" not in page
