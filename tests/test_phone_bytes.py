@@ -106,3 +106,36 @@ def test_the_lesson_pages_first_visit_is_within_30_kib(reader):
         sizes[url] = len(raw)
         total += len(raw)
     assert total <= 30 * 1024, sizes
+
+
+def test_text_assets_travel_precompressed_at_the_best_settings(client):
+    """CSS and JavaScript are compressed once at the formats' best settings (smaller than
+    the middleware's per-response level), in the encoding the client prefers among those it
+    accepts; without one, or for a byte range, the file travels as it is."""
+    import zstandard
+
+    page = client.get("/login").text
+    script = next(a for a in ASSET.findall(page) if a.endswith(".js"))
+    source = (STATIC_DIR / "vendor/htmx-2.0.11/htmx.min.js").read_bytes()
+    response, raw = raw_get(client, script, "gzip, deflate, br, zstd")
+    assert response.headers["content-encoding"] == "br"
+    assert brotli.decompress(raw) == source
+    assert len(raw) < 0.9 * len(brotli.compress(source, quality=4))
+    assert response.headers["cache-control"] == IMMUTABLE
+    assert response.headers["etag"].startswith('W/"')
+    assert "accept-encoding" in response.headers["vary"].lower()
+    response, raw = raw_get(client, script, "zstd, gzip")
+    assert response.headers["content-encoding"] == "zstd"
+    assert zstandard.ZstdDecompressor().decompressobj().decompress(raw) == source
+    response, raw = raw_get(client, script, "gzip, br;q=0")
+    assert response.headers["content-encoding"] == "gzip" and gzip.decompress(raw) == source
+    response, raw = raw_get(client, script, "identity")
+    assert "content-encoding" not in response.headers and raw == source
+    ranged = client.get(script, headers={"Accept-Encoding": "br", "Range": "bytes=0-99"})
+    assert ranged.status_code == 206 and ranged.content == source[:100]
+    # the plain address, revalidated with the weak validator, answers 304
+    plain = re.sub(r"\.[0-9a-f]{12}(\.\w+)$", r"\1", script)
+    first = client.get(plain, headers={"Accept-Encoding": "br"})
+    etag = first.headers["etag"]
+    again = client.get(plain, headers={"Accept-Encoding": "br", "If-None-Match": etag})
+    assert again.status_code == 304 and again.headers["cache-control"] == "no-cache"
