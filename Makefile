@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# test processes (pytest-xdist): one per core; 0 runs the suite in this process
+TEST_WORKERS ?= auto
 STAMP  := $(VENV)/.installed
 
 .PHONY: run test install migrate content seed serve messages bench clean
@@ -36,7 +38,7 @@ test: install
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/python -c "from app.i18n import compile_catalogs; compile_catalogs()"
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # Extract translatable strings and update the catalogs (then translate app/translations/id).
 messages: install

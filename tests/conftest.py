@@ -1,5 +1,10 @@
 """Test fixtures: a fresh real database per test (SQLite file; PostgreSQL when
-``TEST_DATABASE_URL`` is set), the application, and signed-in clients."""
+``TEST_DATABASE_URL`` is set), the application, and signed-in clients.
+
+The suite runs in parallel processes (pytest-xdist, ``make test``): on PostgreSQL each process
+gets a database of its own next to ``TEST_DATABASE_URL``'s (its name + ``_gw0``, ``_gw1``…),
+set in the environment before any test module reads it; scratch databases carry the suffix
+too."""
 
 from __future__ import annotations
 
@@ -21,7 +26,31 @@ from app.curriculum.content import Content, load_content
 from app.db import Database, make_engine, metadata
 from app.main import create_app
 
-PG_URL = os.environ.get("TEST_DATABASE_URL")
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1"… under pytest-xdist
+
+
+def _worker_database(url: str | None) -> str | None:
+    """This test process's PostgreSQL database: ``url``'s own without parallel processes,
+    else one named after the process (created when missing; emptied by ``pg_engine``)."""
+    if not url or not url.startswith("postgresql") or not WORKER:
+        return url
+    base, _, name = url.rpartition("/")
+    mine = f"{name}_{WORKER}"
+    admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            known = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": mine}
+            ).first()
+            if known is None:
+                conn.execute(text(f'CREATE DATABASE "{mine}"'))
+    finally:
+        admin.dispose()
+    os.environ["TEST_DATABASE_URL"] = f"{base}/{mine}"  # for the modules and servers after us
+    return os.environ["TEST_DATABASE_URL"]
+
+
+PG_URL = _worker_database(os.environ.get("TEST_DATABASE_URL"))
 SECRET = "test-secret-key-" + "x" * 32
 
 
@@ -47,8 +76,10 @@ def pg_engine():
 
 @contextmanager
 def scratch_pg_database(name: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database next to the test one (its URL), dropped afterwards."""
+    """A new, empty PostgreSQL database next to the test one (its URL), dropped afterwards;
+    its name carries the test process's (parallel processes do not share it)."""
     assert PG_URL, "needs TEST_DATABASE_URL"
+    name = f"{name}_{WORKER}" if WORKER else name
     base, _, _ = PG_URL.rpartition("/")
     admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
