@@ -106,7 +106,7 @@ PAGES = [
     ("map", "learning map (`/learn`)", ""),
     ("quiz", "quiz page, an attempt in progress (`/learn/quizzes/pre-test`)", ""),
     ("answer", "quiz answer POST (htmx save)", "≥ 0.10"),
-    ("health", "`/healthz` (two small reads, JSON): the stack's own floor", ""),
+    ("health", "`/healthz` (two small reads, JSON)", ""),
 ]
 
 
