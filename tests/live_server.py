@@ -72,12 +72,26 @@ def uvicorn_command(
 
 
 def spawn(
-    command: list[str], env: dict[str, str], log: Path, cwd: Path = ROOT
+    command: list[str],
+    env: dict[str, str],
+    log: Path,
+    cwd: Path = ROOT,
+    *,
+    new_session: bool = False,
 ) -> subprocess.Popen[bytes]:
     """``command`` started in ``cwd``, its output (standard output and error) appended to
-    ``log``."""
+    ``log``; with ``new_session`` in a process group of its own (a server and its workers,
+    killed together with ``os.killpg``)."""
     with log.open("ab") as out:
-        return subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            command,
+            env=env,
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL if new_session else None,
+            start_new_session=new_session,
+        )
 
 
 def wait_until_healthy(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from app.config import ROOT
 from tests.conftest import PG_URL, scratch_pg_database
-from tests.live_server import CLI, free_port, wait_until_healthy
+from tests.live_server import CLI, free_port, spawn, wait_until_healthy
 
 START_SECONDS = 60
 SECRET = "deploy-test-secret-" + "d" * 32
@@ -63,16 +63,7 @@ class Process:
 
     def __init__(self, command: list[str], env: dict[str, str], log: Path) -> None:
         self.log = log
-        with log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                command,
-                env=env,
-                cwd=ROOT,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+        self.proc = spawn(command, env, log, new_session=True)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
