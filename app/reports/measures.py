@@ -66,12 +66,20 @@ def t_quantile(p: float, df: int) -> float:
     return z + g1 / df + g2 / df**2 + g3 / df**3 + g4 / df**4
 
 
+def class_gain(s: GainSums) -> float | None:
+    """⟨g⟩ = (post − pre) / (100 − pre) of the means (None for nobody, or pre = 100 %)."""
+    if s.n == 0:
+        return None
+    pre = s.pre / s.n / 100
+    post = s.post / s.n / 100
+    return (post - pre) / (100 - pre) if pre < 100 else None
+
+
 def gain_values(s: GainSums) -> GainValues:
     if s.n == 0:
         return GainValues(0, None, None, None, None, 0, None, None, None)
     pre = s.pre / s.n / 100
     post = s.post / s.n / 100
-    class_gain = (post - pre) / (100 - pre) if pre < 100 else None
     mean_gain = s.gain / s.gn / 10000 if s.gn else None
     d_z = low = high = None
     if s.n >= 2:
@@ -86,7 +94,7 @@ def gain_values(s: GainSums) -> GainValues:
         n=s.n,
         pre_mean=pre,
         post_mean=post,
-        class_gain=class_gain,
+        class_gain=class_gain(s),
         mean_gain=mean_gain,
         excluded=s.n - s.gn,
         d_z=d_z,

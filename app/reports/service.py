@@ -33,6 +33,7 @@ from app.reports.measures import (
     INTERVALS,
     GainSums,
     attention_reasons,
+    class_gain,
     gain_values,
     in_period,
     period_interval,
@@ -40,6 +41,7 @@ from app.reports.measures import (
 )
 from app.reports.models import GAIN_SUMS, MILESTONES, report_cohort, report_opd
 from app.reports.suppression import (
+    Column,
     Figure,
     Reason,
     SubsetCheck,
@@ -47,6 +49,7 @@ from app.reports.suppression import (
     count,
     figure,
     follow,
+    suppress_column,
     suppress_groups,
 )
 
@@ -277,7 +280,7 @@ class Cell:
     values: dict[str, int]
 
 
-def _read(
+def _read_rows(
     session: Session,
     f: ReportFilter,
     cohorts: dict[int, CohortInfo],
@@ -286,9 +289,10 @@ def _read(
     by_cohort: bool = False,
     by_org: bool = False,
     by_role: bool = False,
-) -> list[Cell]:
+) -> tuple[list[str], list[tuple[Any, ...]]]:
     """The sums of ``columns`` over the filter, per cohort / OPD / role as asked: one
-    statement."""
+    statement. The names of the keys, and a row per group: its keys, then the sums (integers,
+    0 for none). Without keys, no row when nobody is counted."""
     table = report_opd if (by_org or f.organization is not None) else report_cohort
     keys = []
     if by_cohort:
@@ -300,9 +304,10 @@ def _read(
     # integers back (PostgreSQL's SUM of a bigint is a numeric: a Decimal per value)
     query = select(*keys, *(cast(func.sum(table.c[c]), BigInteger).label(c) for c in columns))
     chosen = _chosen(cohorts, f)
+    names = [k.name for k in keys]
     if chosen is not None:
         if not chosen:
-            return []
+            return names, []
         query = query.where(table.c.cohort_id.in_(chosen))
     if f.organization is not None:
         query = query.where(table.c.organization_id == f.organization)
@@ -310,14 +315,38 @@ def _read(
         query = query.where(table.c.role == f.role)
     if keys:
         query = query.group_by(*keys)
+    n = len(keys)
+    rows = [(*row[:n], *(v or 0 for v in row[n:])) for row in session.execute(query).all()]
+    if not keys and "people" in columns:
+        rows = [r for r in rows if r[columns.index("people")]]
+    return names, rows
+
+
+def _read(
+    session: Session,
+    f: ReportFilter,
+    cohorts: dict[int, CohortInfo],
+    columns: Sequence[str],
+    *,
+    by_cohort: bool = False,
+    by_org: bool = False,
+    by_role: bool = False,
+) -> list[Cell]:
+    """``_read_rows`` as cells: the sums by column name."""
+    names, rows = _read_rows(
+        session, f, cohorts, columns, by_cohort=by_cohort, by_org=by_org, by_role=by_role
+    )
+    n = len(names)
     out = []
-    for row in session.execute(query).all():
-        values = dict(zip(columns, (int(v or 0) for v in row[len(keys) :]), strict=True))
-        if not keys and values.get("people", 0) == 0:
-            continue
-        keyed = dict(zip([k.name for k in keys], row[: len(keys)], strict=True))
+    for row in rows:
+        keyed = dict(zip(names, row[:n], strict=True))
         out.append(
-            Cell(keyed.get("cohort_id"), keyed.get("organization_id"), keyed.get("role"), values)
+            Cell(
+                keyed.get("cohort_id"),
+                keyed.get("organization_id"),
+                keyed.get("role"),
+                dict(zip(columns, row[n:], strict=True)),
+            )
         )
     return out
 
@@ -435,6 +464,8 @@ def _grouper(
             c.role or "", gettext(ROLE_NAMES.get(c.role or "", "")), ROLES.index(c.role or "")
         )
 
+    labels: dict[str, str] = {}
+
     def by_cohort_attr(c: Cell) -> GroupKey:
         info = cohorts[c.cohort_id or 0]
         if group_by == "region":
@@ -444,7 +475,9 @@ def _grouper(
         if group_by == "cohort":
             return GroupKey(info.slug, info.title, (info.workshop_start, info.slug))
         key = period_key(info.workshop_start, group_by)
-        return GroupKey(key, _period_label(key, locale), key)
+        if key not in labels:
+            labels[key] = _period_label(key, locale)
+        return GroupKey(key, labels[key], key)
 
     return by_cohort_attr
 
@@ -457,7 +490,7 @@ def _grouped(
     group_by: str,
     locale: str,
 ) -> list[tuple[GroupKey, dict[str, int]]]:
-    cells = _read(
+    names, rows = _read_rows(
         session,
         f,
         cohorts,
@@ -467,16 +500,22 @@ def _grouped(
         by_role=group_by == "role",
     )
     key_of = _grouper(session, group_by, cohorts, locale)
-    sums: dict[str, dict[str, int]] = {}
+    n = len(names)
     keys: dict[str, GroupKey] = {}
-    for cell in cells:
-        g = key_of(cell)
+    parts: dict[str, list[tuple[Any, ...]]] = {}  # a group's rows (one per cohort: hundreds)
+    for row in rows:
+        keyed = dict(zip(names, row[:n], strict=True))
+        g = key_of(
+            Cell(keyed.get("cohort_id"), keyed.get("organization_id"), keyed.get("role"), {})
+        )
         keys.setdefault(g.key, g)
-        acc = sums.setdefault(g.key, dict.fromkeys(columns, 0))
-        for c, v in cell.values.items():
-            acc[c] += v
-    ordered = sorted(keys.values(), key=lambda g: g.sort)
-    return [(g, sums[g.key]) for g in ordered if sums[g.key].get("people", 0) > 0]
+        parts.setdefault(g.key, []).append(row[n:])
+    out = []
+    for g in sorted(keys.values(), key=lambda g: g.sort):
+        values = dict(zip(columns, map(sum, zip(*parts[g.key], strict=True)), strict=True))
+        if values.get("people", 0) > 0:
+            out.append((g, values))
+    return out
 
 
 # ---------------------------------------------------------------- the funnel
@@ -584,11 +623,24 @@ def _hide_all(f: Figure[Any], check: ViewCheck) -> Any:
     return f if check.safe else f.hidden(Reason.DIFFERENCE)
 
 
+def _share(
+    part: int, part_hidden: Reason | None, base: int, base_hidden: Reason | None, k: int
+) -> tuple[float | None, Reason | None]:
+    """``part`` of ``base`` as a share, and why it is hidden: wherever either count is (a
+    rate beside a shown base would give a hidden count back, and the other way round), and
+    when the base is under ``k``. The rule of every rate on the KPK pages (``_rate``)."""
+    reason = (Reason.SMALL if 0 < base < k else None) or base_hidden or part_hidden
+    if reason is not None:
+        return None, reason
+    return (part / base if base else None), None
+
+
 def _rate(part: Figure[int], base: Figure[int], k: int) -> Figure[float]:
-    """``part`` of ``base`` as a share: hidden wherever either count is (a rate beside a
-    shown base would give a hidden count back, and the other way round)."""
-    value = part.n / base.n if base.n else None
-    return follow(part, follow(base, figure(base.n, value, k=k)))
+    """``part`` of ``base`` as a share (``_share``), a figure of ``base``'s people."""
+    value, reason = _share(part.n, part.reason, base.n, base.reason, k)
+    if reason is not None:
+        return Figure(n=base.n, value=None, k=k, suppressed=True, reason=reason)
+    return Figure(n=base.n, value=value, k=k)
 
 
 def _columns(rows: Sequence[dict[str, int]], names: Iterable[str], k: int) -> dict[str, Any]:
@@ -924,6 +976,43 @@ def trend(
     return Trend(interval, rows, check)
 
 
+@dataclass(frozen=True)
+class _Cohorts:
+    """The comparison's columns over every cohort of the view, suppressed on the counts: the
+    figures of a row are made when the row is shown (a page shows 25 of hundreds)."""
+
+    columns: dict[str, Column]
+    sums: list[GainSums]
+    check: ViewCheck
+    k: int
+    couples_shown: bool
+
+    def count(self, name: str, i: int) -> Figure[int]:
+        return _hide_all(self.columns[name][i], self.check)
+
+    def rate(self, part: str, base: str, i: int) -> Figure[float]:
+        return _hide_all(_rate(self.columns[part][i], self.columns[base][i], self.k), self.check)
+
+    def share(self, part: str, base: str, i: int) -> float | None:
+        """``rate(part, base, i).value`` without making a figure (the order of every row)."""
+        if not self.check.safe:
+            return None
+        p, b = self.columns[part], self.columns[base]
+        return _share(p.counts[i], p.reason(i), b.counts[i], b.reason(i), self.k)[0]
+
+    def class_gain(self, i: int) -> Figure[float]:
+        n = self.columns["all_n"][i]
+        return _hide_all(
+            _gain_figure(self.sums[i], class_gain(self.sums[i]), n, self.k), self.check
+        )
+
+    def class_gain_value(self, i: int) -> float | None:
+        """``class_gain(i).value`` without making a figure."""
+        n = self.columns["all_n"]
+        hidden = not self.check.safe or n.reason(i) is not None or 0 < self.sums[i].n < self.k
+        return None if hidden else class_gain(self.sums[i])
+
+
 @dataclass
 class CohortRow:
     slug: str
@@ -932,24 +1021,47 @@ class CohortRow:
     region_slug: str
     workshop_start: date
     status: str  # upcoming · open · closed
-    people: Figure[int]
-    activation: Figure[float]
-    post_uptake: Figure[float]  # took the post-test, of those who took the pre-test
-    completion: Figure[float]  # couples complete, of the couples
-    class_gain: Figure[float]  # ⟨g⟩, for the order and the reasons
     reasons: list[str]  # keys of ATTENTION_REASONS, worst first
-    sums: GainSums = field(repr=False)
-    matched: Figure[int] = field(repr=False)
-    check: ViewCheck = field(repr=False)
+    data: _Cohorts = field(repr=False)
+    index: int = field(repr=False)
 
     @property
     def reason_names(self) -> list[str]:
         return [ATTENTION_REASONS[r] for r in self.reasons]
 
     @cached_property
+    def people(self) -> Figure[int]:
+        return self.data.count("people", self.index)
+
+    @cached_property
+    def activation(self) -> Figure[float]:
+        """Activated, of the invited."""
+        return self.data.rate("n_activated", "people", self.index)
+
+    @cached_property
+    def post_uptake(self) -> Figure[float]:
+        """Took the post-test, of those who took the pre-test."""
+        return self.data.rate("all_n", "n_pretest", self.index)
+
+    @cached_property
+    def completion(self) -> Figure[float]:
+        """Couples complete (both certificates), of the couples."""
+        if not self.data.couples_shown:
+            return NOT_SHOWN
+        return self.data.rate("both_certificate", "couples", self.index)
+
+    @cached_property
+    def class_gain(self) -> Figure[float]:
+        """⟨g⟩, for the order and the reasons."""
+        return self.data.class_gain(self.index)
+
+    @cached_property
     def gain(self) -> GainFigures:
-        """Every figure of the cohort's gain: made when shown (a page shows 25 of hundreds)."""
-        return _hide_gain(gain_figures(self.sums, k=self.matched.k, n=self.matched), self.check)
+        """Every figure of the cohort's gain."""
+        d = self.data
+        return _hide_gain(
+            gain_figures(d.sums[self.index], k=d.k, n=d.columns["all_n"][self.index]), d.check
+        )
 
 
 @dataclass(frozen=True)
@@ -964,30 +1076,48 @@ def comparison(
 ) -> Comparison:
     """One row per cohort — activation, post-test uptake, completion, gain — the cohorts that
     need attention first (most reasons, then the lowest completion of a closed cohort, then
-    the lowest activation), with the reasons."""
+    the lowest activation), with the reasons. The order and the reasons are worked out from
+    the suppressed counts of every cohort; a row's figures when it is shown."""
     cohorts, check = _scope(session, f, k, scope)
-    cells = _read(session, f, cohorts, TREND_COLUMNS, by_cohort=True)
-    c = _columns([cell.values for cell in cells], TREND_COUNTS, k)
-    rows = []
-    for i, cell in enumerate(cells):
-        info = cohorts[cell.cohort_id or 0]
-        v = cell.values
-        base = _hide_all(c["people"][i], check)
+    keys, rows = _read_rows(session, f, cohorts, TREND_COLUMNS, by_cohort=True)
+    at = {c: i for i, c in enumerate(TREND_COLUMNS, len(keys))}
+    data = _Cohorts(
+        columns={name: suppress_column([r[at[name]] for r in rows], k=k) for name in TREND_COUNTS},
+        sums=[GainSums(*(r[at[f"all_{s}"]] for s in GAIN_SUMS)) for r in rows],
+        check=check,
+        k=k,
+        couples_shown=f.role is None,
+    )
+    ranked = []
+    for i, r in enumerate(rows):
+        info = cohorts[r[0]]
         over = now >= workshop_over_at(info.workshop_end, tz)
         closed = now >= info.post_closes
-        status = "closed" if closed else "open" if over else "upcoming"
-        activation = _hide_all(_rate(c["n_activated"][i], base, k), check)
-        uptake = _hide_all(_rate(c["all_n"][i], c["n_pretest"][i], k), check)
-        completion = (
-            _hide_all(_rate(c["both_certificate"][i], c["couples"][i], k), check)
-            if f.role is None
-            else NOT_SHOWN
+        activation = data.share("n_activated", "people", i)
+        completion = data.share("both_certificate", "couples", i) if data.couples_shown else None
+        reasons = attention_reasons(
+            activation=activation,
+            completion=completion,
+            post_uptake=data.share("all_n", "n_pretest", i),
+            class_gain=data.class_gain_value(i),
+            workshop_over=over,
+            window_closed=closed,
         )
-        sums = _sums_of(v, "all")
-        class_gain = _hide_all(
-            _gain_figure(sums, gain_values(sums).class_gain, c["all_n"][i], k), check
+        # completion counts once the window is closed: a cohort still learning has not
+        # finished yet, which is no reason to put it first
+        order = (
+            -len(reasons),
+            completion if closed and completion is not None else 2.0,
+            activation if activation is not None else 2.0,
+            info.workshop_start,
+            info.slug,
         )
-        rows.append(
+        ranked.append(
+            (order, i, info, reasons, "closed" if closed else "open" if over else "upcoming")
+        )
+    ranked.sort(key=lambda entry: entry[0])
+    return Comparison(
+        rows=[
             CohortRow(
                 slug=info.slug,
                 title=info.title,
@@ -995,39 +1125,15 @@ def comparison(
                 region_slug=info.region_slug,
                 workshop_start=info.workshop_start,
                 status=status,
-                people=base,
-                activation=activation,
-                post_uptake=uptake,
-                completion=completion,
-                class_gain=class_gain,
-                sums=sums,
-                matched=c["all_n"][i],
-                check=check,
-                reasons=attention_reasons(
-                    activation=activation.value,
-                    completion=completion.value,
-                    post_uptake=uptake.value,
-                    class_gain=class_gain.value,
-                    workshop_over=over,
-                    window_closed=closed,
-                ),
+                reasons=reasons,
+                data=data,
+                index=i,
             )
-        )
-
-    def order(r: CohortRow) -> tuple[Any, ...]:
-        # completion counts once the window is closed: a cohort still learning has not
-        # finished yet, which is no reason to put it first
-        closed = r.status == "closed"
-        return (
-            -len(r.reasons),
-            r.completion.value if closed and r.completion.value is not None else 2.0,
-            r.activation.value if r.activation.value is not None else 2.0,
-            r.workshop_start,
-            r.slug,
-        )
-
-    rows.sort(key=order)
-    return Comparison(rows=rows, total=len(rows), check=check)
+            for _, i, info, reasons, status in ranked
+        ],
+        total=len(rows),
+        check=check,
+    )
 
 
 def first(items: Iterable[Any]) -> Any:

@@ -37,7 +37,7 @@ be shown.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
@@ -208,13 +208,37 @@ class Groups:
     k: int
 
 
-def suppress_groups(counts: Sequence[int], *, k: int) -> Groups:
-    """Primary and complementary suppression of groups whose total is shown (or known).
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A list of groups with its total, suppressed as ``suppress_groups`` does, whose entries
+    become figures only when asked for (``column[i]``, ``column.total``): a national list of
+    hundreds of cohorts is suppressed whole, but a page shows a few of them."""
 
-    >>> g = suppress_groups([12, 3, 20, 8], k=5)
-    >>> [c.value for c in g.cells], g.total.value
-    ([12, None, 20, None], 43)
-    """
+    counts: tuple[int, ...]  # the groups, then their total
+    hidden: Mapping[int, Reason]  # index → why it is hidden
+    k: int
+
+    def __len__(self) -> int:
+        return len(self.counts) - 1
+
+    def __getitem__(self, i: int) -> Figure[int]:
+        if not 0 <= i < len(self.counts) - 1:
+            raise IndexError(i)
+        return _entry(self.counts[i], self.k, self.hidden.get(i))
+
+    @property
+    def total(self) -> Figure[int]:
+        last = len(self.counts) - 1
+        return _entry(self.counts[last], self.k, self.hidden.get(last))
+
+    def reason(self, i: int) -> Reason | None:
+        """Why group ``i`` is hidden (None: it is shown), without making its figure."""
+        return self.hidden.get(i)
+
+
+def suppress_column(counts: Sequence[int], *, k: int) -> Column:
+    """Primary and complementary suppression of groups whose total is shown (or known),
+    decided on the counts; the figures are made on demand."""
     _check_k(k)
     values = list(counts)
     for v in values:
@@ -222,8 +246,18 @@ def suppress_groups(counts: Sequence[int], *, k: int) -> Groups:
     total_index = len(values)
     values.append(sum(values))
     hidden = _protect(values, [(tuple(range(total_index)), total_index)], k)
-    figures = [_entry(v, k, hidden.get(i)) for i, v in enumerate(values)]
-    return Groups(cells=tuple(figures[:total_index]), total=figures[total_index], k=k)
+    return Column(counts=tuple(values), hidden=hidden, k=k)
+
+
+def suppress_groups(counts: Sequence[int], *, k: int) -> Groups:
+    """Primary and complementary suppression of groups whose total is shown (or known).
+
+    >>> g = suppress_groups([12, 3, 20, 8], k=5)
+    >>> [c.value for c in g.cells], g.total.value
+    ([12, None, 20, None], 43)
+    """
+    column = suppress_column(counts, k=k)
+    return Groups(cells=tuple(column[i] for i in range(len(column))), total=column.total, k=k)
 
 
 @dataclass(frozen=True, slots=True)
