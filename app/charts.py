@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from markupsafe import Markup, escape
 
@@ -143,14 +144,20 @@ def _f(value: float) -> str:
     return "0" if text in ("", "-0") else text
 
 
+@cache
+def _attr_name(key: str) -> str:
+    """``font_size`` → ``font-size``, ``class_`` → ``class``."""
+    return key.rstrip("_").replace("_", "-")
+
+
 def _attrs(**attrs: object) -> str:
     parts = []
     for key, value in attrs.items():
         if value is None:
             continue
-        name = key.rstrip("_").replace("_", "-")
-        text = _f(value) if isinstance(value, float) else str(value)
-        parts.append(f'{name}="{escape(text)}"')
+        # a coordinate is digits, a sign and a point: nothing to escape
+        text = _f(value) if isinstance(value, float) else escape(str(value))
+        parts.append(f'{_attr_name(key)}="{text}"')
     return " ".join(parts)
 
 

@@ -11,10 +11,11 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_datetime, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_percent
+from babel.numbers import NumberPattern, parse_pattern
 from babel.support import NullTranslations, Translations
 
 TRANSLATIONS = Path(__file__).parent / "translations"
@@ -95,6 +96,14 @@ def fmt_percent(value: float | None, locale: str, digits: int = 0) -> str:
     """A share (0..1) as ``42%`` (``42,5%`` in Indonesian with ``digits=1``); "–" for None."""
     if value is None:
         return "–"
-    return format_percent(
-        value, format="#,##0" + ("." + "0" * digits if digits else "") + "%", locale=locale
+    pattern, parsed = _percent_pattern(locale, digits)
+    return pattern.apply(value, parsed, decimal_quantization=True, numbering_system="latn")
+
+
+@lru_cache(maxsize=64)
+def _percent_pattern(locale: str, digits: int) -> tuple[NumberPattern, Locale]:
+    """``format_percent``'s pattern and locale, parsed once (a KPK page formats thousands
+    of shares)."""
+    return parse_pattern("#,##0" + ("." + "0" * digits if digits else "") + "%"), Locale.parse(
+        locale
     )

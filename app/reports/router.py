@@ -80,6 +80,7 @@ def _page(
     settings: Settings,
     now: datetime,
     cohort: CohortInfo | None = None,
+    cohorts: dict[int, CohortInfo] | None = None,
 ) -> Response:
     locale = request.state.locale
     k = settings.min_cell_size
@@ -94,6 +95,7 @@ def _page(
         tz=settings.tz,
         locale=locale,
         cohort=cohort,
+        cohorts=cohorts,
     )
     fmt = views.Formats(locale)
     # a cohort's page offers the OPDs of its region
@@ -168,7 +170,8 @@ async def kpk_cohort(
     group_by: str = "",
     interval: str = "",
 ) -> Response:
-    info = service.cohort_title(session, slug)
+    cohorts = service.cohort_index(session)
+    info = service.cohort_title(session, slug, cohorts=cohorts)
     if info is None:
         raise NotFound(message=N_("There is no cohort “%(value)s”."), values={"value": slug[:60]})
     f = service.parse_filter(session, cohort=slug, organization=organization, role=role)
@@ -183,6 +186,7 @@ async def kpk_cohort(
         settings=settings,
         now=now,
         cohort=info,
+        cohorts=cohorts,
     )
 
 
@@ -202,7 +206,8 @@ def _export(
         f = service.parse_filter(session, **{k: params[k] for k in service.FILTERS})
         group_by = service.parse_group_by(params["group_by"])
         interval = service.parse_interval(params["interval"])
-        cohort = service.cohort_title(session, f.cohort) if f.cohort else None
+        cohorts = service.cohort_index(session)
+        cohort = service.cohort_title(session, f.cohort, cohorts=cohorts) if f.cohort else None
         report = views.kpk_report(
             session,
             f=f,
@@ -213,6 +218,7 @@ def _export(
             now=now,
             tz=settings.tz,
             locale=locale,
+            cohorts=cohorts,
         )
     with db.write() as write:
         views.kpk_export_audit(

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from babel.dates import format_date
@@ -234,6 +234,7 @@ class CohortInfo:
     workshop_start: date
     workshop_end: date
     post_closes: datetime
+    region_id: int
 
 
 def cohort_index(session: Session) -> dict[int, CohortInfo]:
@@ -251,6 +252,7 @@ def cohort_index(session: Session) -> dict[int, CohortInfo]:
                 col(Cohort.workshop_start),
                 col(Cohort.workshop_end),
                 col(Cohort.post_closes),
+                col(Region.id),
             )
             .join(Region, col(Region.id) == Cohort.region_id)
             .order_by(col(Cohort.workshop_start), col(Cohort.slug))
@@ -280,6 +282,15 @@ class Cell:
     values: dict[str, int]
 
 
+@lru_cache(maxsize=64)
+def _sums(table: str, columns: tuple[str, ...]) -> tuple[Any, ...]:
+    """The summed columns of a cube, built once (a national page sums a hundred columns in
+    each of its statements)."""
+    cube = report_opd if table == report_opd.name else report_cohort
+    # integers back (PostgreSQL's SUM of a bigint is a numeric: a Decimal per value), 0 for none
+    return tuple(func.coalesce(cast(func.sum(cube.c[c]), BigInteger), 0).label(c) for c in columns)
+
+
 def _read_rows(
     session: Session,
     f: ReportFilter,
@@ -289,20 +300,24 @@ def _read_rows(
     by_cohort: bool = False,
     by_org: bool = False,
     by_role: bool = False,
+    by_region: bool = False,
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """The sums of ``columns`` over the filter, per cohort / OPD / role as asked: one
-    statement. The names of the keys, and a row per group: its keys, then the sums (integers,
-    0 for none). Without keys, no row when nobody is counted."""
+    """The sums of ``columns`` over the filter, per cohort / region / OPD / role as asked:
+    one statement. The names of the keys, and a row per group: its keys, then the sums
+    (integers, 0 for none). Without keys, no row when nobody is counted."""
     table = report_opd if (by_org or f.organization is not None) else report_cohort
-    keys = []
+    keys: list[Any] = []
     if by_cohort:
         keys.append(table.c.cohort_id)
+    if by_region:
+        keys.append(col(Cohort.region_id))
     if by_org:
         keys.append(table.c.organization_id)
     if by_role:
         keys.append(table.c.role)
-    # integers back (PostgreSQL's SUM of a bigint is a numeric: a Decimal per value)
-    query = select(*keys, *(cast(func.sum(table.c[c]), BigInteger).label(c) for c in columns))
+    query = select(*keys, *_sums(table.name, tuple(columns)))
+    if by_region:
+        query = query.select_from(table.join(Cohort, col(Cohort.id) == table.c.cohort_id))
     chosen = _chosen(cohorts, f)
     names = [k.name for k in keys]
     if chosen is not None:
@@ -315,8 +330,7 @@ def _read_rows(
         query = query.where(table.c.role == f.role)
     if keys:
         query = query.group_by(*keys)
-    n = len(keys)
-    rows = [(*row[:n], *(v or 0 for v in row[n:])) for row in session.execute(query).all()]
+    rows = [tuple(row) for row in session.execute(query).all()]
     if not keys and "people" in columns:
         rows = [r for r in rows if r[columns.index("people")]]
     return names, rows
@@ -401,8 +415,10 @@ class Scope:
     check: ViewCheck
 
 
-def scope_of(session: Session, f: ReportFilter, *, k: int) -> Scope:
-    cohorts = cohort_index(session)
+def scope_of(
+    session: Session, f: ReportFilter, *, k: int, cohorts: dict[int, CohortInfo] | None = None
+) -> Scope:
+    cohorts = cohorts if cohorts is not None else cohort_index(session)
     return Scope(cohorts, view_check(session, f, cohorts, k=k))
 
 
@@ -442,7 +458,9 @@ def period_label(key: str, locale: str) -> str:
 
 def _grouper(
     session: Session, group_by: str, cohorts: dict[int, CohortInfo], locale: str
-) -> Callable[[Cell], GroupKey]:
+) -> Callable[[dict[str, Any]], GroupKey]:
+    """The group of a row of sums, from its keys (``cohort_id``, ``region_id``,
+    ``organization_id`` or ``role``)."""
     if group_by == "organization":
         names = {
             r[0]: (r[1], r[2])
@@ -453,25 +471,35 @@ def _grouper(
             ).all()
         }
 
-        def by_org(c: Cell) -> GroupKey:
-            name, region = names.get(c.organization_id or 0, ("?", "?"))
-            return GroupKey(str(c.organization_id), f"{name} ({region})", (region, name))
+        def by_org(keys: dict[str, Any]) -> GroupKey:
+            name, region = names.get(keys["organization_id"] or 0, ("?", "?"))
+            return GroupKey(str(keys["organization_id"]), f"{name} ({region})", (region, name))
 
         return by_org
     if group_by == "role":
         gettext = translations(locale).gettext
-        return lambda c: GroupKey(
-            c.role or "", gettext(ROLE_NAMES.get(c.role or "", "")), ROLES.index(c.role or "")
+        return lambda keys: GroupKey(
+            keys["role"] or "",
+            gettext(ROLE_NAMES.get(keys["role"] or "", "")),
+            ROLES.index(keys["role"] or ""),
         )
+    if group_by in REGION_GROUPS:
+        regions = {c.region_id: c for c in cohorts.values()}
+
+        def by_region(keys: dict[str, Any]) -> GroupKey:
+            info = regions[keys["region_id"]]
+            if group_by == "region":
+                return GroupKey(
+                    info.region_slug, info.region_name, (info.province, info.region_name)
+                )
+            return GroupKey(info.province, info.province, info.province)
+
+        return by_region
 
     labels: dict[str, str] = {}
 
-    def by_cohort_attr(c: Cell) -> GroupKey:
-        info = cohorts[c.cohort_id or 0]
-        if group_by == "region":
-            return GroupKey(info.region_slug, info.region_name, (info.province, info.region_name))
-        if group_by == "province":
-            return GroupKey(info.province, info.province, info.province)
+    def by_cohort_attr(keys: dict[str, Any]) -> GroupKey:
+        info = cohorts[keys["cohort_id"]]
         if group_by == "cohort":
             return GroupKey(info.slug, info.title, (info.workshop_start, info.slug))
         key = period_key(info.workshop_start, group_by)
@@ -480,6 +508,9 @@ def _grouper(
         return GroupKey(key, labels[key], key)
 
     return by_cohort_attr
+
+
+REGION_GROUPS = ("region", "province")  # summed per region in SQL
 
 
 def _grouped(
@@ -495,7 +526,8 @@ def _grouped(
         f,
         cohorts,
         columns,
-        by_cohort=group_by not in ("organization", "role"),
+        by_cohort=group_by not in ("organization", "role", *REGION_GROUPS),
+        by_region=group_by in REGION_GROUPS,
         by_org=group_by == "organization",
         by_role=group_by == "role",
     )
@@ -504,10 +536,7 @@ def _grouped(
     keys: dict[str, GroupKey] = {}
     parts: dict[str, list[tuple[Any, ...]]] = {}  # a group's rows (one per cohort: hundreds)
     for row in rows:
-        keyed = dict(zip(names, row[:n], strict=True))
-        g = key_of(
-            Cell(keyed.get("cohort_id"), keyed.get("organization_id"), keyed.get("role"), {})
-        )
+        g = key_of(dict(zip(names, row[:n], strict=True)))
         keys.setdefault(g.key, g)
         parts.setdefault(g.key, []).append(row[n:])
     out = []
@@ -1184,5 +1213,8 @@ def filter_choices(
     }
 
 
-def cohort_title(session: Session, slug: str) -> CohortInfo | None:
-    return first(c for c in cohort_index(session).values() if c.slug == slug)
+def cohort_title(
+    session: Session, slug: str, *, cohorts: dict[int, CohortInfo] | None = None
+) -> CohortInfo | None:
+    cohorts = cohorts if cohorts is not None else cohort_index(session)
+    return first(c for c in cohorts.values() if c.slug == slug)

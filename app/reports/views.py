@@ -174,10 +174,11 @@ def kpk_report(
     tz: Any,
     locale: str,
     cohort: CohortInfo | None = None,
+    cohorts: dict[int, CohortInfo] | None = None,
 ) -> KpkReport:
     """Everything the KPK page (and its export) shows for a filter; without the cohort
     comparison on a cohort's own page."""
-    scope = service.scope_of(session, f, k=k)
+    scope = service.scope_of(session, f, k=k, cohorts=cohorts)
     return KpkReport(
         f=f,
         group_by=group_by,
