@@ -96,14 +96,17 @@ def fmt_percent(value: float | None, locale: str, digits: int = 0) -> str:
     """A share (0..1) as ``42%`` (``42,5%`` in Indonesian with ``digits=1``); "–" for None."""
     if value is None:
         return "–"
-    pattern, parsed = _percent_pattern(locale, digits)
-    return pattern.apply(value, parsed, decimal_quantization=True, numbering_system="latn")
+    return fmt_number(value, "#,##0" + ("." + "0" * digits if digits else "") + "%", locale)
 
 
-@lru_cache(maxsize=64)
-def _percent_pattern(locale: str, digits: int) -> tuple[NumberPattern, Locale]:
-    """``format_percent``'s pattern and locale, parsed once (a KPK page formats thousands
-    of shares)."""
-    return parse_pattern("#,##0" + ("." + "0" * digits if digits else "") + "%"), Locale.parse(
-        locale
-    )
+def fmt_number(value: float, pattern: str, locale: str) -> str:
+    """``value`` in a CLDR number ``pattern`` (``#,##0.0``, ``0.00``, ``#,##0%``…) as
+    Babel's ``format_decimal`` writes it, with the pattern and the locale parsed once (a KPK
+    page writes thousands of numbers)."""
+    parsed, loc = _number_pattern(pattern, locale)
+    return parsed.apply(value, loc, decimal_quantization=True, numbering_system="latn")
+
+
+@lru_cache(maxsize=128)
+def _number_pattern(pattern: str, locale: str) -> tuple[NumberPattern, Locale]:
+    return parse_pattern(pattern), Locale.parse(locale)

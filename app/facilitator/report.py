@@ -31,14 +31,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
 from babel.dates import format_date
-from babel.numbers import format_decimal, format_percent
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
 from app.certificates.pdf import FONT_DIR
 from app.charts import PAD as CHART_PAD
 from app.charts import bar_chart, paired_bars
-from app.i18n import fmt_date, fmt_datetime, local, translations
+from app.i18n import fmt_date, fmt_datetime, fmt_number, fmt_percent, local, translations
 
 __all__ = [
     "AttendanceDay",
@@ -199,20 +198,20 @@ class _Writer:
     def pct(self, fraction: float | None) -> str:
         if fraction is None:
             return "\u2013"
-        return format_percent(fraction, "#,##0%", locale=self.locale)
+        return fmt_percent(fraction, self.locale)
 
     def score(self, percent: float | None) -> str:
         if percent is None:
             return "\u2013"
-        return format_decimal(percent, "#,##0.0", locale=self.locale)
+        return fmt_number(percent, "#,##0.0", self.locale)
 
     def gain(self, g: float | None) -> str:
         if g is None:
             return "\u2013"
-        return format_decimal(g, "0.00", locale=self.locale)
+        return fmt_number(g, "0.00", self.locale)
 
     def count(self, n: int) -> str:
-        return format_decimal(n, "#,##0", locale=self.locale)
+        return fmt_number(n, "#,##0", self.locale)
 
     def day_text(self, value: date | datetime | None) -> str:
         return fmt_date(value, self.locale, self.tz) if value is not None else "\u2013"

@@ -377,7 +377,7 @@ class ViewCheck:
 
     checks: dict[str, SubsetCheck] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def safe(self) -> bool:
         return all(c.safe for c in self.checks.values())
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from babel.numbers import format_decimal
 from markupsafe import Markup, escape
 from sqlmodel import Session
 
@@ -26,7 +25,7 @@ from app.charts import bar_chart, paired_bars
 from app.cohorts.models import Organization
 from app.curriculum.outline import Curriculum
 from app.exports import Column
-from app.i18n import N_, fmt_percent, pick, translations
+from app.i18n import N_, fmt_number, fmt_percent, pick, translations
 from app.reports import service
 from app.reports.service import (
     CohortInfo,
@@ -89,7 +88,7 @@ class Formats:
     def _number(self, value: float, pattern: str) -> str:
         if not math.isfinite(value):
             return "–"
-        return format_decimal(value, pattern, locale=self.locale)
+        return fmt_number(value, pattern, self.locale)
 
     def count_text(self, f: Figure[int]) -> str:
         return display(f, locale=self.locale, fmt=format_count)
