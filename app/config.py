@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Jakarta"
     default_locale: Literal["id", "en"] = "id"
     min_cell_size: int = Field(default=5, ge=1)
+    # personal data are kept this many years after a cohort's post_closes, then pseudonymized
+    retention_years: int = Field(default=5, ge=1, le=50)
     data_dir: Path = ROOT / "var"
     content_dir: Path = ROOT / "modules"
     session_days: int = Field(default=14, ge=1)

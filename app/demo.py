@@ -15,6 +15,7 @@ from app.config import Settings
 from app.curriculum.models import Lesson, LessonProgress, Module
 from app.db import Database, saved_id, utcnow
 from app.learning.rules import attempt_passed, is_late, workshop_over_at
+from app.privacy.service import CURRENT_NOTICE, consent_give
 
 # tng-demo participants who have not activated their accounts yet (their cards still work)
 DEMO_NOT_ACTIVATED = frozenset({"tngd-004b", "tngd-007a", "tngd-007b", "tngd-010b"})
@@ -134,7 +135,17 @@ def _ensure_user(session: Session, *, settings: Settings, password_hash: str, **
         user = User(password_hash=password_hash, **fields)
         session.add(user)
         session.flush()
+        _agree(session, user, utcnow())
     return user
+
+
+def _agree(session: Session, user: User, now: datetime) -> None:
+    """A demo account has agreed to the published privacy notice, as its activation (or
+    first sign-in) would have recorded."""
+    notice = session.execute(CURRENT_NOTICE).scalar()
+    if notice is not None and user.consent_version != notice:
+        consent_give(session, user_id=saved_id(user), version=notice, now=now)
+        user.consent_version = notice
 
 
 def _ensure_cohort(session: Session, **fields) -> Cohort:
@@ -230,6 +241,7 @@ def _activate_all(
             user.username = renames[user.username]
         if user.password_hash is None:
             user.password_hash = password_hash
+        _agree(session, user, now)
     session.execute(
         update(ActivationCode)
         .where(

@@ -32,9 +32,10 @@ from app.config import Settings
 from app.curriculum.outline import Curriculum
 from app.curriculum.service import CONTENT_VERSION, CurriculumCache
 from app.db import Database
-from app.errors import Forbidden, LoginRequired
+from app.errors import ConsentRequired, Forbidden, LoginRequired
 from app.i18n import LOCALES
 from app.inputs import check_inputs
+from app.privacy.service import CURRENT_NOTICE, consent_due
 from app.web import check_csrf, cookie_name
 
 Clock = Callable[[], datetime]
@@ -129,8 +130,11 @@ CurriculumDep = Annotated[Curriculum, Depends(get_curriculum)]
 # ---------------------------------------------------------------- who is signed in
 
 
-# who is signed in, and the current content version (which most signed-in pages need)
-IDENTITY = SESSION_USER.add_columns(CONTENT_VERSION.scalar_subquery())
+# who is signed in, the current content version (which most signed-in pages need) and the
+# newest privacy notice (to ask whoever has not agreed to it)
+IDENTITY = SESSION_USER.add_columns(
+    CONTENT_VERSION.scalar_subquery(), CURRENT_NOTICE.scalar_subquery()
+)
 
 
 def identify(request: Request, session: Session) -> CurrentUser | None:
@@ -145,9 +149,11 @@ def identify(request: Request, session: Session) -> CurrentUser | None:
     token = request.cookies.get(cookie_name(settings, "kb_session"))
     row = session_lookup(session, token=token or "", now=request_now(request), statement=IDENTITY)
     user = None
+    state.consent_due = False
     if row is not None:
-        user = CurrentUser(*tuple(row)[:-1])
-        state.content_version = row[-1]
+        user = CurrentUser(*tuple(row)[:-2])
+        state.content_version = row[-2]
+        state.consent_due = consent_due(user.consent_version, row[-1])
     state.user = user
     state.session_token = token if user else None
     lang = request.cookies.get("lang")
@@ -172,24 +178,34 @@ async def load_context(request: Request, session: ReadDep) -> CurrentUser | None
 CurrentUserDep = Annotated[CurrentUser | None, Depends(load_context)]
 
 
-async def require_user(user: CurrentUserDep) -> CurrentUser:
+def _agreed(request: Request, user: CurrentUser) -> CurrentUser:
+    """The user, once they have agreed to the newest privacy notice (``ConsentRequired``
+    otherwise: every page but the notice, the question, their own data and signing out)."""
+    if request.state.consent_due:
+        raise ConsentRequired
+    return user
+
+
+async def require_user(request: Request, user: CurrentUserDep) -> CurrentUser:
     if user is None:
         raise LoginRequired
-    return user
+    return _agreed(request, user)
 
 
 UserDep = Annotated[CurrentUser, Depends(require_user)]
 
 
-def require_role(*roles: Role) -> Callable[[CurrentUser | None], Awaitable[CurrentUser]]:
+def require_role(
+    *roles: Role,
+) -> Callable[[Request, CurrentUser | None], Awaitable[CurrentUser]]:
     allowed = {r.value for r in roles}
 
-    async def guard(user: CurrentUserDep) -> CurrentUser:
+    async def guard(request: Request, user: CurrentUserDep) -> CurrentUser:
         if user is None:
             raise LoginRequired
         if user.role not in allowed:
             raise Forbidden
-        return user
+        return _agreed(request, user)
 
     guard.__name__ = f"require_{'_'.join(sorted(allowed))}"
     return guard

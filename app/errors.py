@@ -53,3 +53,12 @@ class NotFound(AppError):
 
 class LoginRequired(Exception):
     """Nobody is signed in; answered with a redirect to /login (not an error page)."""
+
+    path = "/login"
+
+
+class ConsentRequired(LoginRequired):
+    """Signed in, but not yet agreed to the newest privacy notice: a redirect to the question
+    (``/privacy/consent``), which comes back to the page afterwards."""
+
+    path = "/privacy/consent"

@@ -77,6 +77,7 @@ def create_app(
     from app.curriculum.router import router as curriculum_router
     from app.facilitator.router import router as facilitator_router
     from app.family.router import router as family_router
+    from app.privacy.router import router as privacy_router
     from app.quizzes.router import router as quizzes_router
     from app.reports.router import router as reports_router
 
@@ -88,6 +89,7 @@ def create_app(
     app.include_router(facilitator_router)
     app.include_router(reports_router)
     app.include_router(admin_router)
+    app.include_router(privacy_router)
 
     heads = expected_heads()
 
@@ -237,7 +239,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
-        target = "/login"
+        """Not signed in (or not agreed to the privacy notice): to the page that asks, and
+        back to this one afterwards."""
+        target = exc.path
         if request.method == "GET":
             target += "?next=" + quote(
                 request.url.path + ("?" + request.url.query if request.url.query else ""), safe="/"

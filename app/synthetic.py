@@ -91,6 +91,7 @@ from app.curriculum.outline import Curriculum, QuizInfo
 from app.curriculum.service import load_curriculum
 from app.db import Database, metadata, utcnow
 from app.learning.rules import attempt_passed, workshop_over_at
+from app.privacy.service import CURRENT_NOTICE
 from app.quizzes.scoring import attempt_percent, score_item
 from app.reports.models import participant_summary, report_cohort, report_opd
 from app.reports.summary import rebuild
@@ -568,6 +569,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "nip",
         "position",
         "check_seed",
+        "consent_version",
     ),
     "cohort_facilitator": ("cohort_id", "user_id"),
     "lesson_progress": ("id", "user_id", "lesson_id", "viewed_at", "completed_at", "late"),
@@ -827,6 +829,7 @@ class _Context:
     tz: tzinfo
     certificate_codes: set[str]
     password_hash: str  # one hash for every activated account, computed once
+    notice: int | None  # the privacy notice version every activated account agreed to
 
 
 def _epoch(moment: datetime) -> int:
@@ -956,6 +959,7 @@ class _Cohort:
                         None,
                         position,
                         person.user_id * 2654435761 % 2**31,  # not from rng: keeps its stream
+                        self.ctx.notice if person.activated else None,
                     ),
                 )
                 self.attendance(person)
@@ -1400,6 +1404,7 @@ def seed_synthetic(
     plans = choose_cohorts(plan_cohorts(seed), couples, seed)
     with db.read() as session:
         version = session.execute(select(func.max(col(ContentVersion.id)))).scalar_one()
+        notice = session.execute(CURRENT_NOTICE).scalar()  # the accounts have agreed to it
         curriculum = load_curriculum(session, version)
         questions = _questions(session, random.Random(f"synthetic:{seed}:items"))
         next_ids = {
@@ -1454,6 +1459,7 @@ def seed_synthetic(
         tz=tz,
         certificate_codes=codes,
         password_hash=password_hash,
+        notice=notice,
     )
 
     # regions, their OPDs, facilitators and cohorts: one transaction
@@ -1490,6 +1496,7 @@ def seed_synthetic(
                 None,
                 None,
                 0,
+                notice,
             ),
         )
     writer.add(
@@ -1509,6 +1516,7 @@ def seed_synthetic(
             None,
             None,
             0,
+            notice,
         ),
     )
     for plan in plans:

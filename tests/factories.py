@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
+import yaml
 from sqlalchemy import select
 
 from app.accounts.models import CurrentUser, PartnerRole, Role, User
@@ -18,6 +20,11 @@ from app.config import Settings
 from app.db import Database
 
 PASSWORD = "kata-sandi-uji-123"
+# the accounts the factories make have agreed to the privacy notice of modules/ (and of the
+# fixture content: the same version), as their activation or first sign-in recorded
+AGREED = yaml.safe_load(
+    (Path(__file__).resolve().parent.parent / "modules" / "privacy.yaml").read_text("utf-8")
+)["version"]
 SETTINGS = Settings(env="test", secret_key="factory-secret-key-" + "x" * 32)
 
 
@@ -32,6 +39,7 @@ def actor(user: User) -> CurrentUser:
         user.locale,
         user.couple_id,
         user.partner_role,
+        user.consent_version,
     )
 
 
@@ -43,6 +51,7 @@ def make_user(
     password: str = PASSWORD,
     **extra,
 ) -> User:
+    extra.setdefault("consent_version", AGREED)
     with db.write() as session:
         return user_create(
             session,
@@ -139,6 +148,7 @@ def make_couple(db: Database, settings: Settings, cohort: Cohort, code: str) -> 
                 settings=settings,
                 couple_id=couple.id,
                 partner_role=role,
+                consent_version=AGREED,
             )
             for s, role in (("a", PartnerRole.official), ("b", PartnerRole.spouse))
         )

@@ -42,6 +42,9 @@ class User(SQLModel, table=True):
     contact: str | None = Field(default=None, max_length=200)
     nip: str | None = Field(default=None, max_length=18)
     position: str | None = Field(default=None, max_length=200)
+    # the privacy notice version this person agreed to (None: never, or withdrawn); the
+    # history is app.privacy.models.ConsentRecord
+    consent_version: int | None = Field(default=None)
     # orders the choices of the lesson checks this participant sees (the same on every visit)
     check_seed: int = Field(
         default_factory=lambda: new_check_seed(), sa_column_kwargs={"server_default": "0"}
@@ -63,6 +66,7 @@ class CurrentUser:
     locale: str
     couple_id: int | None
     partner_role: str | None
+    consent_version: int | None = None
 
 
 CURRENT_USER_COLUMNS = (
@@ -73,6 +77,7 @@ CURRENT_USER_COLUMNS = (
     col(User.locale),
     col(User.couple_id),
     col(User.partner_role),
+    col(User.consent_version),
 )
 
 

@@ -11,9 +11,11 @@ from app.accounts import service
 from app.accounts.models import CurrentUser, Role, User
 from app.cohorts.service import normalize_code
 from app.config import Settings
+from app.db import Database
 from app.deps import CurrentUserDep, DbDep, NowDep, SettingsDep, UserDep
 from app.errors import AppError
 from app.i18n import LOCALES
+from app.privacy.service import notice_shown
 from app.web import (
     client_address,
     cookie_name,
@@ -213,9 +215,29 @@ async def password_change(
     )
 
 
+def _activate_context(
+    request: Request, db: Database, settings: Settings, code: str
+) -> dict[str, Any]:
+    """The activation form's values, and the privacy notice to agree to."""
+    with db.read() as session:
+        notice = notice_shown(
+            session,
+            locale=request.state.locale,
+            years=settings.retention_years,
+            k=settings.min_cell_size,
+        )
+    return {"code": code, "notice": notice}
+
+
 @router.get("/activate")
-async def activate_form(request: Request, code: str = "") -> Response:
-    return render(request, "accounts/activate.html", {"code": normalize_code(code)[:20]})
+async def activate_form(
+    request: Request, db: DbDep, settings: SettingsDep, code: str = ""
+) -> Response:
+    return render(
+        request,
+        "accounts/activate.html",
+        _activate_context(request, db, settings, normalize_code(code)[:20]),
+    )
 
 
 @router.post("/activate")
@@ -227,12 +249,13 @@ async def activate(
     code: str = Form(""),
     password: str = Form(""),
     password2: str = Form(""),
+    consent: str = Form(""),
 ) -> Response:
     return await _sign_in_answer(
         request,
         settings,
         "accounts/activate.html",
-        {"code": code.strip()[:20]},
+        _activate_context(request, db, settings, code.strip()[:20]),
         lambda: service.activate(
             db,
             code=code,
@@ -242,6 +265,7 @@ async def activate(
             user_agent=request.headers.get("user-agent"),
             settings=settings,
             now=now,
+            consent=consent == "yes",
             device_cookie_sent=device_cookie_sent(request, settings),
         ),
         lambda user: HOMES[Role(user.role)],

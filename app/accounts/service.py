@@ -32,6 +32,7 @@ from app.config import Settings
 from app.db import Database, execute_core, saved_id, touch_learning
 from app.errors import AppError
 from app.i18n import N_
+from app.privacy.service import CURRENT_NOTICE, ConsentMissing, consent_give
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD = 8
@@ -543,15 +544,21 @@ def activate(
     user_agent: str | None,
     settings: Settings,
     now: datetime,
+    consent: bool,
     device_cookie_sent: str | None = None,
 ) -> SignedIn:
-    """A participant's first sign-in: the code from the printed card and a password of their
-    own (audit ``account.activated``); for a participant who already had a password, the
-    code from the facilitator replaces it (``account.reset_by_code``). Either way every other
-    session of the account ends. Wrong codes count against the address (and are kept); a
-    refused password is ``AppError`` with ``values["username"]`` so the form can say whose
-    account it is. The new password is hashed outside any transaction; the code is looked
-    up again in the write, so a code used meanwhile in another tab is not used twice."""
+    """A participant's first sign-in: the code from the printed card, a password of their
+    own and their consent to the privacy notice (audit ``account.activated``); for a
+    participant who already had a password, the code from the facilitator replaces it
+    (``account.reset_by_code``). Either way every other session of the account ends.
+    Without the consent nothing is looked up or written (``ConsentMissing``); with it, the
+    consent to the newest notice is recorded in the activation's transaction. Wrong codes
+    count against the address (and are kept); a refused password is ``AppError`` with
+    ``values["username"]`` so the form can say whose account it is. The new password is
+    hashed outside any transaction; the code is looked up again in the write, so a code
+    used meanwhile in another tab is not used twice."""
+    if not consent:
+        raise ConsentMissing
     key = f"activate:{address[:100]}"
     secret = settings.secret()
     refused: ActivationError | None = None
@@ -580,6 +587,10 @@ def activate(
         # resets it: the old password stops working and every other browser is signed out.
         reset = user.password_hash is not None
         activation_use(session, activation=activation, user=user, password_hash=new_hash, now=now)
+        notice = session.execute(CURRENT_NOTICE).scalar()
+        if notice is not None:
+            consent_give(session, user_id=saved_id(user), version=notice, now=now)
+            user.consent_version = notice
         sessions_end_for_user(session, user_id=saved_id(user))
         audit_record(
             session,

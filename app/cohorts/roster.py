@@ -225,6 +225,12 @@ def normalize_phone(text: str) -> str | None:
     return "+62" + national
 
 
+def normalize_contact(text: str) -> str | None:
+    """A phone number as ``+62…`` or an e-mail address in lower case; None if it is neither
+    (the roster's contact columns, and a participant correcting their own)."""
+    return normalize_phone(text) or _normalize_email(text)
+
+
 def _normalize_email(text: str) -> str | None:
     if len(text) > MAX_TEXT or not _EMAIL.fullmatch(text):
         return None
@@ -699,7 +705,7 @@ class _RowCheck:
         text = self.value[column]
         if not text:
             return None
-        normalized = normalize_phone(text) or _normalize_email(text)
+        normalized = normalize_contact(text)
         if normalized is None:
             foreign = (
                 text.startswith("+")

@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -156,6 +157,44 @@ class PledgeIn(Strict):
     points: list[Text] = Field(min_length=3)
 
 
+PRIVACY_PLACEHOLDERS = ("years", "k")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+class NoticeText(Strict):
+    """A text of the privacy notice: Indonesian and English both (everyone reads it before
+    agreeing), with only the known placeholders."""
+
+    id: str = Field(min_length=1, max_length=5000)
+    en: str = Field(min_length=1, max_length=5000)
+
+    @field_validator("id", "en")
+    @classmethod
+    def _placeholders(cls, value: str) -> str:
+        for name in _PLACEHOLDER.findall(value):
+            if name not in PRIVACY_PLACEHOLDERS:
+                known = ", ".join("{" + p + "}" for p in PRIVACY_PLACEHOLDERS)
+                raise ValueError(f"unknown placeholder {{{name}}} (known: {known})")
+        return value
+
+
+class NoticeSection(Strict):
+    heading: NoticeText
+    body: NoticeText  # Markdown
+
+
+class PrivacyIn(Strict):
+    """``privacy.yaml``: the privacy notice (UU No. 27 Tahun 2022). ``version`` goes up
+    whenever its meaning changes: everyone is asked to agree again."""
+
+    version: int = Field(ge=1, le=10_000)
+    effective: date
+    title: NoticeText
+    summary: list[NoticeText] = Field(min_length=2, max_length=8)
+    sections: list[NoticeSection] = Field(min_length=3, max_length=20)
+    contact: NoticeText
+
+
 # ---------------------------------------------------------------- the loaded content
 
 
@@ -215,6 +254,7 @@ class Content:
     prepost: list[QuestionDoc] = field(default_factory=list)
     pledge: PledgeIn | None = None
     glossary: list[TermIn] = field(default_factory=list)
+    privacy: PrivacyIn | None = None
 
     @property
     def lessons(self) -> list[LessonDoc]:
@@ -254,6 +294,7 @@ class Content:
             "prepost": [q.data.wording() for q in self.prepost],
             "pledge": self.pledge.model_dump() if self.pledge else None,
             "glossary": [t.model_dump() for t in self.glossary],
+            "privacy": self.privacy.model_dump(mode="json") if self.privacy else None,
         }
         raw = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(raw).hexdigest()
@@ -504,6 +545,13 @@ def load_content(root: Path) -> tuple[Content, list[Problem]]:
         reader.problem(pledge_path, None, "file is missing")
 
     content.glossary = _load_glossary(reader, root / "glossary.yaml")
+    privacy_path = root / "privacy.yaml"
+    if privacy_path.exists():
+        data, node = reader.yaml(privacy_path)
+        if data is not None:
+            content.privacy = reader.validate(PrivacyIn, data, privacy_path, node)
+    else:
+        reader.problem(privacy_path, None, "file is missing")
     _cross_check(reader, content)
     return content, reader.problems
 

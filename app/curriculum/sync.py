@@ -29,7 +29,8 @@ from app.curriculum.models import (
     Quiz,
 )
 from app.curriculum.render import render_markdown
-from app.db import Database, saved_id, touch_learning
+from app.db import Database, saved_id, touch_learning, utcnow
+from app.privacy.service import NoticeChanged, notice_publish
 
 
 class SyncRefused(RuntimeError):
@@ -100,6 +101,8 @@ def sync_content(
         lessons = _sync_lessons(session, content, modules, version_id, counts, force)
         _sync_quizzes(session, content, modules, policy)
         _sync_questions(session, content, modules, lessons, counts)
+        if content.privacy is not None:
+            counts["privacy_notice"] = _sync_privacy(session, content)
         version.summary = {
             "counts": counts,
             "pledge": content.pledge.model_dump() if content.pledge else None,
@@ -107,6 +110,24 @@ def sync_content(
         }
         touch_learning(session, everyone=True)
         return SyncReport(version=version_id, changed=True, counts=counts)
+
+
+def _sync_privacy(session: Session, content: Content) -> int:
+    """Publish the privacy notice's version (1 when it is new, 0 when it was published)."""
+    assert content.privacy is not None
+    notice = content.privacy
+    try:
+        return int(
+            notice_publish(
+                session,
+                version=notice.version,
+                effective=notice.effective,
+                text=notice.model_dump(mode="json", exclude={"version", "effective"}),
+                now=utcnow(),
+            )
+        )
+    except NoticeChanged as exc:
+        raise SyncRefused(str(exc)) from exc
 
 
 def _sync_values(session: Session, content: Content) -> None:

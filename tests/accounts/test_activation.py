@@ -41,6 +41,7 @@ def activate(client, code, password="rumah-jujur-2026", password2=None):
             "code": code,
             "password": password,
             "password2": password2 or password,
+            "consent": "yes",
             "csrf_token": csrf_of(page.text),
         },
         follow_redirects=False,

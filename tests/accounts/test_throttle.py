@@ -92,6 +92,7 @@ def test_failed_activations_are_limited_across_every_address(app, db, settings):
             page = client.get("/activate")
             form = {"code": "ZZZZ-ZZZZ", "password": "rumah-jujur-2026"}
             form |= {"password2": "rumah-jujur-2026", "csrf_token": csrf_of(page.text)}
+            form |= {"consent": "yes"}
             return client.post("/activate", data=form).status_code
 
     # six addresses, one guess each: each address is far below its own limit
@@ -129,6 +130,7 @@ def test_activation_codes_are_not_stored_and_cards_still_show_them(make_client, 
             "code": code,
             "password": "rumah-jujur-2026",
             "password2": "rumah-jujur-2026",
+            "consent": "yes",
             "csrf_token": csrf_of(person.get("/activate").text),
         },
         follow_redirects=False,

@@ -190,12 +190,20 @@ ROUTES: Final[tuple[Entry, ...]] = (
         form={"current": "{password}", "password": "pendek", "password2": "lain"},
         refused="a new password ends every other session",
     ),
+    R("GET", "/privacy", EVERYONE),
+    R("GET", "/privacy/consent", SIGNED_IN),
+    R("POST", "/privacy/consent", SIGNED_IN, form={"version": "1", "consent": "yes"}),
     R("GET", "/activate", EVERYONE),
     R(
         "POST",
         "/activate",
         EVERYONE,
-        form={"code": "{activation_code}", "password": "pendek", "password2": "lain"},
+        form={
+            "code": "{activation_code}",
+            "password": "pendek",
+            "password2": "lain",
+            "consent": "yes",
+        },
         refused="the code is used once",
     ),
     # ------------------------------------------------------------ learning

@@ -1,0 +1,190 @@
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from app.accounts.models import CurrentUser
+from app.config import Settings
+from app.deps import CurrentUserDep, DbDep, NowDep, ReadDep, SettingsDep
+from app.errors import AppError, LoginRequired
+from app.i18n import N_
+from app.privacy import mydata, service
+from app.web import form_error, redirect, render, safe_next
+
+router = APIRouter()
+
+
+def notice_for(request: Request, session: Session, settings: Settings) -> service.NoticeView | None:
+    return service.notice_shown(
+        session,
+        locale=request.state.locale,
+        years=settings.retention_years,
+        k=settings.min_cell_size,
+    )
+
+
+@router.get("/privacy")
+async def privacy(
+    request: Request, user: CurrentUserDep, session: ReadDep, settings: SettingsDep
+) -> Response:
+    """The privacy notice, for anyone (signed in or not)."""
+    return render(
+        request, "privacy/notice.html", {"notice": notice_for(request, session, settings)}
+    )
+
+
+def _consent_context(
+    request: Request, session: Session, settings: Settings, next_url: str
+) -> dict[str, Any]:
+    return {
+        "notice": notice_for(request, session, settings),
+        "next": safe_next(next_url) or "",
+        "renewed": request.state.user.consent_version is not None,
+    }
+
+
+@router.get("/privacy/consent")
+async def consent_form(
+    request: Request,
+    user: CurrentUserDep,
+    session: ReadDep,
+    settings: SettingsDep,
+    next: str = "",  # noqa: A002
+) -> Response:
+    """The question at sign-in: the newest notice, and a box to tick."""
+    if user is None:
+        raise LoginRequired
+    if not request.state.consent_due:
+        return redirect(request, safe_next(next) or "/")
+    return render(
+        request, "privacy/consent.html", _consent_context(request, session, settings, next)
+    )
+
+
+@router.post("/privacy/consent")
+async def consent(
+    request: Request,
+    user: CurrentUserDep,
+    db: DbDep,
+    settings: SettingsDep,
+    now: NowDep,
+    version: str = Form(""),
+    consent: str = Form(""),
+    next: str = Form(""),  # noqa: A002
+) -> Response:
+    """Agree to the notice shown (its version travels with the form: a notice published
+    meanwhile is shown and asked again)."""
+    if user is None:
+        raise LoginRequired
+    with db.read() as session:
+        context = _consent_context(request, session, settings, next)
+    notice = context["notice"]
+    if notice is None:
+        return redirect(request, safe_next(next) or "/")
+    if version != str(notice.version):
+        return form_error(
+            request,
+            "privacy/consent.html",
+            context,
+            AppError(
+                409,
+                N_("The privacy notice was just updated. Read the new version below."),
+                field="consent",
+            ),
+        )
+    if consent != "yes":
+        return form_error(request, "privacy/consent.html", context, service.ConsentMissing())
+    with db.write() as session:
+        service.consent_give(session, user_id=user.id, version=notice.version, now=now)
+    return redirect(request, safe_next(next) or "/")
+
+
+# ---------------------------------------------------------------- my data
+
+
+def _owner(request: Request, user: CurrentUser | None) -> CurrentUser:
+    """Whoever is signed in: their own data, also before they agree to a new notice (and
+    after they withdraw their consent)."""
+    if user is None:
+        raise LoginRequired
+    return user
+
+
+@router.get("/account/data")
+async def my_data_page(
+    request: Request,
+    user: CurrentUserDep,
+    session: ReadDep,
+    settings: SettingsDep,
+    saved: str = "",
+) -> Response:
+    """Everything stored about the signed-in person, with the downloads."""
+    owner = _owner(request, user)
+    data = mydata.my_data(session, user=owner, locale=request.state.locale)
+    return render(
+        request, "privacy/my_data.html", {"data": data, "saved": saved == "1", "contact": None}
+    )
+
+
+@router.get("/account/data.json")
+async def my_data_json(
+    request: Request, user: CurrentUserDep, session: ReadDep, settings: SettingsDep, now: NowDep
+) -> Response:
+    """The same, as a JSON file to keep or to take elsewhere."""
+    owner = _owner(request, user)
+    data = mydata.my_data(session, user=owner, locale=request.state.locale)
+    body = json.dumps(mydata.as_json(data, generated_at=now), ensure_ascii=False, indent=2)
+    day = _day(settings, now)
+    return Response(
+        body.encode(),
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="data-saya-{owner.username}-{day}.json"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.post("/account/data/contact")
+async def my_contact(
+    request: Request,
+    user: CurrentUserDep,
+    db: DbDep,
+    now: NowDep,
+    contact: str = Form(""),
+) -> Response:
+    """Correct one's own phone number or e-mail address."""
+    owner = _owner(request, user)
+    try:
+        with db.write() as session:
+            mydata.contact_correct(session, user=owner, text=contact, now=now)
+    except mydata.ContactRefused as exc:
+        with db.read() as session:
+            data = mydata.my_data(session, user=owner, locale=request.state.locale)
+        return form_error(
+            request, "privacy/my_data.html", {"data": data, "saved": False, "contact": contact}, exc
+        )
+    return redirect(request, "/account/data?saved=1#contact")
+
+
+@router.get("/account/data.html")
+async def my_data_html(
+    request: Request, user: CurrentUserDep, session: ReadDep, settings: SettingsDep, now: NowDep
+) -> Response:
+    """The same as a web page of its own, to keep or print (it needs no connection)."""
+    owner = _owner(request, user)
+    data = mydata.my_data(session, user=owner, locale=request.state.locale)
+    page = render(request, "privacy/my_data_file.html", {"data": data, "generated_at": now})
+    page.headers["Content-Disposition"] = (
+        f'attachment; filename="data-saya-{owner.username}-{_day(settings, now)}.html"'
+    )
+    return page
+
+
+def _day(settings: Settings, now: datetime) -> str:
+    return now.astimezone(settings.tz).date().isoformat()

@@ -1,0 +1,177 @@
+"""Personal data protection: the privacy notice as published, and consent.
+
+A notice is published by ``content sync`` from ``modules/privacy.yaml`` (``notice_publish``):
+each version once, its text never changed afterwards, so that a consent record names exactly
+what the person agreed to. A person's current consent is ``user_account.consent_version``; the
+history is ``consent_record``. Whoever signs in without having agreed to the newest version is
+asked first (``consent_due``, checked with the signed-in user in ``app.deps``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from markupsafe import Markup
+from sqlalchemy import func, select, update
+from sqlmodel import Session, col
+
+from app.accounts.models import User
+from app.audit import audit_record
+from app.curriculum.render import render_markdown
+from app.errors import AppError
+from app.i18n import N_, pick
+from app.privacy.models import ConsentAction, ConsentRecord, PrivacyNotice
+
+CURRENT_NOTICE = select(func.max(PrivacyNotice.version))
+"""The newest published notice version (``None`` before the first sync)."""
+
+
+class NoticeChanged(RuntimeError):
+    """A published version's text was changed without a new version number."""
+
+
+def notice_digest(text: dict[str, Any]) -> str:
+    raw = json.dumps(text, sort_keys=True, ensure_ascii=False, default=str).encode()
+    return hashlib.sha256(raw).hexdigest()
+
+
+def notice_publish(
+    session: Session, *, version: int, effective: date, text: dict[str, Any], now: datetime
+) -> bool:
+    """Publish ``version`` of the notice (True), or find it published with the same text
+    (False). A different text under a published version is refused (``NoticeChanged``): the
+    people who agreed to it agreed to its words."""
+    digest = notice_digest(text)
+    existing = session.execute(
+        select(PrivacyNotice).where(col(PrivacyNotice.version) == version)
+    ).scalar_one_or_none()
+    if existing is not None:
+        if existing.digest != digest:
+            raise NoticeChanged(
+                f"privacy.yaml: version {version} of the privacy notice is already published "
+                "with another text; raise its version so that everyone is asked again"
+            )
+        return False
+    newest = session.execute(CURRENT_NOTICE).scalar()
+    if newest is not None and version < newest:
+        raise NoticeChanged(
+            f"privacy.yaml: version {version} is older than the published version {newest}"
+        )
+    session.add(
+        PrivacyNotice(
+            version=version, effective=effective, digest=digest, text=text, published_at=now
+        )
+    )
+    return True
+
+
+def notice_current(session: Session) -> PrivacyNotice | None:
+    return session.execute(
+        select(PrivacyNotice).order_by(col(PrivacyNotice.version).desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def consent_due(consent_version: int | None, current_version: int | None) -> bool:
+    """Whether a person must agree to the notice before going on: a notice is published and
+    they have not agreed to its newest version (never, withdrawn, or an older one)."""
+    return current_version is not None and consent_version != current_version
+
+
+# ---------------------------------------------------------------- the notice as read
+
+
+@dataclass(frozen=True)
+class Section:
+    heading: str
+    body: Markup
+
+
+@dataclass(frozen=True)
+class NoticeView:
+    version: int
+    effective: date
+    title: str
+    summary: list[str]
+    sections: list[Section]
+    contact: str
+
+
+def _fill(text: str, values: dict[str, str]) -> str:
+    for name, value in values.items():
+        text = text.replace("{" + name + "}", value)
+    return text
+
+
+PLACEHOLDERS = ("years", "k")
+
+
+def notice_view(notice: PrivacyNotice, *, locale: str, years: int, k: int) -> NoticeView:
+    """The notice in the reader's language, its placeholders filled (``{years}``: how long
+    data are kept, ``{k}``: the smallest group KPK sees)."""
+    values = {"years": str(years), "k": str(k)}
+    t = notice.text
+
+    def say(text: dict[str, str]) -> str:
+        return _fill(pick(text, locale), values)
+
+    return NoticeView(
+        version=notice.version,
+        effective=notice.effective,
+        title=say(t["title"]),
+        summary=[say(s) for s in t["summary"]],
+        sections=[
+            # render_markdown sanitizes its HTML (nh3)
+            Section(say(s["heading"]), Markup(render_markdown(say(s["body"]))))  # noqa: S704
+            for s in t["sections"]
+        ],
+        contact=say(t["contact"]),
+    )
+
+
+def notice_shown(session: Session, *, locale: str, years: int, k: int) -> NoticeView | None:
+    """The newest notice as its reader reads it (None before the first publication)."""
+    notice = notice_current(session)
+    return None if notice is None else notice_view(notice, locale=locale, years=years, k=k)
+
+
+# ---------------------------------------------------------------- consent
+
+
+class ConsentMissing(AppError):
+    def __init__(self) -> None:
+        super().__init__(
+            422,
+            N_("Tick the box to say that you have read the privacy notice and agree to it."),
+            field="consent",
+        )
+
+
+def consent_give(session: Session, *, user_id: int, version: int, now: datetime) -> None:
+    """The person agrees to notice ``version`` (in the transaction of the step that asked:
+    an activation, or the question at sign-in)."""
+    session.add(
+        ConsentRecord(user_id=user_id, notice_version=version, action=ConsentAction.given, at=now)
+    )
+    session.execute(update(User).where(col(User.id) == user_id).values(consent_version=version))
+    audit_record(
+        session,
+        now=now,
+        actor_id=user_id,
+        action="privacy.consent",
+        target=f"user:{user_id}",
+        detail={"notice_version": version},
+    )
+
+
+def consent_history(session: Session, *, user_id: int) -> list[ConsentRecord]:
+    return list(
+        session.execute(
+            select(ConsentRecord)
+            .where(col(ConsentRecord.user_id) == user_id)
+            .order_by(col(ConsentRecord.at), col(ConsentRecord.id))
+        ).scalars()
+    )
