@@ -405,6 +405,38 @@ def import_roster(
         )
 
 
+# ---------------------------------------------------------------- retention
+
+retention_app = typer.Typer(no_args_is_help=True, help="Personal data past their retention.")
+app.add_typer(retention_app, name="retention")
+
+
+@retention_app.command("run")
+def retention_run(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only say what would be erased; change nothing")
+    ] = False,
+) -> None:
+    """Pseudonymize the participants of every cohort whose learning closed more than
+    APP_RETENTION_YEARS years ago (their learning figures stay, without their names).
+    Schedule it, e.g. once a month."""
+    from app.db import utcnow
+    from app.privacy.erasure import retention_run as run
+
+    settings = get_settings()
+    db = _database()
+    with db.read() if dry_run else db.write() as session:
+        done = run(session, years=settings.retention_years, now=utcnow(), dry_run=dry_run)
+    people = sum(n for _, n in done)
+    verb = "would be pseudonymized" if dry_run else "pseudonymized"
+    typer.echo(
+        f"Retention {settings.retention_years} years: {len(done)} cohort(s) past it, "
+        f"{people} participant(s) {verb}."
+    )
+    for slug, n in done:
+        typer.echo(f"  {slug}: {n}")
+
+
 # ---------------------------------------------------------------- api-token
 
 api_token_app = typer.Typer(no_args_is_help=True, help="Tokens for the JSON API (/api/v1).")

@@ -15,7 +15,8 @@ from app.config import Settings
 from app.curriculum.models import Lesson, LessonProgress, Module
 from app.db import Database, saved_id, utcnow
 from app.learning.rules import attempt_passed, is_late, workshop_over_at
-from app.privacy.service import CURRENT_NOTICE, consent_give
+from app.privacy.models import CURRENT_NOTICE
+from app.privacy.service import consent_give
 
 # tng-demo participants who have not activated their accounts yet (their cards still work)
 DEMO_NOT_ACTIVATED = frozenset({"tngd-004b", "tngd-007a", "tngd-007b", "tngd-010b"})

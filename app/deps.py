@@ -35,7 +35,7 @@ from app.db import Database
 from app.errors import ConsentRequired, Forbidden, LoginRequired
 from app.i18n import LOCALES
 from app.inputs import check_inputs
-from app.privacy.service import CURRENT_NOTICE, consent_due
+from app.privacy.models import CURRENT_NOTICE, consent_due
 from app.web import check_csrf, cookie_name
 
 Clock = Callable[[], datetime]

@@ -91,7 +91,7 @@ from app.curriculum.outline import Curriculum, QuizInfo
 from app.curriculum.service import load_curriculum
 from app.db import Database, metadata, utcnow
 from app.learning.rules import attempt_passed, workshop_over_at
-from app.privacy.service import CURRENT_NOTICE
+from app.privacy.models import CURRENT_NOTICE
 from app.quizzes.scoring import attempt_percent, score_item
 from app.reports.models import participant_summary, report_cohort, report_opd
 from app.reports.summary import rebuild

@@ -42,13 +42,16 @@ class User(SQLModel, table=True):
     contact: str | None = Field(default=None, max_length=200)
     nip: str | None = Field(default=None, max_length=18)
     position: str | None = Field(default=None, max_length=200)
-    # the privacy notice version this person agreed to (None: never, or withdrawn); the
-    # history is app.privacy.models.ConsentRecord
-    consent_version: int | None = Field(default=None)
     # orders the choices of the lesson checks this participant sees (the same on every visit)
     check_seed: int = Field(
         default_factory=lambda: new_check_seed(), sa_column_kwargs={"server_default": "0"}
     )
+    # the privacy notice version this person agreed to (None: never, or withdrawn); the
+    # history is app.privacy.models.ConsentRecord
+    consent_version: int | None = Field(default=None)
+    # when the person's identifying data were erased (withdrawal, a letter, retention): the
+    # account is a pseudonym since, its learning rows count in the aggregates only
+    erased_at: datetime | None = Field(default=None, sa_column=ts(nullable=True))
 
 
 def new_check_seed() -> int:

@@ -32,7 +32,8 @@ from app.config import Settings
 from app.db import Database, execute_core, saved_id, touch_learning
 from app.errors import AppError
 from app.i18n import N_
-from app.privacy.service import CURRENT_NOTICE, ConsentMissing, consent_give
+from app.privacy.models import CURRENT_NOTICE
+from app.privacy.service import ConsentMissing, consent_give
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD = 8

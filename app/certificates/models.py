@@ -25,3 +25,8 @@ class Certificate(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("user_account.id", ondelete="SET NULL")),
     )
     revoke_reason: str | None = Field(default=None, max_length=300)
+
+
+REVOKED_ON_ERASURE = "erasure"
+"""``revoke_reason`` of a certificate revoked because its holder's data were erased: it was
+received all the same, and the aggregates keep counting it."""

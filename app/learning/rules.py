@@ -61,6 +61,7 @@ class Learner:
     partner_id: int | None
     partner_name: str | None
     check_seed: int = 0  # orders the choices of the lesson checks this participant sees
+    partner_erased: bool = False  # the partner's data were erased (withdrawn consent)
 
 
 # ---------------------------------------------------------------- lessons

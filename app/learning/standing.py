@@ -107,6 +107,7 @@ LEARNER = (
         col(_partner.id),
         col(_partner.display_name),
         col(_me.check_seed),
+        col(_partner.erased_at),
     )
     .select_from(Couple)
     .join(Cohort, col(Cohort.id) == Couple.cohort_id)
@@ -138,8 +139,9 @@ def learner_for(session: Session, *, user: CurrentUser | User, tz: tzinfo) -> Le
         workshop_end=row[4],
         after_opens=workshop_over_at(row[4], tz),
         partner_id=row[5],
-        partner_name=row[6],
+        partner_name=None if row[8] is not None else row[6],
         check_seed=row[7],
+        partner_erased=row[8] is not None,
     )
 
 

@@ -10,13 +10,29 @@ from sqlmodel import Session
 
 from app.accounts.models import CurrentUser
 from app.config import Settings
-from app.deps import CurrentUserDep, DbDep, NowDep, ReadDep, SettingsDep
-from app.errors import AppError, LoginRequired
+from app.deps import (
+    AdminDep,
+    CurrentUserDep,
+    DbDep,
+    FacilitatorDep,
+    NowDep,
+    ReadDep,
+    SettingsDep,
+    WriteDep,
+)
+from app.errors import AppError, Forbidden, LoginRequired
 from app.i18n import N_
-from app.privacy import mydata, service
-from app.web import form_error, redirect, render, safe_next
+from app.privacy import erasure, mydata, service
+from app.web import form_error, message_text, redirect, render, safe_next
 
 router = APIRouter()
+
+SOURCE_NAMES = {
+    "participant": N_("Withdrawn by the participant"),
+    "letter": N_("By letter"),
+    "retention": N_("Retention period over"),
+}
+STATUS_NAMES = {"open": N_("Open"), "done": N_("Erased"), "cancelled": N_("Cancelled")}
 
 
 def notice_for(request: Request, session: Session, settings: Settings) -> service.NoticeView | None:
@@ -126,8 +142,11 @@ async def my_data_page(
     """Everything stored about the signed-in person, with the downloads."""
     owner = _owner(request, user)
     data = mydata.my_data(session, user=owner, locale=request.state.locale)
+    pending = erasure.request_of(session, user_id=owner.id)
     return render(
-        request, "privacy/my_data.html", {"data": data, "saved": saved == "1", "contact": None}
+        request,
+        "privacy/my_data.html",
+        {"data": data, "saved": saved == "1", "contact": None, "pending": pending},
     )
 
 
@@ -166,8 +185,12 @@ async def my_contact(
     except mydata.ContactRefused as exc:
         with db.read() as session:
             data = mydata.my_data(session, user=owner, locale=request.state.locale)
+            pending = erasure.request_of(session, user_id=owner.id)
         return form_error(
-            request, "privacy/my_data.html", {"data": data, "saved": False, "contact": contact}, exc
+            request,
+            "privacy/my_data.html",
+            {"data": data, "saved": False, "contact": contact, "pending": pending},
+            exc,
         )
     return redirect(request, "/account/data?saved=1#contact")
 
@@ -188,3 +211,102 @@ async def my_data_html(
 
 def _day(settings: Settings, now: datetime) -> str:
     return now.astimezone(settings.tz).date().isoformat()
+
+
+# ---------------------------------------------------------------- withdrawal and erasure
+
+
+@router.post("/account/data/withdraw")
+async def my_consent_withdraw(
+    request: Request,
+    user: CurrentUserDep,
+    db: DbDep,
+    now: NowDep,
+    understood: str = Form(""),
+) -> Response:
+    """Withdraw one's consent: an erasure request, due in 3 × 24 hours."""
+    owner = _owner(request, user)
+    if owner.role != "participant":
+        raise Forbidden
+    if understood != "yes":
+        with db.read() as session:
+            data = mydata.my_data(session, user=owner, locale=request.state.locale)
+            pending = erasure.request_of(session, user_id=owner.id)
+        return form_error(
+            request,
+            "privacy/my_data.html",
+            {"data": data, "saved": False, "contact": None, "pending": pending},
+            AppError(
+                422,
+                N_("Tick the box to say that you understand what withdrawing means."),
+                field="understood",
+            ),
+        )
+    with db.write() as session:
+        erasure.consent_withdraw(session, user=owner, now=now)
+    return redirect(request, "/account/data#withdraw")
+
+
+def _requests_page(
+    request: Request, session: Session, user: CurrentUser, now: datetime, **extra: Any
+) -> Response:
+    return render(
+        request,
+        "privacy/requests.html",
+        {
+            "rows": erasure.requests_visible_to(session, actor=user),
+            "now": now,
+            "admin": user.role == "admin",
+            "source_names": SOURCE_NAMES,
+            "status_names": STATUS_NAMES,
+            **extra,
+        },
+    )
+
+
+@router.get("/privacy/requests")
+async def erasure_requests(
+    request: Request, user: FacilitatorDep, session: ReadDep, now: NowDep
+) -> Response:
+    """Erasure requests with the time left: every one for an administrator, their cohorts'
+    for a facilitator."""
+    return _requests_page(request, session, user, now)
+
+
+@router.post("/privacy/requests")
+async def erasure_request_letter(
+    request: Request,
+    user: AdminDep,
+    db: DbDep,
+    now: NowDep,
+    username: str = Form(""),
+    note: str = Form(""),
+) -> Response:
+    """A request received by letter, entered by an administrator."""
+    try:
+        with db.write() as session:
+            erasure.request_by_letter(session, actor=user, username=username, note=note, now=now)
+    except AppError as exc:
+        with db.read() as session:
+            page = _requests_page(
+                request,
+                session,
+                user,
+                now,
+                username=username[:64],
+                note=note[:300],
+                error=message_text(request, exc),
+                field=exc.field,
+            )
+        page.status_code = exc.status
+        return page
+    return redirect(request, "/privacy/requests")
+
+
+@router.post("/privacy/requests/{request_id}/erase")
+async def erasure_carry_out(
+    request: Request, user: AdminDep, session: WriteDep, now: NowDep, request_id: int
+) -> Response:
+    """Carry out a request: the person's identifying data erased, in one action."""
+    erasure.request_carry_out(session, actor=user, request_id=request_id, now=now)
+    return redirect(request, "/privacy/requests")

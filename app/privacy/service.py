@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlmodel import Session, col
 
 from app.accounts.models import User
@@ -24,10 +24,15 @@ from app.audit import audit_record
 from app.curriculum.render import render_markdown
 from app.errors import AppError
 from app.i18n import N_, pick
-from app.privacy.models import ConsentAction, ConsentRecord, PrivacyNotice
-
-CURRENT_NOTICE = select(func.max(PrivacyNotice.version))
-"""The newest published notice version (``None`` before the first sync)."""
+from app.privacy.models import (  # noqa: F401
+    CURRENT_NOTICE,
+    ConsentAction,
+    ConsentRecord,
+    ErasureRequest,
+    ErasureStatus,
+    PrivacyNotice,
+    consent_due,
+)
 
 
 class NoticeChanged(RuntimeError):
@@ -73,12 +78,6 @@ def notice_current(session: Session) -> PrivacyNotice | None:
     return session.execute(
         select(PrivacyNotice).order_by(col(PrivacyNotice.version).desc()).limit(1)
     ).scalar_one_or_none()
-
-
-def consent_due(consent_version: int | None, current_version: int | None) -> bool:
-    """Whether a person must agree to the notice before going on: a notice is published and
-    they have not agreed to its newest version (never, withdrawn, or an older one)."""
-    return current_version is not None and consent_version != current_version
 
 
 # ---------------------------------------------------------------- the notice as read
@@ -157,6 +156,7 @@ def consent_give(session: Session, *, user_id: int, version: int, now: datetime)
         ConsentRecord(user_id=user_id, notice_version=version, action=ConsentAction.given, at=now)
     )
     session.execute(update(User).where(col(User.id) == user_id).values(consent_version=version))
+    request_cancel_on_consent(session, user_id=user_id, now=now)
     audit_record(
         session,
         now=now,
@@ -175,3 +175,28 @@ def consent_history(session: Session, *, user_id: int) -> list[ConsentRecord]:
             .order_by(col(ConsentRecord.at), col(ConsentRecord.id))
         ).scalars()
     )
+
+
+def request_open(session: Session, user_id: int) -> ErasureRequest | None:
+    return session.execute(
+        select(ErasureRequest).where(
+            col(ErasureRequest.user_id) == user_id,
+            col(ErasureRequest.status) == ErasureStatus.open,
+        )
+    ).scalar_one_or_none()
+
+
+def request_cancel_on_consent(session: Session, *, user_id: int, now: datetime) -> None:
+    """The person agreed again before their request was carried out: it is cancelled."""
+    request = request_open(session, user_id)
+    if request is not None:
+        request.status = ErasureStatus.cancelled
+        request.done_at = now
+        audit_record(
+            session,
+            now=now,
+            actor_id=user_id,
+            action="privacy.erasure_cancelled",
+            target=f"user:{user_id}",
+            detail={"request": request.id},
+        )

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col
 
 from app.accounts.models import Role, User
-from app.certificates.models import Certificate
+from app.certificates.models import REVOKED_ON_ERASURE, Certificate
 from app.cohorts.models import Attendance, Couple
 from app.curriculum.models import IntegrityValue, Lesson, LessonProgress, Module, Quiz
 from app.curriculum.outline import Curriculum, LessonInfo, ModuleInfo, QuizInfo
@@ -154,8 +154,12 @@ class SummaryReader:
             .where(col(Attendance.user_id).in_(users), col(Attendance.present).is_(True))
             .group_by(col(Attendance.user_id))
         )
+        # a certificate revoked because its holder's data were erased was received all the
+        # same: the aggregates stay equal after an erasure
         self.certified = select(col(Certificate.user_id)).where(
-            col(Certificate.user_id).in_(users), col(Certificate.revoked_at).is_(None)
+            col(Certificate.user_id).in_(users),
+            col(Certificate.revoked_at).is_(None)
+            | (col(Certificate.revoke_reason) == REVOKED_ON_ERASURE),
         )
 
     def read(self, session: Session, params: dict[str, Any] | None = None) -> dict[int, Row]:

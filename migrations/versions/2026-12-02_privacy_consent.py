@@ -1,4 +1,5 @@
-"""the privacy notice as published, consent records, each account's consent
+"""the privacy notice as published, consent records, erasure requests, each account's
+consent and erasure
 
 Revision ID: 5e2d8b1c7f30
 Revises: 9c3e5a7d2b14
@@ -49,13 +50,50 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_consent_record")),
     )
     op.create_index(op.f("ix_consent_record_user_id"), "consent_record", ["user_id"])
+    op.create_table(
+        "erasure_request",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("received_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("due_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("received_by", sa.Integer(), nullable=True),
+        sa.Column("note", sa.String(length=300), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("done_at", app.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("done_by", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["user_account.id"],
+            name=op.f("fk_erasure_request_user_id_user_account"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["received_by"],
+            ["user_account.id"],
+            name=op.f("fk_erasure_request_received_by_user_account"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["done_by"],
+            ["user_account.id"],
+            name=op.f("fk_erasure_request_done_by_user_account"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_erasure_request")),
+    )
+    op.create_index(op.f("ix_erasure_request_user_id"), "erasure_request", ["user_id"])
     with op.batch_alter_table("user_account") as batch:
         batch.add_column(sa.Column("consent_version", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("erased_at", app.db.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("user_account") as batch:
+        batch.drop_column("erased_at")
         batch.drop_column("consent_version")
+    op.drop_index(op.f("ix_erasure_request_user_id"), table_name="erasure_request")
+    op.drop_table("erasure_request")
     op.drop_index(op.f("ix_consent_record_user_id"), table_name="consent_record")
     op.drop_table("consent_record")
     op.drop_table("privacy_notice")

@@ -47,6 +47,8 @@ AUDIENCE: dict[str, tuple[str, ...]] = {
     "login": ("anonymous",),
     "activate": ("anonymous",),
     "verify": ("anonymous",),
+    # the notice for anyone; the question at sign-in; the erasure requests for staff
+    "privacy": ("anonymous", "facilitator", "admin"),
     "learn": ("participant",),
     "family": ("participant",),
     "account": SIGNED_IN,

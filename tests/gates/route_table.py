@@ -193,6 +193,10 @@ ROUTES: Final[tuple[Entry, ...]] = (
     R("GET", "/privacy", EVERYONE),
     R("GET", "/privacy/consent", SIGNED_IN),
     R("POST", "/privacy/consent", SIGNED_IN, form={"version": "1", "consent": "yes"}),
+    R("GET", "/account/data", SIGNED_IN),
+    R("GET", "/account/data.json", SIGNED_IN),
+    R("GET", "/account/data.html", SIGNED_IN),
+    R("POST", "/account/data/contact", SIGNED_IN, form={"contact": "0812 3456 7890"}),
     R("GET", "/activate", EVERYONE),
     R(
         "POST",
