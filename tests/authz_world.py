@@ -14,6 +14,7 @@ from sqlalchemy import select
 from app.accounts.models import CurrentUser, User
 from app.api.service import token_create
 from app.certificates.models import Certificate
+from app.privacy.models import ErasureRequest
 from app.cohorts.models import Cohort, Couple
 from app.cohorts.service import activation_issue
 from app.config import Settings
@@ -119,9 +120,21 @@ def build_site(
     world = build_world(db, settings)
     other_official, other_spouse = make_couple(db, settings, world.other_cohort, "lain-001")
     spare = make_user(db, settings, "cadangan", "kpk")
+    # a participant whose data an administrator is asked to erase (by letter)
+    to_erase, _ = make_couple(db, settings, world.other_cohort, "lain-002")
     admin = _administrator(db)
     now = utcnow()
     with db.write() as session:
+        erasure = ErasureRequest(
+            user_id=saved_id(to_erase),
+            source="letter",
+            received_at=now,
+            due_at=now + timedelta(hours=72),
+            note="Surat 1/2026",
+        )
+        session.add(erasure)
+        session.flush()
+        erasure_id = saved_id(erasure)
         _, api_token = token_create(session, actor=admin, name="gerbang", now=now)
         spare_token, _ = token_create(session, actor=admin, name="cadangan", now=now)
         activation_code = activation_issue(
@@ -208,6 +221,8 @@ def build_site(
         "facilitator_id": str(facilitator_id),
         "spare_user_id": str(spare.id),
         "spare_token_id": str(spare_token.id),
+        "erasure_id": str(erasure_id),
+        "spare_participant": to_erase.username,
     }
     site.subject = {
         **common,

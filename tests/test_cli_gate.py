@@ -205,6 +205,35 @@ CASES = [
         "before the curriculum is synced",
         says="No content is synced yet: run `integritas content sync` first.",
     ),
+    # ------------------------------------------------------------ retention
+    Case(
+        "retention run",
+        "a dry run over cohorts that are all current",
+        args=("--dry-run",),
+        ok=True,
+        database="cohort",
+        says="Retention 5 years: 0 cohort(s) past it, 0 participant(s) would be pseudonymized.",
+    ),
+    Case(
+        "retention run",
+        "with a retention of one year",
+        ok=True,
+        database="cohort",
+        env={"APP_RETENTION_YEARS": "1"},
+        says="Retention 1 years: 0 cohort(s) past it, 0 participant(s) pseudonymized.",
+    ),
+    Case(
+        "retention run",
+        "a database that is not migrated",
+        database="empty",
+        says=NOT_MIGRATED,
+    ),
+    Case(
+        "retention run",
+        "a retention of no years",
+        env={"APP_RETENTION_YEARS": "0"},
+        says="APP_RETENTION_YEARS",
+    ),
     # ------------------------------------------------------------ backup and restore
     Case(
         "backup",

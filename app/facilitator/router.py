@@ -44,6 +44,7 @@ from app.facilitator.workspace import (
 from app.family.service import reflection_reply, reflections_of_cohort
 from app.i18n import N_, fmt_date, pick, translations
 from app.inputs import upload_route
+from app.privacy.service import access_record
 from app.quizzes.gain import TopicGain
 from app.quizzes.service import QuizError, extra_attempt_grant
 from app.web import (
@@ -58,6 +59,20 @@ from app.web import (
 )
 
 router = APIRouter(prefix="/facilitator")
+
+
+def _accessed(
+    db: Database,
+    user: CurrentUser,
+    what: str,
+    now: datetime,
+    *,
+    users: list[int] | None = None,
+    cohort: str | None = None,
+) -> None:
+    """Record that ``user`` opened personal data (UU 27/2022: the person can see who did)."""
+    with db.write() as session:
+        access_record(session, actor=user, what=what, now=now, users=users or (), cohort=cohort)
 
 
 @router.get("")
@@ -307,6 +322,7 @@ async def couple_page(
     curriculum: CurriculumDep,
     now: NowDep,
     settings: SettingsDep,
+    db: DbDep,
 ) -> Response:
     page = service.couple_page(
         session,
@@ -318,6 +334,7 @@ async def couple_page(
         settings=settings,
         base_url=str(request.base_url),
     )
+    _accessed(db, user, "couple", now, users=[saved_id(p.user) for p in page.partners])
     slots = {slot.key: slot for slot in page.workspace.ladder}
     _ = gettext_for(request).gettext
     return render(
@@ -686,6 +703,8 @@ async def cards_page(
     user: FacilitatorDep,
     session: ReadDep,
     settings: SettingsDep,
+    db: DbDep,
+    now: NowDep,
     participant: int | None = None,
 ) -> Response:
     cohort, cards = service.activation_cards(
@@ -696,6 +715,10 @@ async def cards_page(
         secret=settings.secret(),
         participant=participant,
     )
+    if participant is not None:
+        _accessed(db, user, "cards", now, users=[card.id for card in cards])
+    else:
+        _accessed(db, user, "cards", now, cohort=cohort.slug)
     return render(
         request,
         "facilitator/cards.html",
@@ -710,12 +733,19 @@ async def cards_page(
 
 @router.get("/cohorts/{slug}/cards.pdf")
 async def cards_pdf(
-    request: Request, slug: str, user: FacilitatorDep, session: ReadDep, settings: SettingsDep
+    request: Request,
+    slug: str,
+    user: FacilitatorDep,
+    session: ReadDep,
+    settings: SettingsDep,
+    db: DbDep,
+    now: NowDep,
 ) -> Response:
     base = str(request.base_url).rstrip("/")
     cohort, cards = service.activation_cards(
         session, actor=user, slug=slug, base_url=base, secret=settings.secret()
     )
+    _accessed(db, user, "cards", now, cohort=cohort.slug)
     _ = gettext_for(request).gettext
     locale = getattr(request.state, "locale", settings.default_locale)
     roles = {"official": _("Official"), "spouse": _("Spouse")}
@@ -829,10 +859,11 @@ async def reissue_code(
 
 @router.get("/cohorts/{slug}/reflections")
 async def reflections_page(
-    request: Request, slug: str, user: FacilitatorDep, session: ReadDep
+    request: Request, slug: str, user: FacilitatorDep, session: ReadDep, db: DbDep, now: NowDep
 ) -> Response:
     cohort = cohort_for(session, user=user, slug=slug)
     rows = reflections_of_cohort(session, actor=user, cohort_id=saved_id(cohort))
+    _accessed(db, user, "reflections", now, cohort=cohort.slug)
     return render(request, "facilitator/reflections.html", {"cohort": cohort, "rows": rows})
 
 

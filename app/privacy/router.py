@@ -142,12 +142,23 @@ async def my_data_page(
     """Everything stored about the signed-in person, with the downloads."""
     owner = _owner(request, user)
     data = mydata.my_data(session, user=owner, locale=request.state.locale)
-    pending = erasure.request_of(session, user_id=owner.id)
     return render(
         request,
         "privacy/my_data.html",
-        {"data": data, "saved": saved == "1", "contact": None, "pending": pending},
+        {**_mine(session, owner, data), "saved": saved == "1", "contact": None},
     )
+
+
+def _mine(session: Session, owner: CurrentUser, data: mydata.MyData) -> dict[str, Any]:
+    """What /account/data shows beside the data: an open erasure request, and who on the
+    staff opened the person's data."""
+    return {
+        "data": data,
+        "pending": erasure.request_of(session, user_id=owner.id),
+        "accesses": service.accesses_of(
+            session, user_id=owner.id, cohort=data.couple.cohort if data.couple else None
+        ),
+    }
 
 
 @router.get("/account/data.json")
@@ -185,12 +196,9 @@ async def my_contact(
     except mydata.ContactRefused as exc:
         with db.read() as session:
             data = mydata.my_data(session, user=owner, locale=request.state.locale)
-            pending = erasure.request_of(session, user_id=owner.id)
+            mine = _mine(session, owner, data)
         return form_error(
-            request,
-            "privacy/my_data.html",
-            {"data": data, "saved": False, "contact": contact, "pending": pending},
-            exc,
+            request, "privacy/my_data.html", {**mine, "saved": False, "contact": contact}, exc
         )
     return redirect(request, "/account/data?saved=1#contact")
 
@@ -231,11 +239,11 @@ async def my_consent_withdraw(
     if understood != "yes":
         with db.read() as session:
             data = mydata.my_data(session, user=owner, locale=request.state.locale)
-            pending = erasure.request_of(session, user_id=owner.id)
+            mine = _mine(session, owner, data)
         return form_error(
             request,
             "privacy/my_data.html",
-            {"data": data, "saved": False, "contact": None, "pending": pending},
+            {**mine, "saved": False, "contact": None},
             AppError(
                 422,
                 N_("Tick the box to say that you understand what withdrawing means."),

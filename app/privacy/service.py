@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -19,7 +20,7 @@ from markupsafe import Markup
 from sqlalchemy import select, update
 from sqlmodel import Session, col
 
-from app.accounts.models import User
+from app.accounts.models import AuditLog, CurrentUser, User
 from app.audit import audit_record
 from app.curriculum.render import render_markdown
 from app.errors import AppError
@@ -200,3 +201,63 @@ def request_cancel_on_consent(session: Session, *, user_id: int, now: datetime) 
             target=f"user:{user_id}",
             detail={"request": request.id},
         )
+
+
+# ---------------------------------------------------------------- access records
+
+ACCESS_NAMES = {
+    "access.couple": N_("opened your couple's page"),
+    "access.cards": N_("printed activation cards"),
+    "access.reflections": N_("read the cohort's family reflections"),
+    "export.csv": N_("downloaded the cohort's list (CSV)"),
+    "export.xlsx": N_("downloaded the cohort's list (Excel)"),
+}
+"""What a staff member did with a person's data, as the person reads it (the facilitators'
+exports keep their own audit action, ``export.<kind>``)."""
+
+
+def access_record(
+    session: Session,
+    *,
+    actor: CurrentUser,
+    what: str,
+    now: datetime,
+    users: Iterable[int] = (),
+    cohort: str | None = None,
+) -> None:
+    """A staff member opened personal data: who (the actor), whose (each user, or a whole
+    cohort's participants), what, when — in the audit log, action ``access.<what>``."""
+    action = f"access.{what}"
+    assert action in ACCESS_NAMES
+    for user_id in users:
+        audit_record(session, now=now, actor_id=actor.id, action=action, target=f"user:{user_id}")
+    if cohort is not None:
+        audit_record(session, now=now, actor_id=actor.id, action=action, target=f"cohort:{cohort}")
+
+
+@dataclass(frozen=True)
+class Access:
+    at: datetime
+    who: str
+    role: str
+    what: str  # a message id of ACCESS_NAMES
+
+
+def accesses_of(session: Session, *, user_id: int, cohort: str | None) -> list[Access]:
+    """Who on the staff opened this person's data (their own pages, or their cohort's
+    lists), newest first."""
+    targets = [f"user:{user_id}", *([f"cohort:{cohort}"] if cohort else [])]
+    return [
+        Access(at, name or "?", role or "", ACCESS_NAMES[action])
+        for at, action, name, role in session.execute(
+            select(col(AuditLog.at), col(AuditLog.action), col(User.display_name), col(User.role))
+            .outerjoin(User, col(User.id) == AuditLog.actor_id)
+            .where(
+                col(AuditLog.action).in_(list(ACCESS_NAMES)),
+                col(AuditLog.target).in_(targets),
+                col(AuditLog.actor_id) != user_id,
+            )
+            .order_by(col(AuditLog.at).desc(), col(AuditLog.id).desc())
+            .limit(500)
+        ).all()
+    ]

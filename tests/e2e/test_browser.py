@@ -215,3 +215,73 @@ def test_the_analysts_briefing(server, browser, tmp_path, width):
         assert not any(isinstance(c, str) and ("budi" in c.lower() or "tngd-" in c) for c in row)
     assert problems == []
     context.close()
+
+
+def _shot(page, tmp_path, name: str) -> None:
+    """A screenshot in the test's folder (and in $SHOTS_DIR, to look at)."""
+    import os
+    import shutil
+
+    path = tmp_path / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    if os.environ.get("SHOTS_DIR"):
+        shutil.copy(path, os.path.join(os.environ["SHOTS_DIR"], path.name))
+
+
+def test_a_spouse_consents_at_activation_and_downloads_her_data_on_a_phone(
+    server, browser, tmp_path
+):
+    """The card's code from the facilitator's cards page; on a phone: activation refused
+    without the box, accepted with it; the privacy notice; My data and its JSON download."""
+    import json
+
+    staff = browser.new_context(viewport={"width": 1280, "height": 900}, locale="id-ID")
+    desk = staff.new_page()
+    sign_in(desk, server, "fasilitator")
+    desk.goto(server + "/facilitator/cohorts/tng-demo/cards")
+    card = desk.locator("article", has_text="tngd-004b").first
+    code = card.locator("p.code").inner_text().strip()
+    staff.close()
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="id-ID")
+    page = context.new_page()
+    problems: list[str] = []
+    page.on(
+        "console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None
+    )
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(f"{server}/activate?code={code}")
+    assert not page.locator("#consent").is_checked()
+    page.fill("#password", "rumah-kami-jujur")
+    page.fill("#password2", "rumah-kami-jujur")
+    page.click("form[action='/activate'] button[type=submit]")
+    page.wait_for_selector("#activate-error")
+    assert "Centang kotak" in page.locator("#activate-error").inner_text()
+    assert page.locator("#consent").get_attribute("aria-invalid") == "true"
+    _shot(page, tmp_path, "activate-refused-360")
+    page.click("summary:has-text('Baca pemberitahuan lengkap')")
+    assert page.get_by_role("heading", name="Hak Anda", exact=True).is_visible()
+    page.fill("#password", "rumah-kami-jujur")
+    page.fill("#password2", "rumah-kami-jujur")
+    page.check("#consent")
+    page.click("form[action='/activate'] button[type=submit]")
+    page.wait_for_url(server + "/learn")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.goto(server + "/account")
+    page.click("a[href='/account/data']")
+    page.wait_for_url(server + "/account/data")
+    assert page.locator("h1").inner_text() == "Data saya"
+    assert "menyetujui pemberitahuan privasi versi 1" in page.inner_text("main")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    _shot(page, tmp_path, "my-data-360")
+    with page.expect_download() as download:
+        page.click("a[href='/account/data.json']")
+    path = tmp_path / download.value.suggested_filename
+    download.value.save_as(path)
+    data = json.loads(path.read_text("utf-8"))
+    assert data["profile"]["username"] == "tngd-004b"
+    assert [c["notice_version"] for c in data["consents"]] == [1]
+    page.goto(server + "/privacy")
+    _shot(page, tmp_path, "privacy-360")
+    # (the refused activation is answered 422, which the console reports)
+    assert [p for p in problems if "status of 422" not in p] == []
+    context.close()

@@ -197,6 +197,25 @@ ROUTES: Final[tuple[Entry, ...]] = (
     R("GET", "/account/data.json", SIGNED_IN),
     R("GET", "/account/data.html", SIGNED_IN),
     R("POST", "/account/data/contact", SIGNED_IN, form={"contact": "0812 3456 7890"}),
+    R(
+        "POST",
+        "/account/data/withdraw",
+        PARTICIPANTS,
+        refused="without the box ticked nothing is withdrawn: the request proves access only",
+    ),
+    R("GET", "/privacy/requests", FACILITATORS),
+    R(
+        "POST",
+        "/privacy/requests",
+        ADMIN,
+        form={"username": "{spare_participant}", "note": "Surat 2/2026"},
+    ),
+    R(
+        "POST",
+        "/privacy/requests/{request_id}/erase",
+        ADMIN,
+        params={"request_id": "{erasure_id}"},
+    ),
     R("GET", "/activate", EVERYONE),
     R(
         "POST",

@@ -1,0 +1,88 @@
+"""Access records (UU No. 27 Tahun 2022): each staff view and export of personal data — a
+couple's page, activation cards, the family reflections, the cohort's list — is recorded
+(who, whose, what, when), shown in /admin/audit, and listed on the person's /account/data."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app.accounts.models import AuditLog, User
+from app.cohorts.models import Couple
+from app.demo import seed_demo
+from tests.conftest import login
+
+
+@pytest.fixture
+def demo(mini, settings, time_machine):
+    time_machine.move_to("2026-11-28 10:00:00+07:00", tick=False)
+    seed_demo(mini, settings)
+    return mini
+
+
+def entries(db, action: str) -> list[tuple[str, str | None]]:
+    with db.read() as session:
+        return [
+            (actor, target)
+            for actor, target in session.execute(
+                select(User.username, AuditLog.target)
+                .join(User, User.id == AuditLog.actor_id)
+                .where(AuditLog.action == action)
+                .order_by(AuditLog.id)
+            ).all()
+        ]
+
+
+def test_each_staff_view_of_personal_data_is_recorded_and_shown_to_the_person(demo, make_client):
+    with demo.read() as session:
+        person, code = session.execute(
+            select(User, Couple.code)
+            .join(Couple, Couple.id == User.couple_id)
+            .where(User.username == "tng24-003a")
+        ).one()
+        partner = session.execute(
+            select(User).where(User.couple_id == person.couple_id, User.id != person.id)
+        ).scalar_one()
+        unactivated = (
+            session.execute(
+                select(User).where(User.username == "tngd-004b")
+            )
+            .scalars()
+            .first()
+        )
+    staff = make_client()
+    login(staff, "fasilitator")
+    assert staff.get(f"/facilitator/cohorts/tng-2024/couples/{code}").status_code == 200
+    assert entries(demo, "access.couple") == [
+        ("fasilitator", f"user:{person.id}"),
+        ("fasilitator", f"user:{partner.id}"),
+    ]
+    assert staff.get("/facilitator/cohorts/tng-2024/reflections").status_code == 200
+    assert entries(demo, "access.reflections") == [("fasilitator", "cohort:tng-2024")]
+    assert staff.get("/facilitator/cohorts/tng-demo/cards").status_code == 200
+    assert staff.get("/facilitator/cohorts/tng-demo/cards.pdf").status_code == 200
+    one = staff.get(f"/facilitator/cohorts/tng-demo/cards?participant={unactivated.id}")
+    assert one.status_code == 200
+    assert entries(demo, "access.cards") == [
+        ("fasilitator", "cohort:tng-demo"),
+        ("fasilitator", "cohort:tng-demo"),
+        ("fasilitator", f"user:{unactivated.id}"),
+    ]
+    assert staff.get("/facilitator/cohorts/tng-2024/export.csv").status_code == 200
+    assert ("fasilitator", "cohort:tng-2024") in entries(demo, "export.csv")
+    # the administrator finds them in the audit log
+    admin = make_client()
+    login(admin, "admin")
+    log = admin.get("/admin/audit?action=access.")
+    assert log.status_code == 200 and "access.couple" in log.text and "access.cards" in log.text
+    # the person sees who opened their data: their couple's page, the cohort's reflections
+    # and list; not the cards of another cohort
+    participant = make_client()
+    login(participant, person.username)
+    mine = participant.get("/account/data").text
+    section = mine[mine.index("Siapa saja petugas") :]
+    assert "Rina Fasilitator" in section
+    assert "membuka halaman pasangan Anda" in section
+    assert "membaca refleksi keluarga kelompok" in section
+    assert "mengunduh daftar kelompok (CSV)" in section
+    assert "mencetak kartu aktivasi" not in section
