@@ -14,13 +14,13 @@ from sqlalchemy import select
 from app.accounts.models import CurrentUser, User
 from app.api.service import token_create
 from app.certificates.models import Certificate
-from app.privacy.models import ErasureRequest
 from app.cohorts.models import Cohort, Couple
 from app.cohorts.service import activation_issue
 from app.config import Settings
 from app.curriculum.models import Choice, Question
 from app.db import Database, saved_id, utcnow
 from app.family.models import FamilyReflection
+from app.privacy.models import ErasureRequest
 from tests.conftest import ATTEMPT_RE, complete, csrf_of, open_quiz, post_form, take_quiz
 from tests.factories import PASSWORD, _administrator, actor, make_cohort, make_couple, make_user
 

@@ -44,11 +44,7 @@ def test_each_staff_view_of_personal_data_is_recorded_and_shown_to_the_person(de
             select(User).where(User.couple_id == person.couple_id, User.id != person.id)
         ).scalar_one()
         unactivated = (
-            session.execute(
-                select(User).where(User.username == "tngd-004b")
-            )
-            .scalars()
-            .first()
+            session.execute(select(User).where(User.username == "tngd-004b")).scalars().first()
         )
     staff = make_client()
     login(staff, "fasilitator")
