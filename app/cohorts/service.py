@@ -664,3 +664,72 @@ def facilitator_names(session: Session, *, cohort_id: int) -> list[str]:
             .order_by(col(User.display_name))
         ).scalars()
     )
+
+
+# ---------------------------------------------------------------- a participant's details
+
+
+DETAIL_FIELDS = ("display_name", "position", "nip", "contact")
+
+
+def participant_details_change(
+    session: Session,
+    *,
+    actor: User | CurrentUser,
+    cohort: Cohort,
+    user_id: int,
+    form: dict[str, str],
+    now: datetime,
+) -> tuple[list[str], str]:
+    """A facilitator corrects a participant's name, position, NIP or contact (the person
+    corrects their own contact themself; other corrections come to the facilitator). Checked
+    as the roster checks them; audit-logged with the fields that changed, not their values.
+    Returns the fields changed and the participant's couple code."""
+    from app.cohorts.roster import (
+        MAX_TEXT,
+        MSG_CONTACT,
+        MSG_NIP_CHARS,
+        MSG_NIP_LENGTH,
+        NIP_DIGITS,
+        normalize_contact,
+    )
+
+    participant = participant_for(session, actor=actor, user_id=user_id, cohort_id=cohort.id)
+    if participant.erased_at is not None:
+        raise NotFound(message=N_("This participant is not in your cohort."))
+    values: dict[str, str | None] = {}
+    name = " ".join(form.get("display_name", "").split())
+    if not name or len(name) > MAX_TEXT:
+        raise AppError(422, N_("Display name must be 1–200 characters."), field="display_name")
+    values["display_name"] = name
+    position = " ".join(form.get("position", "").split())
+    if len(position) > MAX_TEXT:
+        raise AppError(422, N_("This field is too long."), field="position")
+    values["position"] = position or None
+    nip = "".join(form.get("nip", "").split())
+    if nip and not (nip.isascii() and nip.isdigit()):
+        raise AppError(422, MSG_NIP_CHARS, {"value": nip[:30]}, field="nip")
+    if nip and len(nip) != NIP_DIGITS:
+        raise AppError(422, MSG_NIP_LENGTH, {"count": len(nip)}, field="nip")
+    values["nip"] = nip or None
+    contact_text = form.get("contact", "").strip()
+    contact = normalize_contact(contact_text) if contact_text else None
+    if contact_text and contact is None:
+        raise AppError(422, MSG_CONTACT, {"value": contact_text[:60]}, field="contact")
+    values["contact"] = contact
+    changed = [f for f in DETAIL_FIELDS if getattr(participant, f) != values[f]]
+    for name_of in changed:
+        setattr(participant, name_of, values[name_of])
+    if changed:
+        audit_record(
+            session,
+            now=now,
+            actor_id=actor.id,
+            action="participant.details",
+            target=f"user:{saved_id(participant)}",
+            detail={"cohort": cohort.slug, "fields": changed},
+        )
+    code = session.execute(
+        select(col(Couple.code)).where(col(Couple.id) == participant.couple_id)
+    ).scalar_one()
+    return changed, code

@@ -18,10 +18,13 @@ from app.certificates.pdf import activation_cards_pdf, qr_svg
 from app.charts import bar_chart, histogram, paired_bars
 from app.cohorts.roster import parse_roster, template_csv
 from app.cohorts.service import (
+    DETAIL_FIELDS,
     ImportResult,
     ResetUnconfirmed,
     activation_reissue,
     cohort_for,
+    participant_details_change,
+    participant_for,
 )
 from app.config import Settings
 from app.curriculum.outline import Curriculum
@@ -855,6 +858,60 @@ async def reissue_code(
             {"cohort": cohort, "person": exc},
         )
     return redirect(request, f"/facilitator/cohorts/{slug}/cards?participant={user_id}")
+
+
+def _details_page(
+    request: Request,
+    cohort: Any,
+    participant: Any,
+    values: dict[str, str],
+    status: int = 200,
+    error: str | None = None,
+    field: str | None = None,
+) -> Response:
+    return render(
+        request,
+        "facilitator/participant_details.html",
+        {"cohort": cohort, "person": participant, "values": values, "error": error, "field": field},
+        status_code=status,
+    )
+
+
+@router.get("/cohorts/{slug}/participants/{user_id}/details")
+async def participant_details_form(
+    request: Request, slug: str, user_id: int, user: FacilitatorDep, session: ReadDep
+) -> Response:
+    """Correct a participant's name, position, NIP or contact."""
+    cohort = cohort_for(session, user=user, slug=slug)
+    participant = participant_for(session, actor=user, user_id=user_id, cohort_id=cohort.id)
+    values = {f: getattr(participant, f) or "" for f in DETAIL_FIELDS}
+    return _details_page(request, cohort, participant, values)
+
+
+@router.post("/cohorts/{slug}/participants/{user_id}/details")
+async def participant_details(
+    request: Request,
+    slug: str,
+    user_id: int,
+    user: FacilitatorDep,
+    session: ReadDep,
+    db: DbDep,
+    now: NowDep,
+) -> Response:
+    cohort = cohort_for(session, user=user, slug=slug)
+    participant = participant_for(session, actor=user, user_id=user_id, cohort_id=cohort.id)
+    form = await request.form()
+    values = {f: str(form.get(f, "")) for f in DETAIL_FIELDS}
+    try:
+        with db.write() as write:
+            _, code = participant_details_change(
+                write, actor=user, cohort=cohort, user_id=user_id, form=values, now=now
+            )
+    except AppError as exc:
+        return _details_page(
+            request, cohort, participant, values, exc.status, message_text(request, exc), exc.field
+        )
+    return redirect(request, f"/facilitator/cohorts/{slug}/couples/{code}?saved=1")
 
 
 @router.get("/cohorts/{slug}/reflections")

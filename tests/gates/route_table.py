@@ -410,6 +410,19 @@ ROUTES: Final[tuple[Entry, ...]] = (
     ),
     R(
         "GET",
+        "/facilitator/cohorts/{slug}/participants/{user_id}/details",
+        COHORT_STAFF,
+        params={**SLUG, "user_id": "{participant_id}"},
+    ),
+    R(
+        "POST",
+        "/facilitator/cohorts/{slug}/participants/{user_id}/details",
+        COHORT_STAFF,
+        params={**SLUG, "user_id": "{participant_id}"},
+        form={"display_name": "Pak Uji", "position": "Kepala Bidang", "contact": "0812 3456 7890"},
+    ),
+    R(
+        "GET",
         "/facilitator/cohorts/{slug}/reflections",
         COHORT_STAFF,
         params=SLUG,

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.accounts.models import AuditLog, User
 from app.cohorts.models import Couple
 from app.demo import seed_demo
-from tests.conftest import login
+from tests.conftest import csrf_of, login
 
 
 @pytest.fixture
@@ -82,3 +82,42 @@ def test_each_staff_view_of_personal_data_is_recorded_and_shown_to_the_person(de
     assert "membaca refleksi keluarga kelompok" in section
     assert "mengunduh daftar kelompok (CSV)" in section
     assert "mencetak kartu aktivasi" not in section
+
+
+def test_the_facilitator_corrects_a_participants_details_with_an_audit_record(demo, make_client):
+    with demo.read() as session:
+        person = session.execute(select(User).where(User.username == "tng24-003a")).scalar_one()
+    staff = make_client()
+    login(staff, "fasilitator")
+    path = f"/facilitator/cohorts/tng-2024/participants/{person.id}/details"
+    form = staff.get(path)
+    assert form.status_code == 200 and person.display_name in form.text
+    token = csrf_of(form.text)
+    base = {"csrf_token": token, "display_name": "Bapak Benar", "position": "Kepala Seksi"}
+    bad = staff.post(path, data={**base, "nip": "1234", "contact": ""})
+    assert bad.status_code == 422 and "18 angka" in bad.text
+    with demo.read() as session:
+        assert session.get(User, person.id).display_name == person.display_name
+    done = staff.post(
+        path,
+        data={**base, "nip": "198501012010011001", "contact": "0812-1111-2222"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and "/couples/TNG24-003" in done.headers["location"]
+    with demo.read() as session:
+        now = session.get(User, person.id)
+        assert (now.display_name, now.position, now.nip, now.contact) == (
+            "Bapak Benar",
+            "Kepala Seksi",
+            "198501012010011001",
+            "+6281211112222",
+        )
+        entry = session.execute(
+            select(AuditLog).where(AuditLog.action == "participant.details")
+        ).scalar_one()
+        assert entry.target == f"user:{person.id}"
+        assert entry.detail["fields"] == ["display_name", "position", "nip", "contact"]
+        assert "Bapak Benar" not in repr(entry.detail)
+    # a participant of another cohort than the one in the address is 404
+    other = staff.get(f"/facilitator/cohorts/tng-demo/participants/{person.id}/details")
+    assert other.status_code == 404

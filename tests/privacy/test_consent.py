@@ -216,3 +216,25 @@ def test_without_a_published_notice_nobody_is_asked(client, db, settings):
     login(client, "staf", PASSWORD)
     assert client.get("/admin").status_code == 200
     assert "belum diterbitkan" in client.get("/privacy").text
+
+
+def test_the_notice_file_is_validated_with_its_line(tmp_path):
+    root = tmp_path / "content"
+    shutil.copytree(FIXTURE_CONTENT, root)
+    path = root / "privacy.yaml"
+    lines = path.read_text("utf-8").splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("contact:"))
+    lines[at + 1] = '  id: "Hubungi {fasilitator} kelompok Anda."'
+    lines[at + 2] = ""  # no English
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    _, problems = load_content(root)
+    texts = [str(p) for p in problems]
+    assert any(
+        t.startswith((f"content/privacy.yaml:{at + 1}:", f"content/privacy.yaml:{at + 2}:"))
+        and "contact.id: unknown placeholder {fasilitator}" in t
+        for t in texts
+    ), texts
+    assert any(t.endswith("contact.en: Field required") for t in texts), texts
+    path.unlink()
+    _, problems = load_content(root)
+    assert "content/privacy.yaml: file is missing" in [str(p) for p in problems]
