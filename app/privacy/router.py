@@ -57,10 +57,12 @@ async def privacy(
 def _consent_context(
     request: Request, session: Session, settings: Settings, next_url: str
 ) -> dict[str, Any]:
+    user = request.state.user
     return {
         "notice": notice_for(request, session, settings),
         "next": safe_next(next_url) or "",
-        "renewed": request.state.user.consent_version is not None,
+        "renewed": user.consent_version is not None,
+        "pending": erasure.request_of(session, user_id=user.id),
     }
 
 

@@ -128,6 +128,7 @@ def test_withdrawal_opens_a_request_and_stops_the_processing(demo, make_client):
     assert client.get("/privacy/requests", follow_redirects=False).status_code in (303, 403)
     # agreeing again before it is carried out cancels it
     question = client.get("/privacy/consent")
+    assert "Anda telah menarik persetujuan" in question.text
     client.post(
         "/privacy/consent",
         data={"csrf_token": csrf_of(question.text), "version": "1", "consent": "yes"},
