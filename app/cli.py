@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -435,6 +436,60 @@ def retention_run(
     )
     for slug, n in done:
         typer.echo(f"  {slug}: {n}")
+
+
+privacy_app = typer.Typer(no_args_is_help=True, help="Personal data: who was reached.")
+app.add_typer(privacy_app, name="privacy")
+
+
+def _day_option(value: str | None, name: str) -> datetime | None:
+    from datetime import date, datetime, time
+
+    if value is None:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        fail(f"{name} {value!r} is not a date like 2026-12-01.", 2)
+    return datetime.combine(day, time(0), tzinfo=get_settings().tz)
+
+
+@privacy_app.command("affected")
+def privacy_affected(
+    actor: Annotated[
+        str | None, typer.Option("--actor", help="The staff account's username")
+    ] = None,
+    since: Annotated[str | None, typer.Option("--from", help="First day (YYYY-MM-DD)")] = None,
+    until: Annotated[
+        str | None, typer.Option("--to", help="Last day, included (YYYY-MM-DD)")
+    ] = None,
+    cohort: Annotated[str | None, typer.Option("--cohort", help="Only this cohort")] = None,
+) -> None:
+    """Whose personal data a staff account's views and exports reached (the audit log's
+    access.* and export.* records), or a whole cohort's participants: for a breach notice
+    (UU 27/2022 Pasal 46: within 3 × 24 hours). Tab-separated: username, name, contact,
+    cohort, how."""
+    from datetime import timedelta
+
+    from app.privacy.service import affected_by
+
+    if actor is None and since is None and until is None and cohort is None:
+        fail("Name --actor, --from/--to or --cohort: whose data to look for.", 2)
+    start = _day_option(since, "--from")
+    end = _day_option(until, "--to")
+    db = _database()
+    with db.read() as session:
+        rows = affected_by(
+            session,
+            actor=actor,
+            since=start,
+            until=end + timedelta(days=1) if end else None,
+            cohort=cohort,
+        )
+    typer.echo(f"{len(rows)} participant account(s) reached.", err=True)
+    for r in rows:
+        fields = (r.username, r.name, r.contact or "", r.cohort or "", ",".join(r.how))
+        typer.echo("\t".join(fields))
 
 
 # ---------------------------------------------------------------- api-token

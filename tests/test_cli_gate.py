@@ -234,6 +234,37 @@ CASES = [
         env={"APP_RETENTION_YEARS": "0"},
         says="APP_RETENTION_YEARS",
     ),
+    Case(
+        "privacy affected",
+        "a staff account with no access records",
+        args=("--actor", "rina"),
+        ok=True,
+        database="cohort",
+        says="0 participant account(s) reached.",
+    ),
+    Case(
+        "privacy affected",
+        "a whole cohort",
+        args=("--cohort", "uji"),
+        ok=True,
+        database="cohort",
+        says="participant account(s) reached.",
+    ),
+    Case(
+        "privacy affected",
+        "nothing to look for",
+        code=2,
+        database="cohort",
+        says="Name --actor, --from/--to or --cohort",
+    ),
+    Case(
+        "privacy affected",
+        "a day that is not a date",
+        args=("--from", "kemarin"),
+        code=2,
+        database="cohort",
+        says="--from 'kemarin' is not a date like 2026-12-01.",
+    ),
     # ------------------------------------------------------------ backup and restore
     Case(
         "backup",

@@ -48,9 +48,15 @@ def notice_for(request: Request, session: Session, settings: Settings) -> servic
 async def privacy(
     request: Request, user: CurrentUserDep, session: ReadDep, settings: SettingsDep
 ) -> Response:
-    """The privacy notice, for anyone (signed in or not)."""
+    """The privacy notice, for anyone (signed in or not; a participant reads their cohort's
+    local government as the controller)."""
     return render(
-        request, "privacy/notice.html", {"notice": notice_for(request, session, settings)}
+        request,
+        "privacy/notice.html",
+        {
+            "notice": notice_for(request, session, settings),
+            "controller": service.controller_of(session, user=user),
+        },
     )
 
 

@@ -261,3 +261,88 @@ def accesses_of(session: Session, *, user_id: int, cohort: str | None) -> list[A
             .limit(500)
         ).all()
     ]
+
+
+def controller_of(session: Session, *, user: CurrentUser | None) -> str | None:
+    """The local government whose cohort the signed-in participant is in (the notice's data
+    controller, with KPK), or None."""
+    if user is None or user.couple_id is None:
+        return None
+    from app.cohorts.models import Cohort, Couple, Region
+
+    return session.execute(
+        select(col(Region.name))
+        .join(Cohort, col(Cohort.region_id) == Region.id)
+        .join(Couple, col(Couple.cohort_id) == Cohort.id)
+        .where(col(Couple.id) == user.couple_id)
+    ).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class Affected:
+    user_id: int
+    username: str
+    name: str
+    contact: str | None
+    cohort: str | None
+    how: list[str]  # the audit actions that reached the account
+
+
+def affected_by(
+    session: Session,
+    *,
+    actor: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    cohort: str | None = None,
+) -> list[Affected]:
+    """Whose personal data a set of staff accesses and exports reached (for a breach notice):
+    the access records (``access.*``, ``export.*``) by ``actor`` (a username) between
+    ``since`` and ``until``; a record about a cohort reaches each of its participants. With
+    ``cohort`` alone, every participant of that cohort (a lost list of it)."""
+    from app.cohorts.models import Cohort, Couple
+
+    query = select(col(AuditLog.action), col(AuditLog.target)).where(
+        col(AuditLog.action).in_(list(ACCESS_NAMES))
+    )
+    if actor is not None:
+        query = query.join(User, col(User.id) == AuditLog.actor_id).where(
+            col(User.username) == actor.strip().lower()
+        )
+    if since is not None:
+        query = query.where(col(AuditLog.at) >= since)
+    if until is not None:
+        query = query.where(col(AuditLog.at) < until)
+    how: dict[int, set[str]] = {}
+    cohorts: dict[str, set[str]] = {}
+    if cohort is not None and actor is None and since is None and until is None:
+        cohorts[cohort] = {"cohort"}
+    else:
+        for action, target in session.execute(query).all():
+            kind, _, value = (target or "").partition(":")
+            if kind == "user" and value.isdigit():
+                how.setdefault(int(value), set()).add(action)
+            elif kind == "cohort" and (cohort is None or value == cohort):
+                cohorts.setdefault(value, set()).add(action)
+    for slug, actions in cohorts.items():
+        for user_id in session.execute(
+            select(col(User.id))
+            .join(Couple, col(Couple.id) == User.couple_id)
+            .join(Cohort, col(Cohort.id) == Couple.cohort_id)
+            .where(col(Cohort.slug) == slug)
+        ).scalars():
+            how.setdefault(user_id, set()).update(actions)
+    if not how:
+        return []
+    rows = session.execute(
+        select(User, col(Cohort.slug))
+        .outerjoin(Couple, col(Couple.id) == User.couple_id)
+        .outerjoin(Cohort, col(Cohort.id) == Couple.cohort_id)
+        .where(col(User.id).in_(list(how)), col(User.erased_at).is_(None))
+        .order_by(col(Cohort.slug), col(User.username))
+    ).all()
+    return [
+        Affected(u.id or 0, u.username, u.display_name, u.contact, slug, sorted(how[u.id or 0]))
+        for u, slug in rows
+        if cohort is None or slug == cohort
+    ]

@@ -121,3 +121,44 @@ def test_the_facilitator_corrects_a_participants_details_with_an_audit_record(de
     # a participant of another cohort than the one in the address is 404
     other = staff.get(f"/facilitator/cohorts/tng-demo/participants/{person.id}/details")
     assert other.status_code == 404
+
+
+def test_whose_data_a_staff_account_reached_for_a_breach_notice(
+    demo, settings, make_client, monkeypatch
+):
+    from typer.testing import CliRunner
+
+    from app import cli
+
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    monkeypatch.setattr(cli, "_database", lambda: demo)
+    with demo.read() as session:
+        person, code = session.execute(
+            select(User, Couple.code)
+            .join(Couple, Couple.id == User.couple_id)
+            .where(User.username == "tng24-003a")
+        ).one()
+    staff = make_client()
+    login(staff, "fasilitator")
+    staff.get(f"/facilitator/cohorts/tng-2024/couples/{code}")
+    runner = CliRunner()
+    one = runner.invoke(cli.app, ["privacy", "affected", "--actor", "fasilitator"])
+    assert one.exit_code == 0, one.output
+    lines = [line.split("\t") for line in one.stdout.splitlines() if "\t" in line]
+    assert sorted(line[0] for line in lines) == ["tng24-003a", "tng24-003b"]
+    assert lines[0][3] == "tng-2024" and lines[0][4] == "access.couple"
+    assert person.contact in one.stdout
+    # the cohort's export reaches everyone in it
+    staff.get("/facilitator/cohorts/tng-2024/export.csv")
+    everyone = runner.invoke(
+        cli.app, ["privacy", "affected", "--actor", "fasilitator", "--from", "2026-11-28"]
+    )
+    assert "80 participant account(s) reached." in everyone.output
+    # nothing the day before; a whole cohort on its own (a lost list)
+    before = runner.invoke(cli.app, ["privacy", "affected", "--to", "2026-11-27"])
+    assert "0 participant account(s) reached." in before.output
+    lost = runner.invoke(cli.app, ["privacy", "affected", "--cohort", "tng-demo"])
+    assert "26 participant account(s) reached." in lost.output
+    assert runner.invoke(cli.app, ["privacy", "affected"]).exit_code == 2
+    bad = runner.invoke(cli.app, ["privacy", "affected", "--from", "kemarin"])
+    assert bad.exit_code == 2 and "is not a date" in bad.output

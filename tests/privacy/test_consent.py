@@ -208,6 +208,14 @@ def test_the_notice_is_public_in_both_languages(client, mini, settings):
     assert "Privacy notice" in english and "Law No. 27 of 2022" in english
     # from every page's footer
     assert 'href="/privacy"' in client.get("/login").text
+    assert "pengendali data adalah" not in text_id  # nobody signed in: no cohort to name
+
+
+def test_a_participant_reads_their_local_government_as_the_controller(client, mini, settings):
+    official, _ = make_couple(mini, settings, make_cohort(mini, "uji"), "t-001")
+    login(client, official.username, PASSWORD)
+    page = client.get("/privacy").text
+    assert "pengendali data adalah Pemerintah Kota Uji, bersama KPK" in page
 
 
 def test_without_a_published_notice_nobody_is_asked(client, db, settings):
