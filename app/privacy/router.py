@@ -141,25 +141,17 @@ def _owner(request: Request, user: CurrentUser | None) -> CurrentUser:
 
 @router.get("/account/data")
 async def my_data_page(
-    request: Request,
-    user: CurrentUserDep,
-    session: ReadDep,
-    settings: SettingsDep,
-    saved: str = "",
+    request: Request, user: CurrentUserDep, session: ReadDep, saved: str = ""
 ) -> Response:
     """Everything stored about the signed-in person, with the downloads."""
-    owner = _owner(request, user)
-    data = mydata.my_data(session, user=owner, locale=request.state.locale)
-    return render(
-        request,
-        "privacy/my_data.html",
-        {**_mine(session, owner, data), "saved": saved == "1", "contact": None},
-    )
+    mine = _mine(request, session, _owner(request, user))
+    return render(request, "privacy/my_data.html", {**mine, "saved": saved == "1", "contact": None})
 
 
-def _mine(session: Session, owner: CurrentUser, data: mydata.MyData) -> dict[str, Any]:
-    """What /account/data shows beside the data: an open erasure request, and who on the
+def _mine(request: Request, session: Session, owner: CurrentUser) -> dict[str, Any]:
+    """What /account/data shows: the person's data, an open erasure request, and who on the
     staff opened the person's data."""
+    data = mydata.my_data(session, user=owner, locale=request.state.locale)
     return {
         "data": data,
         "pending": erasure.request_of(session, user_id=owner.id),
@@ -169,22 +161,27 @@ def _mine(session: Session, owner: CurrentUser, data: mydata.MyData) -> dict[str
     }
 
 
+def _download(
+    request: Request, user: CurrentUser | None, settings: Settings, now: datetime, kind: str
+) -> tuple[CurrentUser, str]:
+    """Whose data a download is, and its file name: ``data-saya-<username>-<day>.<kind>``."""
+    owner = _owner(request, user)
+    day = now.astimezone(settings.tz).date().isoformat()
+    return owner, f'attachment; filename="data-saya-{owner.username}-{day}.{kind}"'
+
+
 @router.get("/account/data.json")
 async def my_data_json(
     request: Request, user: CurrentUserDep, session: ReadDep, settings: SettingsDep, now: NowDep
 ) -> Response:
     """The same, as a JSON file to keep or to take elsewhere."""
-    owner = _owner(request, user)
+    owner, disposition = _download(request, user, settings, now, "json")
     data = mydata.my_data(session, user=owner, locale=request.state.locale)
     body = json.dumps(mydata.as_json(data, generated_at=now), ensure_ascii=False, indent=2)
-    day = _day(settings, now)
     return Response(
         body.encode(),
         media_type="application/json",
-        headers={
-            "Content-Disposition": f'attachment; filename="data-saya-{owner.username}-{day}.json"',
-            "Cache-Control": "no-store",
-        },
+        headers={"Content-Disposition": disposition, "Cache-Control": "no-store"},
     )
 
 
@@ -203,8 +200,7 @@ async def my_contact(
             mydata.contact_correct(session, user=owner, text=contact, now=now)
     except mydata.ContactRefused as exc:
         with db.read() as session:
-            data = mydata.my_data(session, user=owner, locale=request.state.locale)
-            mine = _mine(session, owner, data)
+            mine = _mine(request, session, owner)
         return form_error(
             request, "privacy/my_data.html", {**mine, "saved": False, "contact": contact}, exc
         )
@@ -216,17 +212,11 @@ async def my_data_html(
     request: Request, user: CurrentUserDep, session: ReadDep, settings: SettingsDep, now: NowDep
 ) -> Response:
     """The same as a web page of its own, to keep or print (it needs no connection)."""
-    owner = _owner(request, user)
+    owner, disposition = _download(request, user, settings, now, "html")
     data = mydata.my_data(session, user=owner, locale=request.state.locale)
     page = render(request, "privacy/my_data_file.html", {"data": data, "generated_at": now})
-    page.headers["Content-Disposition"] = (
-        f'attachment; filename="data-saya-{owner.username}-{_day(settings, now)}.html"'
-    )
+    page.headers["Content-Disposition"] = disposition
     return page
-
-
-def _day(settings: Settings, now: datetime) -> str:
-    return now.astimezone(settings.tz).date().isoformat()
 
 
 # ---------------------------------------------------------------- withdrawal and erasure
@@ -246,8 +236,7 @@ async def my_consent_withdraw(
         raise Forbidden
     if understood != "yes":
         with db.read() as session:
-            data = mydata.my_data(session, user=owner, locale=request.state.locale)
-            mine = _mine(session, owner, data)
+            mine = _mine(request, session, owner)
         return form_error(
             request,
             "privacy/my_data.html",

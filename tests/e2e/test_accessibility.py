@@ -76,6 +76,7 @@ FILL: dict[tuple[str, str], str] = {
     ("cohorts", "slug"): "cohort",
     ("couples", "code"): "couple",
     ("verify", "code"): "certificate",
+    ("participants", "user_id"): "participant_id",
 }
 
 # more than one page per route: filtered views, the other quizzes, and error pages (status)
@@ -141,6 +142,7 @@ class Demo:
     cohort: str
     couple: str
     certificate: str
+    participant_id: int
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,7 @@ def demo_items(database: Database) -> Demo:
         cohort=cohort_slug,
         couple=couple_code,
         certificate=certificate,
+        participant_id=user.id,
     )
 
 
