@@ -225,3 +225,48 @@ def test_another_cohort_is_answered_as_one_that_does_not_exist(site):
                     f"{theirs.status_code} for another cohort, {nowhere.status_code} for none"
                 )
     assert not problems, "\n".join(problems)
+
+
+# the pages a signed-in person reaches before agreeing to the newest privacy notice: the
+# notice, the question, their own data (and withdrawing), signing out, the public pages
+BEFORE_CONSENT = {
+    "/",
+    "/login",
+    "/logout",
+    "/language",
+    "/activate",
+    "/healthz",
+    "/privacy",
+    "/privacy/consent",
+    "/account/data",
+    "/account/data.json",
+    "/account/data.html",
+    "/account/data/contact",
+    "/account/data/withdraw",
+}
+
+
+def test_nothing_but_the_notice_and_ones_own_data_before_agreeing_to_it(site, mini):
+    """Every route an identity may use, asked by that identity after it stopped agreeing to
+    the privacy notice (never agreed, withdrawn or an older version), answers with the
+    question — ``/privacy/consent?next=…`` — except the pages above and the public ones."""
+    from sqlalchemy import update
+
+    from app.accounts.models import User
+
+    with mini.write() as session:
+        session.execute(update(User).values(consent_version=None))
+    problems: list[str] = []
+    for entry in ROUTES:
+        if entry.api or entry.path in BEFORE_CONSENT or entry.path.startswith("/verify"):
+            continue
+        for identity in sorted(entry.allowed & set(ROLE_OF)):
+            for htmx in (False, True):
+                path, response = Caller(site, identity).send(entry, site.subject, htmx=htmx)
+                target = response.headers.get("location") or response.headers.get("hx-redirect", "")
+                if not target.startswith("/privacy/consent"):
+                    problems.append(
+                        f"{entry.method} {path} as {identity} ({'htmx' if htmx else 'page'}):"
+                        f" {response.status_code} {target}".rstrip()
+                    )
+    assert not problems, "\n".join(problems)

@@ -24,6 +24,7 @@ from app.privacy.models import ConsentRecord, ErasureRequest
 from app.reports import service as reports
 from app.reports.models import participant_summary
 from tests.conftest import csrf_of, login
+from tests.factories import PASSWORD, make_user
 
 NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 
@@ -98,7 +99,7 @@ def withdraw(client) -> None:
     assert done.status_code == 303
 
 
-def test_withdrawal_opens_a_request_and_stops_the_processing(demo, make_client):
+def test_withdrawal_opens_a_request_and_stops_the_processing(demo, settings, make_client):
     person, _ = finisher(demo)
     client = make_client()
     login(client, person.username)
@@ -125,6 +126,10 @@ def test_withdrawal_opens_a_request_and_stops_the_processing(demo, make_client):
     assert listed.status_code == 200 and "72 jam" in listed.text
     assert person.display_name not in listed.text and person.username not in listed.text
     assert "Hapus sekarang" not in listed.text  # only an administrator carries it out
+    make_user(demo, settings, "fasilitator-lain", "facilitator")  # of no cohort
+    elsewhere = make_client()
+    login(elsewhere, "fasilitator-lain", PASSWORD)
+    assert "Tidak ada permintaan." in elsewhere.get("/privacy/requests").text
     assert client.get("/privacy/requests", follow_redirects=False).status_code in (303, 403)
     # agreeing again before it is carried out cancels it
     question = client.get("/privacy/consent")
