@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from markupsafe import Markup
@@ -111,16 +112,32 @@ PLACEHOLDERS = ("years", "k")
 
 def notice_view(notice: PrivacyNotice, *, locale: str, years: int, k: int) -> NoticeView:
     """The notice in the reader's language, its placeholders filled (``{years}``: how long
-    data are kept, ``{k}``: the smallest group KPK sees)."""
+    data are kept, ``{k}``: the smallest group KPK sees). Rendered once per published text
+    (its digest), language and settings: a version's words never change."""
+    return _view(
+        notice.digest,
+        notice.version,
+        notice.effective,
+        json.dumps(notice.text, sort_keys=True),
+        locale,
+        years,
+        k,
+    )
+
+
+@lru_cache(maxsize=32)
+def _view(
+    digest: str, version: int, effective: date, text: str, locale: str, years: int, k: int
+) -> NoticeView:
     values = {"years": str(years), "k": str(k)}
-    t = notice.text
+    t = json.loads(text)
 
     def say(text: dict[str, str]) -> str:
         return _fill(pick(text, locale), values)
 
     return NoticeView(
-        version=notice.version,
-        effective=notice.effective,
+        version=version,
+        effective=effective,
         title=say(t["title"]),
         summary=[say(s) for s in t["summary"]],
         sections=[
