@@ -332,6 +332,7 @@ def redirect(request: Request, url: str) -> Response:
 
 EXPORT_TYPES = {
     "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 

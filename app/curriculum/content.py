@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -23,6 +23,8 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+
+M = TypeVar("M", bound=BaseModel)
 
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 Slug = Annotated[str, Field(pattern=SLUG, max_length=100)]
@@ -536,24 +538,20 @@ def load_content(root: Path) -> tuple[Content, list[Problem]]:
 
     content.prepost = _load_questions(reader, root / "pre-post.yaml")
 
-    pledge_path = root / "pledge.yaml"
-    if pledge_path.exists():
-        data, node = reader.yaml(pledge_path)
-        if data is not None:
-            content.pledge = reader.validate(PledgeIn, data, pledge_path, node)
-    else:
-        reader.problem(pledge_path, None, "file is missing")
-
+    content.pledge = _load_one(reader, root / "pledge.yaml", PledgeIn)
     content.glossary = _load_glossary(reader, root / "glossary.yaml")
-    privacy_path = root / "privacy.yaml"
-    if privacy_path.exists():
-        data, node = reader.yaml(privacy_path)
-        if data is not None:
-            content.privacy = reader.validate(PrivacyIn, data, privacy_path, node)
-    else:
-        reader.problem(privacy_path, None, "file is missing")
+    content.privacy = _load_one(reader, root / "privacy.yaml", PrivacyIn)
     _cross_check(reader, content)
     return content, reader.problems
+
+
+def _load_one(reader: _Reader, path: Path, model: type[M]) -> M | None:
+    """A required file that holds one document (the pledge, the privacy notice)."""
+    if not path.exists():
+        reader.problem(path, None, "file is missing")
+        return None
+    data, node = reader.yaml(path)
+    return None if data is None else reader.validate(model, data, path, node)
 
 
 def _cross_check(reader: _Reader, content: Content) -> None:

@@ -23,7 +23,7 @@ from app.deps import (
 from app.errors import AppError, Forbidden, LoginRequired
 from app.i18n import N_
 from app.privacy import erasure, mydata, service
-from app.web import form_error, message_text, redirect, render, safe_next
+from app.web import download, form_error, message_text, redirect, render, safe_next
 
 router = APIRouter()
 
@@ -81,8 +81,7 @@ async def consent_form(
     next: str = "",  # noqa: A002
 ) -> Response:
     """The question at sign-in: the newest notice, and a box to tick."""
-    if user is None:
-        raise LoginRequired
+    _owner(request, user)
     if not request.state.consent_due:
         return redirect(request, safe_next(next) or "/")
     return render(
@@ -103,8 +102,7 @@ async def consent(
 ) -> Response:
     """Agree to the notice shown (its version travels with the form: a notice published
     meanwhile is shown and asked again)."""
-    if user is None:
-        raise LoginRequired
+    owner = _owner(request, user)
     with db.read() as session:
         context = _consent_context(request, session, settings, next)
     notice = context["notice"]
@@ -124,7 +122,7 @@ async def consent(
     if consent != "yes":
         return form_error(request, "privacy/consent.html", context, service.ConsentMissing())
     with db.write() as session:
-        service.consent_give(session, user_id=user.id, version=notice.version, now=now)
+        service.consent_give(session, user_id=owner.id, version=notice.version, now=now)
     return redirect(request, safe_next(next) or "/")
 
 
@@ -161,13 +159,9 @@ def _mine(request: Request, session: Session, owner: CurrentUser) -> dict[str, A
     }
 
 
-def _download(
-    request: Request, user: CurrentUser | None, settings: Settings, now: datetime, kind: str
-) -> tuple[CurrentUser, str]:
-    """Whose data a download is, and its file name: ``data-saya-<username>-<day>.<kind>``."""
-    owner = _owner(request, user)
-    day = now.astimezone(settings.tz).date().isoformat()
-    return owner, f'attachment; filename="data-saya-{owner.username}-{day}.{kind}"'
+def _file_name(owner: CurrentUser, settings: Settings, now: datetime, kind: str) -> str:
+    """``data-saya-<username>-<day>.<kind>``: whose data a download is, and from when."""
+    return f"data-saya-{owner.username}-{now.astimezone(settings.tz).date().isoformat()}.{kind}"
 
 
 @router.get("/account/data.json")
@@ -175,14 +169,10 @@ async def my_data_json(
     request: Request, user: CurrentUserDep, session: ReadDep, settings: SettingsDep, now: NowDep
 ) -> Response:
     """The same, as a JSON file to keep or to take elsewhere."""
-    owner, disposition = _download(request, user, settings, now, "json")
+    owner = _owner(request, user)
     data = mydata.my_data(session, user=owner, locale=request.state.locale)
     body = json.dumps(mydata.as_json(data, generated_at=now), ensure_ascii=False, indent=2)
-    return Response(
-        body.encode(),
-        media_type="application/json",
-        headers={"Content-Disposition": disposition, "Cache-Control": "no-store"},
-    )
+    return download(_file_name(owner, settings, now, "json"), iter([body.encode()]), "json")
 
 
 @router.post("/account/data/contact")
@@ -212,10 +202,12 @@ async def my_data_html(
     request: Request, user: CurrentUserDep, session: ReadDep, settings: SettingsDep, now: NowDep
 ) -> Response:
     """The same as a web page of its own, to keep or print (it needs no connection)."""
-    owner, disposition = _download(request, user, settings, now, "html")
+    owner = _owner(request, user)
     data = mydata.my_data(session, user=owner, locale=request.state.locale)
     page = render(request, "privacy/my_data_file.html", {"data": data, "generated_at": now})
-    page.headers["Content-Disposition"] = disposition
+    page.headers["Content-Disposition"] = (
+        f'attachment; filename="{_file_name(owner, settings, now, "html")}"'
+    )
     return page
 
 
