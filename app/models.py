@@ -25,6 +25,15 @@ from app.curriculum.models import (  # noqa: F401
 )
 from app.facilitator.models import Reminder, ReminderText  # noqa: F401
 from app.family.models import FamilyReflection, PledgeSignature  # noqa: F401
+from app.followup.models import (  # noqa: F401
+    ActionPlan,
+    CheckinMark,
+    Commitment,
+    RetentionAttempt,
+    RetentionItem,
+    SurveyResponse,
+    SurveyTaken,
+)
 from app.privacy.models import ConsentRecord, ErasureRequest, PrivacyNotice  # noqa: F401
 from app.quizzes.models import AttemptItem, CheckAnswer, ExtraAttempts, QuizAttempt  # noqa: F401
 from app.reports import summary as _summary  # noqa: F401  (its transaction hooks)

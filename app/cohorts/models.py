@@ -47,6 +47,10 @@ class Cohort(SQLModel, table=True):
     workshop_end: date = Field(sa_column=Column(Date, nullable=False))
     pre_opens: datetime = Field(sa_column=ts())
     post_closes: datetime = Field(sa_column=ts())
+    # the check-ins after the workshop: days after its last day, and how long each stays open
+    checkin_first_days: int = Field(default=30, sa_column_kwargs={"server_default": "30"})
+    checkin_second_days: int = Field(default=90, sa_column_kwargs={"server_default": "90"})
+    checkin_open_days: int = Field(default=21, sa_column_kwargs={"server_default": "21"})
 
 
 class CohortFacilitator(SQLModel, table=True):

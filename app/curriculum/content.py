@@ -22,6 +22,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 M = TypeVar("M", bound=BaseModel)
@@ -197,6 +198,63 @@ class PrivacyIn(Strict):
     contact: NoticeText
 
 
+class BiText(Strict):
+    """A text everyone reads in their language: Indonesian and English both."""
+
+    id: str = Field(min_length=1, max_length=1000)
+    en: str = Field(min_length=1, max_length=1000)
+
+
+class SurveyOption(Strict):
+    slug: Slug
+    text: BiText
+
+
+SurveyTopic = Literal[
+    "materials", "facilitators", "method", "venue", "usefulness", "recommend", "open"
+]
+
+
+class SurveyItem(Strict):
+    slug: Slug
+    topic: SurveyTopic
+    kind: Literal["likert", "choice", "open"]
+    text: BiText
+    options: list[SurveyOption] = Field(default_factory=list, max_length=6)
+
+    @model_validator(mode="after")
+    def _options_fit_kind(self) -> SurveyItem:
+        if self.kind == "choice" and len(self.options) < 2:
+            raise ValueError("a choice item needs at least two options")
+        if self.kind != "choice" and self.options:
+            raise ValueError(f"a {self.kind} item has no options")
+        if len({o.slug for o in self.options}) != len(self.options):
+            raise ValueError("two options have the same slug")
+        return self
+
+
+class SurveyIn(Strict):
+    """``survey.yaml``: the reaction survey asked after the workshop (evaluation level 1)."""
+
+    version: int = Field(ge=1, le=10_000)
+    title: BiText
+    intro: BiText
+    scale: list[BiText] = Field(min_length=5, max_length=5)
+    items: list[SurveyItem] = Field(min_length=3, max_length=20)
+
+    @model_validator(mode="after")
+    def _items(self) -> SurveyIn:
+        slugs = [i.slug for i in self.items]
+        if len(set(slugs)) != len(slugs):
+            raise ValueError("two items have the same slug")
+        likert = [i for i in self.items if i.kind == "likert"]
+        if not 4 <= len(likert) <= 12:
+            raise ValueError("the survey needs 4 to 12 likert items")
+        if sum(i.kind == "open" for i in self.items) > 3:
+            raise ValueError("at most 3 open questions")
+        return self
+
+
 # ---------------------------------------------------------------- the loaded content
 
 
@@ -257,6 +315,7 @@ class Content:
     pledge: PledgeIn | None = None
     glossary: list[TermIn] = field(default_factory=list)
     privacy: PrivacyIn | None = None
+    survey: SurveyIn | None = None
 
     @property
     def lessons(self) -> list[LessonDoc]:
@@ -297,6 +356,7 @@ class Content:
             "pledge": self.pledge.model_dump() if self.pledge else None,
             "glossary": [t.model_dump() for t in self.glossary],
             "privacy": self.privacy.model_dump(mode="json") if self.privacy else None,
+            "survey": self.survey.model_dump() if self.survey else None,
         }
         raw = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(raw).hexdigest()
@@ -541,6 +601,7 @@ def load_content(root: Path) -> tuple[Content, list[Problem]]:
     content.pledge = _load_one(reader, root / "pledge.yaml", PledgeIn)
     content.glossary = _load_glossary(reader, root / "glossary.yaml")
     content.privacy = _load_one(reader, root / "privacy.yaml", PrivacyIn)
+    content.survey = _load_one(reader, root / "survey.yaml", SurveyIn)
     _cross_check(reader, content)
     return content, reader.problems
 

@@ -107,6 +107,7 @@ def sync_content(
             "counts": counts,
             "pledge": content.pledge.model_dump() if content.pledge else None,
             "glossary": [t.model_dump() for t in content.glossary],
+            "survey": content.survey.model_dump() if content.survey else None,
         }
         touch_learning(session, everyone=True)
         return SyncReport(version=version_id, changed=True, counts=counts)

@@ -21,6 +21,7 @@ that both agree.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -641,3 +642,176 @@ def couple_stage(stages: Iterable[Stage]) -> Stage:
         stages,
         key=lambda s: (s.rank, s.waiting if s.kind == StageKind.pledge else not s.waiting),
     )
+
+
+# ---------------------------------------------------------------- after the workshop
+
+
+def day_starts_at(day: date, tz: tzinfo) -> datetime:
+    """Midnight at the start of ``day`` in the cohort's time zone, in UTC."""
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+
+
+DUE_DAYS = 7  # a follow-up is due within a week of opening; after that it is overdue
+
+
+class WindowState(StrEnum):
+    not_open = "not_open"
+    open = "open"
+    overdue = "overdue"  # still open, past the week it was due in
+    closed = "closed"
+
+
+@dataclass(frozen=True)
+class Window:
+    """When a follow-up may be answered: from ``opens`` until ``closes`` (exclusive); due
+    within ``DUE_DAYS`` of opening."""
+
+    opens: datetime
+    closes: datetime
+
+    @property
+    def due(self) -> datetime:
+        return min(self.opens + timedelta(days=DUE_DAYS), self.closes)
+
+    def state(self, now: datetime) -> WindowState:
+        if now < self.opens:
+            return WindowState.not_open
+        if now >= self.closes:
+            return WindowState.closed
+        return WindowState.overdue if now >= self.due else WindowState.open
+
+    def is_open(self, now: datetime) -> bool:
+        return self.opens <= now < self.closes
+
+    @property
+    def last_day(self) -> datetime:
+        """The last moment it is open (for "until 4 December")."""
+        return self.closes - timedelta(seconds=1)
+
+
+CHECKIN_ROUNDS = (1, 2)  # about 30 and about 90 days after the workshop
+
+
+@dataclass(frozen=True)
+class FollowupPlan:
+    """The dates of a cohort's follow-ups: the reaction survey from the end of the workshop
+    until the first check-in closes; the check-ins ``days`` after the workshop's last day,
+    each open ``open_days`` days; the retention check with the second check-in."""
+
+    survey: Window
+    checkins: dict[int, Window]  # round → window
+    days: dict[int, int]  # round → days after the workshop
+
+    @property
+    def retention(self) -> Window:
+        return self.checkins[CHECKIN_ROUNDS[-1]]
+
+
+def followup_plan(
+    workshop_end: date, tz: tzinfo, *, first_days: int, second_days: int, open_days: int
+) -> FollowupPlan:
+    days = {1: first_days, 2: second_days}
+    checkins = {
+        r: Window(
+            day_starts_at(workshop_end + timedelta(days=d), tz),
+            day_starts_at(workshop_end + timedelta(days=d + open_days), tz),
+        )
+        for r, d in days.items()
+    }
+    survey = Window(workshop_over_at(workshop_end, tz), checkins[1].closes)
+    return FollowupPlan(survey=survey, checkins=checkins, days=days)
+
+
+MIN_COMMITMENTS, MAX_COMMITMENTS = 2, 5
+
+
+def plan_open(progress: PathProgress) -> bool:
+    """The family action plan is written once the last module's lessons are done (its last
+    lesson is the plan's lesson)."""
+    return bool(progress.modules) and progress.modules[-1].complete
+
+
+MARKS = ("done", "partly", "not_yet")
+
+
+def checkin_answered(marks: dict[int, str], commitments: Iterable[int]) -> bool:
+    """A partner answered a check-in when every commitment of the plan has their mark."""
+    ids = list(commitments)
+    return bool(ids) and all(c in marks for c in ids)
+
+
+def commitments_kept(marks: Iterable[Iterable[str]]) -> bool:
+    """A couple kept its commitments at a check-in when every partner who answered marked
+    every commitment done. ``marks``: per commitment, the partners' marks."""
+    per_commitment = [list(m) for m in marks]
+    return bool(per_commitment) and all(m and all(s == "done" for s in m) for m in per_commitment)
+
+
+class FollowupKind(StrEnum):
+    """What a participant has to do after the workshop, for the facilitator's follow-up list
+    and its reminders."""
+
+    survey = "survey"
+    plan = "plan"  # the couple has no confirmed action plan
+    checkin = "checkin"  # a check-in is open (or overdue) and not answered
+    done = "done"  # nothing open is waiting for them
+
+
+@dataclass(frozen=True)
+class FollowupFacts:
+    plan_open: bool  # the last module's lessons are done
+    plan_confirmed: bool  # the couple's
+    survey_taken: bool
+    answered: frozenset[int]  # check-in rounds this partner answered
+    retention_taken: bool
+
+
+@dataclass(frozen=True)
+class FollowupStep:
+    kind: FollowupKind
+    round: int | None = None
+    overdue: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"checkin-{self.round}" if self.kind == FollowupKind.checkin else self.kind.value
+
+
+def followup_step(plan: FollowupPlan, facts: FollowupFacts, *, now: datetime) -> FollowupStep:
+    """The one thing a participant should do next after the workshop: an open check-in first
+    (with its retention check), then the action plan (when a check-in is near), then the
+    survey."""
+    for r in CHECKIN_ROUNDS:
+        window = plan.checkins[r]
+        state = window.state(now)
+        if state in (WindowState.open, WindowState.overdue):
+            pending = r not in facts.answered or (
+                r == CHECKIN_ROUNDS[-1] and not facts.retention_taken
+            )
+            if pending:
+                if not facts.plan_confirmed:
+                    return FollowupStep(FollowupKind.plan, overdue=state == WindowState.overdue)
+                return FollowupStep(FollowupKind.checkin, r, state == WindowState.overdue)
+    survey = plan.survey.state(now)
+    if survey in (WindowState.open, WindowState.overdue) and not facts.survey_taken:
+        return FollowupStep(FollowupKind.survey, overdue=survey == WindowState.overdue)
+    if facts.plan_open and not facts.plan_confirmed and now >= plan.survey.opens:
+        return FollowupStep(FollowupKind.plan)
+    return FollowupStep(FollowupKind.done)
+
+
+def retention_selection(
+    cohort_slug: str, pool: dict[str, list[str]], values: Iterable[str]
+) -> list[str]:
+    """The retention check's items for a cohort: one pre/post item per value (in the values'
+    order), the same for every participant of the cohort, no item twice. ``pool``: value slug
+    → the slugs of the pre/post items tagged with it."""
+    chosen: list[str] = []
+    for value in values:
+        candidates = sorted(s for s in pool.get(value, []) if s not in chosen)
+        if not candidates:
+            continue
+        digest = hashlib.sha256(f"{cohort_slug}:{value}".encode()).digest()
+        chosen.append(candidates[int.from_bytes(digest[:4], "big") % len(candidates)])
+    return chosen
