@@ -77,6 +77,7 @@ def create_app(
     from app.curriculum.router import router as curriculum_router
     from app.facilitator.router import router as facilitator_router
     from app.family.router import router as family_router
+    from app.followup.router import router as followup_router
     from app.privacy.router import router as privacy_router
     from app.quizzes.router import router as quizzes_router
     from app.reports.router import router as reports_router
@@ -90,6 +91,7 @@ def create_app(
     app.include_router(reports_router)
     app.include_router(admin_router)
     app.include_router(privacy_router)
+    app.include_router(followup_router)
 
     heads = expected_heads()
 

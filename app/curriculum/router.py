@@ -11,6 +11,7 @@ from app.curriculum import service
 from app.curriculum.outline import LessonInfo, ModuleInfo
 from app.deps import CurriculumDep, DbDep, NowDep, ParticipantDep, ReadDep, SettingsDep, UserDep
 from app.errors import AppError, NotFound
+from app.followup.service import followup_view
 from app.i18n import N_
 from app.learning.deps import CoupleStandingDep, StandingDep
 from app.learning.rules import LessonState, State
@@ -22,7 +23,9 @@ router = APIRouter(prefix="/learn")
 
 
 @router.get("")
-async def learning_map(request: Request, standing: CoupleStandingDep) -> Response:
+async def learning_map(
+    request: Request, standing: CoupleStandingDep, session: ReadDep, settings: SettingsDep
+) -> Response:
     return render(
         request,
         "curriculum/map.html",
@@ -35,6 +38,7 @@ async def learning_map(request: Request, standing: CoupleStandingDep) -> Respons
             "blocked": standing.mine.first_locked(),
             "statuses": standing.statuses,
             "module_quiz": standing.module_quiz_statuses,
+            "f": followup_view(session, standing=standing, tz=settings.tz),
         },
     )
 

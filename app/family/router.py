@@ -11,6 +11,7 @@ from app.certificates.service import certificate_document
 from app.db import Database
 from app.deps import DbDep, NowDep, ParticipantDep, ReadDep, SettingsDep
 from app.family import service
+from app.followup.service import followup_view
 from app.learning.deps import CoupleStandingDep
 from app.learning.standing import Standing
 from app.web import form_error, redirect, render
@@ -18,9 +19,10 @@ from app.web import form_error, redirect, render
 router = APIRouter(prefix="/family")
 
 
-def _context(session: Session, standing: Standing) -> dict:
+def _context(request: Request, session: Session, standing: Standing) -> dict:
     view = service.family_view(session, standing=standing)
     return {
+        "f": followup_view(session, standing=standing, tz=request.app.state.settings.tz),
         "s": standing,
         "learner": standing.learner,
         "mine": standing.mine,
@@ -31,7 +33,7 @@ def _context(session: Session, standing: Standing) -> dict:
 
 @router.get("")
 async def family_page(request: Request, standing: CoupleStandingDep, session: ReadDep) -> Response:
-    return render(request, "family/family.html", _context(session, standing))
+    return render(request, "family/family.html", _context(request, session, standing))
 
 
 def _change(
@@ -47,7 +49,7 @@ def _change(
         with db.write() as write:
             change(write)
     except service.FamilyError as exc:
-        return form_error(request, "family/family.html", _context(session, standing), exc)
+        return form_error(request, "family/family.html", _context(request, session, standing), exc)
     return redirect(request, url)
 
 
