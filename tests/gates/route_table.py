@@ -79,6 +79,9 @@ class Entry:
     # the request proves access, not the change; why, in words (every other entry must get
     # at least one allowed identity through)
     refused: str = ""
+    # the route answers 403 with its own window's date (``data-window``) for everyone allowed
+    # at the world's time: a follow-up not open yet; why, in words
+    window: str = ""
     # the answer may be kept by a cache: it carries nothing personal (the API's public
     # documentation); why, in words
     cacheable: str = ""
@@ -286,6 +289,42 @@ ROUTES: Final[tuple[Entry, ...]] = (
     R("POST", "/family/pledge", PARTICIPANTS, refused="signed after the post-test"),
     # the certificate of the couple UJI-001; the other couple has none
     R("GET", "/family/certificate.pdf", COUPLE),
+    # ------------------------------------------------------------ after the workshop
+    # the world's workshop is a week ahead: the survey, check-ins and the knowledge check
+    # answer with their window's date (403, marked data-window), the plan waits for module 2
+    R("GET", "/survey", PARTICIPANTS, window="the survey opens after the workshop"),
+    R("POST", "/survey", PARTICIPANTS, window="the survey opens after the workshop"),
+    R("GET", "/family/plan", PARTICIPANTS),
+    R(
+        "POST",
+        "/family/plan",
+        PARTICIPANTS,
+        form={"what-1": "Jujur", "who-1": "Kami", "by-1": "2026-12-31"},
+        refused="written after the last module's lessons",
+    ),
+    R("POST", "/family/plan/confirm", PARTICIPANTS, refused="no plan to confirm yet"),
+    R(
+        "GET",
+        "/family/checkins/{round_}",
+        PARTICIPANTS,
+        params={"round_": "1"},
+        window="the check-in opens 30 days after the workshop",
+    ),
+    R(
+        "POST",
+        "/family/checkins/{round_}",
+        PARTICIPANTS,
+        params={"round_": "1"},
+        window="the check-in opens 30 days after the workshop",
+    ),
+    R("GET", "/learn/retention", PARTICIPANTS, window="with the 90-day check-in"),
+    R("POST", "/learn/retention/start", PARTICIPANTS, window="with the 90-day check-in"),
+    R(
+        "POST",
+        "/learn/retention/submit",
+        PARTICIPANTS,
+        refused="the knowledge check is not started",
+    ),
     # ------------------------------------------------------------ certificates
     R("GET", "/verify/{code}", EVERYONE, params={"code": "{certificate}"}),
     R(

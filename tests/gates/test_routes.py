@@ -134,6 +134,8 @@ def verdict(
         return None if to_login(response, htmx=htmx) else "not sent to the sign-in page"
     if expected in ("401", "403", "404"):
         return None if status == int(expected) else f"expected {expected}"
+    if entry.window and status == 403 and "data-window=" in response.text:
+        return None  # the follow-up's window is not open: its own answer, with the date
     if status >= 400 and not (entry.unsafe and status in (409, 422)):
         return "refused, but allowed"
     if to_login(response, htmx=htmx) and not entry.to_login:
@@ -193,7 +195,7 @@ def test_every_identity_gets_the_declared_answer_on_every_route(site):
         f"{e.method} {e.path}: no allowed identity got through, every answer was a refusal"
         f" of the form (declare why with refused=…)"
         for e in ROUTES
-        if e.key not in succeeded and not e.refused
+        if e.key not in succeeded and not e.refused and not e.window
     ]
     assert not problems, f"{len(problems)} problems in {requests} answers:\n" + "\n".join(problems)
 
