@@ -33,6 +33,8 @@ from app.deps import CurriculumDep, DbDep, FacilitatorDep, NowDep, ReadDep, Sett
 from app.errors import AppError, NotFound
 from app.exports import csv_stream, export_filename, xlsx_stream
 from app.facilitator import service
+from app.facilitator.followup import FILTERS as FOLLOWUP_FILTERS
+from app.facilitator.followup import followup_list, step_name
 from app.facilitator.report import cohort_report_pdf
 from app.facilitator.workspace import (
     FLAGS,
@@ -912,6 +914,45 @@ async def participant_details(
             request, cohort, participant, values, exc.status, message_text(request, exc), exc.field
         )
     return redirect(request, f"/facilitator/cohorts/{slug}/couples/{code}?saved=1")
+
+
+@router.get("/cohorts/{slug}/follow-up")
+async def followup_page(
+    request: Request,
+    slug: str,
+    user: FacilitatorDep,
+    session: ReadDep,
+    curriculum: CurriculumDep,
+    now: NowDep,
+    settings: SettingsDep,
+    step: str = "",
+) -> Response:
+    workspace = service.workspace_of(
+        session, actor=user, slug=slug, curriculum=curriculum, now=now, settings=settings
+    )
+    view = followup_list(
+        session,
+        workspace=workspace,
+        actor=user,
+        curriculum=curriculum,
+        now=now,
+        settings=settings,
+        base_url=str(request.base_url),
+        step=step,
+    )
+    locale = request.state.locale
+    return render(
+        request,
+        "facilitator/followup.html",
+        {
+            **vars(view),
+            "cohort": workspace.cohort,
+            "now": now,
+            "k": settings.min_cell_size,
+            "filters": FOLLOWUP_FILTERS,
+            "step_name": lambda s: step_name(s, view.plan, locale),
+        },
+    )
 
 
 @router.get("/cohorts/{slug}/reflections")

@@ -27,6 +27,7 @@ from app.errors import AppError
 from app.facilitator.models import Reminder, ReminderText
 from app.i18n import N_, fmt_date, pick, translations
 from app.learning.rules import (
+    FOLLOWUP_KEYS,
     BehindReason,
     Stage,
     StageKind,
@@ -610,7 +611,11 @@ def reminder_for(
         "batas_akhir": fmt_date(cohort.post_closes, locale, str(tz)),
         "fasilitator": facilitator,
     }
-    message = template.format_map(values)
+    return contact_link(person, template.format_map(values), locale)
+
+
+def contact_link(person: Person, message: str, locale: str) -> ReminderLink:
+    """The links that open ``message`` to the person in WhatsApp or the mail program."""
     whatsapp = mailto = None
     channel = person.channel
     if channel == "whatsapp" and person.contact:
@@ -619,7 +624,7 @@ def reminder_for(
             digits = "62" + digits[1:]
         whatsapp = f"https://wa.me/{digits}?text={quote(message, safe='')}"
     elif channel == "email" and person.contact:
-        subject = gettext("Integrity Family: the next step")
+        subject = translations(locale).gettext("Integrity Family: the next step")
         mailto = (
             f"mailto:{quote(person.contact, safe='@.+')}"
             f"?subject={quote(subject, safe='')}&body={quote(message, safe='')}"
@@ -644,7 +649,7 @@ def reminder_record(
     """Record that the facilitator reminded a participant (the server sends nothing)."""
     if channel not in CHANNELS:
         raise AppError(422, N_("Unknown channel."), field="channel")
-    if stage not in {s.key for s in ladder}:
+    if stage not in {s.key for s in ladder} | set(FOLLOWUP_KEYS):
         raise FilterError(N_("There is no stage called “%(value)s”."), "stage", stage)
     row = Reminder(
         cohort_id=cohort.id or 0,

@@ -718,12 +718,15 @@ def couple_partners(session: Session, *, cohort_ids: list[int]) -> dict[int, lis
     return out
 
 
+def answered_by(user_id: int, marks: dict[int, dict[int, str]]) -> bool:
+    """Whether a partner answered a check-in, from {commitment id: {user id: mark}}."""
+    return checkin_answered({c: m[user_id] for c, m in marks.items() if user_id in m}, marks)
+
+
 def round_facts(partners: list[int], marks: dict[int, dict[int, str]]) -> tuple[bool, bool]:
     """(every partner answered, and the couple kept every commitment) at one round, from
     {commitment id: {user id: mark}}."""
-    answered = all(
-        checkin_answered({c: m[p] for c, m in marks.items() if p in m}, marks) for p in partners
-    )
+    answered = all(answered_by(p, marks) for p in partners)
     return answered, answered and commitments_kept(m.values() for m in marks.values())
 
 

@@ -778,6 +778,9 @@ class FollowupStep:
         return f"checkin-{self.round}" if self.kind == FollowupKind.checkin else self.kind.value
 
 
+FOLLOWUP_KEYS = ("survey", "plan", *(f"checkin-{r}" for r in CHECKIN_ROUNDS))
+
+
 def followup_step(plan: FollowupPlan, facts: FollowupFacts, *, now: datetime) -> FollowupStep:
     """The one thing a participant should do next after the workshop: an open check-in first
     (with its retention check), then the action plan (when a check-in is near), then the

@@ -4,9 +4,8 @@ partner and confirmed by the other, the check-ins' windows, and the retention ch
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date
 
-import pytest
 from sqlalchemy import inspect, select
 
 from app.followup.models import (
@@ -18,7 +17,6 @@ from app.followup.models import (
     SurveyTaken,
 )
 from tests.conftest import QUESTION_RE, complete, login, post_form, take_quiz
-from tests.factories import make_cohort, make_couple, make_user
 
 PW = "kata-sandi-uji-123"
 TODAY = date(2026, 3, 2)  # the workshop is on 9–10 March 2026: "after" opens on 11 March
@@ -35,22 +33,6 @@ SURVEY_FORM = {
     "paling-berguna": "Bertanya 'ini uang dari mana?' dengan hangat.",
     "saran": "",
 }
-
-
-@pytest.fixture
-def couple(mini, settings, time_machine):
-    time_machine.move_to("2026-03-02 03:00:00+00:00", tick=False)
-    fasi = make_user(mini, settings, "rina", "facilitator")
-    cohort = make_cohort(mini, "uji", workshop_start=TODAY + timedelta(days=7), facilitator=fasi)
-    return cohort, make_couple(mini, settings, cohort, "tng26-001")
-
-
-@pytest.fixture
-def pair(couple, make_client):
-    a, b = make_client(), make_client()
-    login(a, "tng26-001-a", PW)
-    login(b, "tng26-001-b", PW)
-    return a, b
 
 
 def through_the_path(client, db, time_machine):

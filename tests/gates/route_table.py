@@ -466,6 +466,7 @@ ROUTES: Final[tuple[Entry, ...]] = (
         COHORT_STAFF,
         params=SLUG,
     ),
+    R("GET", "/facilitator/cohorts/{slug}/follow-up", COHORT_STAFF, params=SLUG),
     R(
         "POST",
         "/facilitator/cohorts/{slug}/reflections/{reflection_id}/reply",
