@@ -360,6 +360,7 @@ def seed_demo(db: Database, settings: Settings, *, today: date | None = None) ->
             # written (not committed yet) is read by many joins next
             session.execute(text("ANALYZE"))
         _historic_after(session, historic, staff["fasilitator"], settings)
+        _historic_followup(session, historic, settings)
     return (
         "Demo ready: admin, fasilitator, kpk, budi + sari and 12 more couples (tng-demo), "
         f"40 couples in tng-2024; {made} lesson records added. Password: {DEMO_PASSWORD}"
@@ -748,3 +749,172 @@ def _historic_after(
                     now=moment + timedelta(minutes=rng.randint(0, 90)),
                 )
     return completed // 2
+
+
+COMMITMENTS = [
+    (
+        "Setiap awal bulan kami duduk bersama membahas penghasilan dan asal setiap tambahan.",
+        "Kami berdua",
+    ),
+    (
+        "Menolak setiap hadiah yang berhubungan dengan jabatan, juga yang dititipkan lewat anak.",
+        "Kami berdua",
+    ),
+    (
+        "Mengisi LHKPN bersama sebelum akhir Februari, lengkap dengan harta pasangan.",
+        "Bapak, dibantu Ibu",
+    ),
+    ("Mobil dinas hanya dipakai untuk urusan dinas, tidak untuk antar-jemput sekolah.", "Bapak"),
+    (
+        "Makan malam tanpa HP tiga kali seminggu, sambil bercerita tentang nilai kejujuran.",
+        "Seluruh keluarga",
+    ),
+    ("Anak-anak menyisihkan uang saku sendiri untuk keperluan mereka.", "Ibu bersama anak-anak"),
+    ("Tidak mengunggah barang mewah atau perjalanan di media sosial.", "Seluruh keluarga"),
+    ("Bertanya dengan hangat ‘ini dari mana?’ bila ada uang atau barang di luar gaji.", "Ibu"),
+]
+CHECKIN_NOTES = [
+    "Sudah jalan, walau sekali terlewat karena dinas luar.",
+    "Anak-anak mulai ikut mengingatkan.",
+    "Masih sulit, kami coba lagi bulan depan.",
+    "Sudah kami lakukan dan rasanya lebih tenang.",
+]
+SURVEY_OPEN = {
+    "paling-berguna": [
+        "Cara bertanya ‘ini uang dari mana?’ tanpa menuduh.",
+        "Belajar bersama pasangan, jadi kami punya bahasa yang sama di rumah.",
+        "Penjelasan tentang gratifikasi yang dititipkan lewat keluarga.",
+        "Contoh-contoh kasus yang dekat dengan kehidupan sehari-hari.",
+    ],
+    "saran": [
+        "Waktu lokakarya sebaiknya tidak bertepatan dengan akhir pekan panjang.",
+        "Materi pencucian uang perlu contoh yang lebih sederhana.",
+        "Ruangan terlalu dingin, dan jeda makan siang terlalu singkat.",
+        "Tambahkan sesi untuk anak remaja.",
+    ],
+}
+
+
+def _historic_followup(session: Session, cohort: Cohort, settings: Settings) -> None:
+    """After tng-2024's workshop, through the same services as real use: survey answers,
+    family action plans drafted and confirmed, check-ins at 30 and 90 days and the retention
+    check, in realistic shares. Skipped when the cohort already has survey answers."""
+    from app.curriculum.models import ContentVersion
+    from app.curriculum.service import load_curriculum
+    from app.followup import service as followup
+    from app.followup.models import SurveyTaken
+    from app.learning.rules import plan_open
+    from app.learning.standing import standing_for
+
+    if session.execute(
+        select(col(SurveyTaken.user_id)).where(col(SurveyTaken.cohort_id) == cohort.id).limit(1)
+    ).first():
+        return
+    version = session.execute(select(func.max(ContentVersion.id))).scalar_one()
+    survey = followup.survey_text(session)
+    if version is None or survey is None:
+        return
+    curriculum = load_curriculum(session, version)
+    tz = settings.tz
+    rng = random.Random(2024_12)  # noqa: S311 — demo data, reproducible
+    plan = followup.plan_of_cohort(cohort, tz)
+    users = list(
+        session.execute(
+            select(User)
+            .join(Couple, col(Couple.id) == User.couple_id)
+            .where(col(Couple.cohort_id) == cohort.id)
+            .order_by(col(User.id))
+        ).scalars()
+    )
+
+    def standing(user: User, when: datetime):
+        return standing_for(session, user=user, curriculum=curriculum, now=when, tz=tz)
+
+    def at(window, *, within: int) -> datetime:
+        return window.opens + timedelta(days=rng.randint(0, within), hours=rng.randint(8, 20))
+
+    # the survey: about seven in ten of those who took the post-test
+    for user in users:
+        stand = standing(user, plan.survey.opens + timedelta(days=1))
+        if not stand.taken("post-test") or rng.random() > 0.72:
+            continue
+        form = {}
+        for item in survey["items"]:
+            if item["kind"] == "likert":
+                low = 2 if item["topic"] == "venue" else 3
+                form[item["slug"]] = str(min(5, max(1, rng.choice([low, 4, 4, 5, 5]))))
+            elif item["kind"] == "choice":
+                form[item["slug"]] = rng.choices(["ya", "mungkin", "tidak"], [80, 17, 3])[0]
+            elif rng.random() < 0.45:
+                form[item["slug"]] = rng.choice(SURVEY_OPEN.get(item["slug"], [""]))
+        followup.survey_submit(
+            session, standing=stand, form=form, now=at(plan.survey, within=14), tz=tz
+        )
+    session.flush()
+    # action plans: couples who finished the last module; one drafts, the other confirms
+    couples: dict[int, list[User]] = {}
+    for user in users:
+        couples.setdefault(user.couple_id or 0, []).append(user)
+    start = plan.survey.opens + timedelta(days=2)
+    for members in couples.values():
+        if len(members) != 2 or rng.random() > 0.8:
+            continue
+        drafter, other = rng.sample(members, 2)
+        stand = standing(drafter, start)
+        if not plan_open(stand.mine):
+            continue
+        picked = rng.sample(COMMITMENTS, rng.randint(2, 4))
+        rows = [
+            (
+                what,
+                who,
+                (cohort.workshop_end + timedelta(days=rng.choice([30, 60, 90]))).isoformat(),
+            )
+            for what, who in picked
+        ]
+        followup.plan_save(session, standing=stand, rows=rows, now=start, tz=tz)
+        session.flush()
+        if rng.random() < 0.88:
+            followup.plan_confirm(
+                session, standing=standing(other, start), now=start + timedelta(hours=20)
+            )
+        session.flush()
+    # check-ins: most confirmed plans at 30 days, fewer at 90; marks improve a little
+    for round_, answer, weights in ((1, 0.78, [50, 35, 15]), (2, 0.62, [60, 28, 12])):
+        window = plan.checkins[round_]
+        for members in couples.values():
+            view = followup.plan_view(session, couple_id=members[0].couple_id or 0)
+            if not view.confirmed:
+                continue
+            for user in members:
+                if rng.random() > answer:
+                    continue
+                when = at(window, within=12)
+                form = {}
+                for c in view.commitments:
+                    form[f"mark-{c.id}"] = rng.choices(["done", "partly", "not_yet"], weights)[0]
+                    if rng.random() < 0.2:
+                        form[f"note-{c.id}"] = rng.choice(CHECKIN_NOTES)
+                followup.checkin_save(
+                    session,
+                    standing=standing(user, when),
+                    round_=round_,
+                    form=form,
+                    now=when,
+                    tz=tz,
+                )
+                if round_ == 2 and rng.random() < 0.85:
+                    _retention(session, followup, standing(user, when), rng, when, tz)
+            session.flush()
+
+
+def _retention(session: Session, followup, stand, rng: random.Random, when: datetime, tz) -> None:  # noqa: ANN001
+    followup.retention_start(session, standing=stand, now=when, tz=tz)
+    session.flush()
+    attempt = followup.retention_attempt_of(session, user_id=stand.learner.user_id)
+    answers = {}
+    for q in followup.retention_questions(session, attempt_id=attempt.id):
+        right = [c["id"] for c in q.choices if c["correct"]]
+        wrong = [c["id"] for c in q.choices if not c["correct"]]
+        answers[q.question_id] = right if rng.random() < 0.72 or not wrong else [rng.choice(wrong)]
+    followup.retention_submit(session, standing=stand, answers=answers, now=when, tz=tz)
