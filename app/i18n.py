@@ -6,6 +6,7 @@ from the ``.po`` files when the application starts (and by ``make``), never comm
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -37,7 +38,7 @@ def compile_catalogs(directory: Path = TRANSLATIONS) -> list[Path]:
             continue
         with po_path.open("rb") as f:
             catalog = read_po(f, locale=po_path.parent.parent.name)
-        tmp = mo_path.with_suffix(".mo.tmp")
+        tmp = mo_path.with_suffix(f".mo.{os.getpid()}.tmp")  # two processes may compile at once
         with tmp.open("wb") as f:
             write_mo(f, catalog)
         tmp.replace(mo_path)

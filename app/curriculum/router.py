@@ -38,7 +38,7 @@ async def learning_map(
             "blocked": standing.mine.first_locked(),
             "statuses": standing.statuses,
             "module_quiz": standing.module_quiz_statuses,
-            "f": followup_view(session, standing=standing, tz=settings.tz),
+            "f": followup_view(session, standing=standing, tz=settings.tz, light=True),
         },
     )
 

@@ -16,7 +16,7 @@ from app.errors import NotFound
 from app.followup import service
 from app.i18n import N_
 from app.learning.deps import CoupleStandingDep, StandingDep
-from app.learning.rules import CHECKIN_ROUNDS, MAX_COMMITMENTS, WindowState
+from app.learning.rules import CHECKIN_ROUNDS, MAX_COMMITMENTS
 from app.learning.standing import Standing
 from app.quizzes.service import parse_answers
 from app.web import form_error, message_text, redirect, render
@@ -61,14 +61,12 @@ async def _form(request: Request) -> dict[str, str]:
 
 @router.get("/survey")
 async def survey_page(
-    request: Request, standing: StandingDep, session: ReadDep, settings: SettingsDep, now: NowDep
+    request: Request, standing: StandingDep, session: ReadDep, settings: SettingsDep
 ) -> Response:
-    context = _context(session, standing, settings, answers={})
-    window = context["f"].plan.survey
-    status = 200
-    if window.state(now) in (WindowState.not_open, WindowState.closed):
-        status = 403
-    return render(request, "followup/survey.html", context, status_code=status)
+    # a window not open yet (or closed) shows its dates; sending answers then is refused
+    return render(
+        request, "followup/survey.html", _context(session, standing, settings, answers={})
+    )
 
 
 @router.post("/survey")
@@ -176,14 +174,9 @@ async def checkin_page(
     standing: CoupleStandingDep,
     session: ReadDep,
     settings: SettingsDep,
-    now: NowDep,
 ) -> Response:
     context = _context(session, standing, settings, round=_round(round_), typed={})
-    window = context["f"].plan.checkins[round_]
-    status = 200
-    if window.state(now) in (WindowState.not_open, WindowState.closed):
-        status = 403
-    return render(request, "followup/checkin.html", context, status_code=status)
+    return render(request, "followup/checkin.html", context)
 
 
 @router.post("/family/checkins/{round_}")
@@ -228,17 +221,11 @@ def _retention_context(
 
 @router.get("/learn/retention")
 async def retention_page(
-    request: Request, standing: StandingDep, session: ReadDep, settings: SettingsDep, now: NowDep
+    request: Request, standing: StandingDep, session: ReadDep, settings: SettingsDep
 ) -> Response:
-    context = _retention_context(session, standing, settings)
-    window = context["f"].plan.retention
-    status = 200
-    if context["f"].retention is None and window.state(now) in (
-        WindowState.not_open,
-        WindowState.closed,
-    ):
-        status = 403
-    return render(request, "followup/retention.html", context, status_code=status)
+    return render(
+        request, "followup/retention.html", _retention_context(session, standing, settings)
+    )
 
 
 @router.post("/learn/retention/start")

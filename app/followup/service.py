@@ -43,6 +43,7 @@ from app.learning.rules import (
     FollowupFacts,
     FollowupPlan,
     FollowupStep,
+    Learner,
     Window,
     WindowState,
     checkin_answered,
@@ -76,21 +77,37 @@ def plan_of_cohort(cohort: Cohort, tz: tzinfo) -> FollowupPlan:
     )
 
 
+def plan_of_learner(learner: Learner, tz: tzinfo) -> FollowupPlan:
+    first, second, open_days = learner.checkin_days
+    return followup_plan(
+        learner.workshop_end, tz, first_days=first, second_days=second, open_days=open_days
+    )
+
+
 def cohort_row(session: Session, cohort_id: int) -> Cohort:
     return session.execute(select(Cohort).where(col(Cohort.id) == cohort_id)).scalar_one()
 
 
+OPENS = {
+    "survey": N_("The survey opens on %(date)s."),
+    "checkin": N_("The check-in opens on %(date)s."),
+    "retention": N_("The knowledge check opens on %(date)s."),
+}
+CLOSED = {
+    "survey": N_("The survey closed on %(date)s."),
+    "checkin": N_("The check-in closed on %(date)s."),
+    "retention": N_("The knowledge check closed on %(date)s."),
+}
+
+
 def window_open_or_refuse(window: Window, now: datetime, what: str) -> None:
-    """403 with the date when the window is not open yet or closed."""
+    """403 with the date when the window (``what``: survey, checkin, retention) is not open
+    yet or closed."""
     state = window.state(now)
     if state == WindowState.not_open:
-        raise FollowupError(
-            403, N_("%(what)s opens on %(date)s."), {"what": what, "date": window.opens}
-        )
+        raise FollowupError(403, OPENS[what], {"date": window.opens})
     if state == WindowState.closed:
-        raise FollowupError(
-            403, N_("%(what)s closed on %(date)s."), {"what": what, "date": window.last_day}
-        )
+        raise FollowupError(403, CLOSED[what], {"date": window.last_day})
 
 
 # ---------------------------------------------------------------- the survey
@@ -151,8 +168,7 @@ def survey_submit(
 ) -> None:
     """Keep the participant's survey answers without them, once."""
     learner = standing.learner
-    cohort = cohort_row(session, learner.cohort_id)
-    window_open_or_refuse(plan_of_cohort(cohort, tz).survey, now, N_("The survey"))
+    window_open_or_refuse(plan_of_learner(learner, tz).survey, now, "survey")
     survey = survey_text(session)
     if survey is None:
         raise FollowupError(409, N_("The survey is not available yet."))
@@ -350,8 +366,7 @@ def checkin_save(
     if round_ not in CHECKIN_ROUNDS:
         raise FollowupError(404, N_("This check-in does not exist."))
     learner = standing.learner
-    cohort = cohort_row(session, learner.cohort_id)
-    window_open_or_refuse(plan_of_cohort(cohort, tz).checkins[round_], now, N_("The check-in"))
+    window_open_or_refuse(plan_of_learner(learner, tz).checkins[round_], now, "checkin")
     view = plan_view(session, couple_id=learner.couple_id)
     if not view.confirmed:
         raise FollowupError(
@@ -421,11 +436,11 @@ def retention_attempt_of(session: Session, *, user_id: int) -> RetentionAttempt 
 def retention_start(session: Session, *, standing: Standing, now: datetime, tz: tzinfo) -> int:
     """The participant's one attempt (started now, or the one already started)."""
     learner = standing.learner
-    cohort = cohort_row(session, learner.cohort_id)
     attempt = retention_attempt_of(session, user_id=learner.user_id)
     if attempt is not None:
         return saved_id(attempt)
-    window_open_or_refuse(plan_of_cohort(cohort, tz).retention, now, N_("The knowledge check"))
+    window_open_or_refuse(plan_of_learner(learner, tz).retention, now, "retention")
+    cohort = cohort_row(session, learner.cohort_id)
     question_ids = retention_items_of(session, cohort_slug=cohort.slug)
     if not question_ids:
         raise FollowupError(409, N_("This quiz has no questions yet."))
@@ -501,8 +516,7 @@ def retention_submit(
         raise FollowupError(409, N_("Start the knowledge check first."))
     if attempt.submitted_at is not None:
         raise FollowupError(409, N_("You have already taken the knowledge check."))
-    cohort = cohort_row(session, learner.cohort_id)
-    window_open_or_refuse(plan_of_cohort(cohort, tz).retention, now, N_("The knowledge check"))
+    window_open_or_refuse(plan_of_learner(learner, tz).retention, now, "retention")
     questions = retention_questions(session, attempt_id=saved_id(attempt))
     missing = [q.position for q in questions if not answers.get(q.question_id)]
     if missing:
@@ -538,29 +552,36 @@ def retention_submit(
 
 @dataclass
 class FollowupView:
+    """What comes after the workshop for a participant. ``light`` (the learning map): the
+    dates and whether the plan is open, read from the standing alone; the rest is None."""
+
     plan: FollowupPlan
     now: datetime
-    survey: dict[str, Any] | None
-    survey_taken: bool
-    action: PlanView
     plan_open: bool
-    retention: RetentionAttempt | None
-    step: FollowupStep
+    survey: dict[str, Any] | None = None
+    survey_taken: bool | None = None
+    action: PlanView | None = None
+    retention: RetentionAttempt | None = None
+    step: FollowupStep | None = None
     partner_names: dict[int, str] = field(default_factory=dict)
 
     def state(self, window: Window) -> WindowState:
         return window.state(self.now)
 
 
-def followup_view(session: Session, *, standing: Standing, tz: tzinfo) -> FollowupView:
+def followup_view(
+    session: Session, *, standing: Standing, tz: tzinfo, light: bool = False
+) -> FollowupView:
     learner = standing.learner
-    cohort = cohort_row(session, learner.cohort_id)
-    plan = plan_of_cohort(cohort, tz)
+    plan = plan_of_learner(learner, tz)
+    is_open = plan_open(standing.mine)
+    if light:
+        return FollowupView(plan=plan, now=standing.now, plan_open=is_open)
     action = plan_view(session, couple_id=learner.couple_id)
     taken = survey_taken(session, user_id=learner.user_id)
     retention = retention_attempt_of(session, user_id=learner.user_id)
     facts = FollowupFacts(
-        plan_open=plan_open(standing.mine),
+        plan_open=is_open,
         plan_confirmed=action.confirmed,
         survey_taken=taken,
         answered=frozenset(r for r in CHECKIN_ROUNDS if action.answered(r, learner.user_id)),
@@ -572,10 +593,10 @@ def followup_view(session: Session, *, standing: Standing, tz: tzinfo) -> Follow
     return FollowupView(
         plan=plan,
         now=standing.now,
+        plan_open=is_open,
         survey=survey_text(session),
         survey_taken=taken,
         action=action,
-        plan_open=facts.plan_open,
         retention=retention,
         step=followup_step(plan, facts, now=standing.now),
         partner_names=names,

@@ -63,6 +63,8 @@ class Learner:
     partner_name: str | None
     check_seed: int = 0  # orders the choices of the lesson checks this participant sees
     partner_erased: bool = False  # the partner's data were erased (withdrawn consent)
+    # the cohort's check-ins: days after the workshop (first, second), days each stays open
+    checkin_days: tuple[int, int, int] = (30, 90, 21)
 
 
 # ---------------------------------------------------------------- lessons

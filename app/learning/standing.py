@@ -108,6 +108,9 @@ LEARNER = (
         col(_partner.display_name),
         col(_me.check_seed),
         col(_partner.erased_at),
+        col(Cohort.checkin_first_days),
+        col(Cohort.checkin_second_days),
+        col(Cohort.checkin_open_days),
     )
     .select_from(Couple)
     .join(Cohort, col(Cohort.id) == Couple.cohort_id)
@@ -142,6 +145,7 @@ def learner_for(session: Session, *, user: CurrentUser | User, tz: tzinfo) -> Le
         partner_name=None if row[8] is not None else row[6],
         check_seed=row[7],
         partner_erased=row[8] is not None,
+        checkin_days=(row[9], row[10], row[11]),
     )
 
 

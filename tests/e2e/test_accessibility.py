@@ -51,6 +51,7 @@ AUDIENCE: dict[str, tuple[str, ...]] = {
     "privacy": ("anonymous", "facilitator", "admin"),
     "learn": ("participant",),
     "family": ("participant",),
+    "survey": ("participant",),
     "account": SIGNED_IN,
     "facilitator": ("facilitator",),
     "kpk": ("kpk",),
@@ -77,6 +78,7 @@ FILL: dict[tuple[str, str], str] = {
     ("couples", "code"): "couple",
     ("verify", "code"): "certificate",
     ("participants", "user_id"): "participant_id",
+    ("checkins", "round_"): "checkin",
 }
 
 # more than one page per route: filtered views, the other quizzes, and error pages (status)
@@ -143,6 +145,7 @@ class Demo:
     couple: str
     certificate: str
     participant_id: int
+    checkin: int = 1  # the first check-in after the workshop
 
 
 @dataclass(frozen=True)

@@ -290,9 +290,10 @@ ROUTES: Final[tuple[Entry, ...]] = (
     # the certificate of the couple UJI-001; the other couple has none
     R("GET", "/family/certificate.pdf", COUPLE),
     # ------------------------------------------------------------ after the workshop
-    # the world's workshop is a week ahead: the survey, check-ins and the knowledge check
-    # answer with their window's date (403, marked data-window), the plan waits for module 2
-    R("GET", "/survey", PARTICIPANTS, window="the survey opens after the workshop"),
+    # the world's workshop is a week ahead: sending the survey, a check-in or the knowledge
+    # check is refused with the window's date (403, marked data-window); the plan waits for
+    # the last module
+    R("GET", "/survey", PARTICIPANTS),
     R("POST", "/survey", PARTICIPANTS, window="the survey opens after the workshop"),
     R("GET", "/family/plan", PARTICIPANTS),
     R(
@@ -303,13 +304,7 @@ ROUTES: Final[tuple[Entry, ...]] = (
         refused="written after the last module's lessons",
     ),
     R("POST", "/family/plan/confirm", PARTICIPANTS, refused="no plan to confirm yet"),
-    R(
-        "GET",
-        "/family/checkins/{round_}",
-        PARTICIPANTS,
-        params={"round_": "1"},
-        window="the check-in opens 30 days after the workshop",
-    ),
+    R("GET", "/family/checkins/{round_}", PARTICIPANTS, params={"round_": "1"}),
     R(
         "POST",
         "/family/checkins/{round_}",
@@ -317,7 +312,7 @@ ROUTES: Final[tuple[Entry, ...]] = (
         params={"round_": "1"},
         window="the check-in opens 30 days after the workshop",
     ),
-    R("GET", "/learn/retention", PARTICIPANTS, window="with the 90-day check-in"),
+    R("GET", "/learn/retention", PARTICIPANTS),
     R("POST", "/learn/retention/start", PARTICIPANTS, window="with the 90-day check-in"),
     R(
         "POST",
