@@ -46,6 +46,36 @@ class Card:
     valid_until: str = ""  # e.g. "Berlaku sampai 14 November 2024." (already translated)
 
 
+# --- signature images ---------------------------------------------------------------------
+
+SIGNATURE_MAX_BYTES = 200 * 1024
+SIGNATURE_MAX_PIXELS = 4_000_000  # far more than a signature needs; decoding stays cheap
+_MAGIC = {b"\x89PNG\r\n\x1a\n": ("PNG", "image/png"), b"\xff\xd8\xff": ("JPEG", "image/jpeg")}
+
+
+def signature_media_type(data: bytes) -> str | None:
+    """``image/png`` or ``image/jpeg`` when ``data`` is such an image (by its first bytes and
+    its header) that fpdf2 can draw; None for anything else. Size limits are the caller's."""
+    kind = next((v for magic, v in _MAGIC.items() if data.startswith(magic)), None)
+    if kind is None:
+        return None
+    image_format, media_type = kind
+    try:
+        # Pillow is fpdf2's own image library; its header tells the size before decoding
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            if image.format != image_format or not 0 < width * height <= SIGNATURE_MAX_PIXELS:
+                return None
+        pdf = FPDF(unit="mm", format="A4")
+        pdf.add_page()
+        pdf.image(io.BytesIO(data), x=0, y=0, w=40)
+    except Exception:  # noqa: BLE001 — whatever fails to load is no usable image
+        return None
+    return media_type
+
+
 # --- QR codes -----------------------------------------------------------------------------
 
 
