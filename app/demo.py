@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
 
 from sqlalchemy import func, select, text, update
 from sqlmodel import Session, col
@@ -151,7 +152,7 @@ def _agree(session: Session, user: User, now: datetime) -> None:
 
 # What the demo cohorts' certificates state. The signatory is a made-up person under the
 # title of an office; no signature image.
-DEMO_CERTIFICATE_FACTS = {
+DEMO_CERTIFICATE_FACTS: dict[str, Any] = {
     "jp_workshop": 16,  # two workshop days of 8 JP
     "jp_rounding": "nearest",
     "organizers": "Pemerintah Kota Tangerang dan Komisi Pemberantasan Korupsi (KPK)",
