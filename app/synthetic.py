@@ -552,6 +552,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "workshop_end",
         "pre_opens",
         "post_closes",
+        "jp_workshop",
+        "jp_rounding",
+        "organizers",
     ),
     "couple": ("id", "code", "cohort_id", "organization_id"),
     "user_account": (
@@ -1545,6 +1548,9 @@ def seed_synthetic(
                         datetime.combine(end + timedelta(days=plan.post_days), time(23), tzinfo=tz)
                     )
                 ),
+                16,  # two workshop days of 8 JP
+                "nearest",
+                f"Pemerintah {plan.region.name} dan Komisi Pemberantasan Korupsi",
             ),
         )
         writer.add("cohort_facilitator", (plan.id, facilitator_of[plan.region.slug]))
