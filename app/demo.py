@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
 
 from sqlalchemy import func, select, text, update
 from sqlmodel import Session, col
@@ -149,14 +150,29 @@ def _agree(session: Session, user: User, now: datetime) -> None:
         user.consent_version = notice
 
 
+# What the demo cohorts' certificates state. The signatory is a made-up person under the
+# title of an office; no signature image.
+DEMO_CERTIFICATE_FACTS: dict[str, Any] = {
+    "jp_workshop": 16,  # two workshop days of 8 JP
+    "jp_rounding": "nearest",
+    "organizers": "Pemerintah Kota Tangerang dan Komisi Pemberantasan Korupsi (KPK)",
+    "signatory_title": "Sekretaris Daerah Kota Tangerang",
+    "signatory_name": "Contoh Penandatangan, S.Sos., M.Si.",
+}
+
+
 def _ensure_cohort(session: Session, **fields) -> Cohort:
     cohort = session.execute(
         select(Cohort).where(Cohort.slug == fields["slug"])
     ).scalar_one_or_none()
     if cohort is None:
-        cohort = Cohort(**fields)
+        cohort = Cohort(**fields, **DEMO_CERTIFICATE_FACTS)
         session.add(cohort)
         session.flush()
+    elif not (cohort.jp_workshop or cohort.organizers or cohort.signatory_name):
+        # a demo seeded before cohorts held these facts: given them once
+        for key, value in DEMO_CERTIFICATE_FACTS.items():
+            setattr(cohort, key, value)
     return cohort
 
 

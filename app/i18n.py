@@ -75,6 +75,18 @@ def fmt_date(value: date | datetime | None, locale: str, tz: str = "Asia/Jakarta
     return format_date(value, format="d MMMM y", locale=locale)
 
 
+def fmt_date_range(start: date, end: date, locale: str) -> str:
+    """``14–15 Oktober 2024``, ``31 Oktober – 1 November 2024``, or one day."""
+    if start == end:
+        return fmt_date(start, locale)
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{start.day}\u2013{fmt_date(end, locale)}"
+    if start.year == end.year:
+        first = format_date(start, format="d MMMM", locale=locale)
+        return f"{first} \u2013 {fmt_date(end, locale)}"
+    return f"{fmt_date(start, locale)} \u2013 {fmt_date(end, locale)}"
+
+
 def fmt_datetime(value: datetime | None, locale: str, tz: str = "Asia/Jakarta") -> str:
     """``14 Oktober 2024 09.30 WIB``."""
     if value is None:

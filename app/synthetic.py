@@ -555,6 +555,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "checkin_first_days",
         "checkin_second_days",
         "checkin_open_days",
+        "jp_workshop",
+        "jp_rounding",
+        "organizers",
     ),
     "couple": ("id", "code", "cohort_id", "organization_id"),
     "user_account": (
@@ -1551,6 +1554,9 @@ def seed_synthetic(
                 30,
                 90,
                 21,
+                16,  # two workshop days of 8 JP
+                "nearest",
+                f"Pemerintah {plan.region.name} dan Komisi Pemberantasan Korupsi",
             ),
         )
         writer.add("cohort_facilitator", (plan.id, facilitator_of[plan.region.slug]))

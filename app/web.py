@@ -258,6 +258,7 @@ def template_context(request: Request, context: dict[str, Any]) -> dict[str, Any
         "csrf_token": csrf_token(request),
         "pick": lambda text: i18n.pick(text, locale),
         "fmt_date": lambda value: i18n.fmt_date(value, locale, tz),
+        "fmt_date_range": lambda start, end: i18n.fmt_date_range(start, end, locale),
         "fmt_datetime": lambda value: i18n.fmt_datetime(value, locale, tz),
         "fmt_ago": lambda value, now: i18n.fmt_ago(value, now, locale),
         "fmt_percent": lambda value, digits=0: i18n.fmt_percent(value, locale, digits),

@@ -51,3 +51,17 @@ def test_demo_history_is_realistic_and_idempotent(mini, settings, client, time_m
     page = client.get("/learn")
     assert page.status_code == 200
     assert client.get("/learn/results").status_code == 200
+
+
+def test_demo_cohorts_state_their_certificate_facts(mini, settings):
+    seed_demo(mini, settings)
+    with mini.read() as session:
+        cohorts = session.execute(
+            select(Cohort).where(Cohort.slug.in_(["tng-demo", "tng-2024"]))
+        ).scalars()
+        for cohort in cohorts:
+            assert cohort.jp_workshop == 16 and cohort.jp_rounding == "nearest"
+            assert "Pemerintah Kota Tangerang" in cohort.organizers
+            assert "Komisi Pemberantasan Korupsi" in cohort.organizers
+            assert cohort.signatory_title == "Sekretaris Daerah Kota Tangerang"
+            assert cohort.signatory_name and cohort.signature_type is None

@@ -6,12 +6,15 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlmodel import Session
+from starlette.datastructures import UploadFile
 
 from app.admin import service
+from app.certificates.pdf import SIGNATURE_MAX_BYTES
 from app.db import Database
 from app.deps import AdminDep, DbDep, NowDep, ReadDep, SettingsDep, WriteDep
 from app.errors import AppError
 from app.i18n import N_
+from app.inputs import upload_route
 from app.web import gettext_for, redirect, render
 
 router = APIRouter(prefix="/admin")
@@ -154,7 +157,19 @@ async def organization_create(
     )
 
 
-@router.post("/cohorts")
+async def _cohort_form(request: Request) -> tuple[dict[str, str], bytes | None]:
+    """The cohort form's text fields, and the bytes of the signature image when one was
+    chosen (read up to one byte past the limit, so the service can say it is too large)."""
+    form = await request.form()
+    upload = form.get("signature")
+    image = None
+    if isinstance(upload, UploadFile) and upload.filename:
+        image = await upload.read(SIGNATURE_MAX_BYTES + 1)
+    return {k: v for k, v in form.items() if isinstance(v, str)}, image
+
+
+# the cohort form is multipart (its signature image): an upload's body limit
+@router.post("/cohorts", **upload_route("signature"))
 async def cohort_create(
     request: Request,
     user: AdminDep,
@@ -163,10 +178,12 @@ async def cohort_create(
     settings: SettingsDep,
     now: NowDep,
 ) -> Response:
-    form = await _form(request)
+    form, image = await _cohort_form(request)
 
     def change(write: Session) -> str:
-        cohort = service.cohort_save(write, form=form, actor=user, now=now, tz=settings.tz)
+        cohort = service.cohort_save(
+            write, form=form, actor=user, now=now, tz=settings.tz, signature=image
+        )
         return f"/admin/cohorts/{cohort.slug}"
 
     return await _change(
@@ -179,7 +196,7 @@ async def cohort_edit(request: Request, slug: str, user: AdminDep, session: Read
     return render(request, "admin/cohort.html", vars(service.cohort_admin(session, slug=slug)))
 
 
-@router.post("/cohorts/{slug}")
+@router.post("/cohorts/{slug}", **upload_route("signature"))
 async def cohort_update(
     request: Request,
     slug: str,
@@ -189,10 +206,12 @@ async def cohort_update(
     settings: SettingsDep,
     now: NowDep,
 ) -> Response:
-    form = await _form(request)
+    form, image = await _cohort_form(request)
 
     def change(write: Session) -> str:
-        service.cohort_update(write, slug=slug, form=form, actor=user, now=now, tz=settings.tz)
+        service.cohort_update(
+            write, slug=slug, form=form, actor=user, now=now, tz=settings.tz, signature=image
+        )
         return f"/admin/cohorts/{slug}"
 
     return await _change(

@@ -13,6 +13,8 @@ from sqlmodel import Session, col
 from app.accounts.models import CurrentUser, Role, User
 from app.accounts.service import user_create, user_set_active
 from app.audit import audit_record
+from app.certificates.hours import JP_WORKSHOP_MAX, ROUNDINGS
+from app.certificates.pdf import SIGNATURE_MAX_BYTES, signature_media_type
 from app.cohorts.models import Cohort, CohortFacilitator, Organization, Region
 from app.cohorts.service import cohort_by_slug
 from app.config import Settings
@@ -24,6 +26,7 @@ from app.inputs import clean_text
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 PREFIX_RE = re.compile(r"^[A-Z0-9]{2,12}$")
+JP_RE = re.compile(r"^[0-9]{1,3}$")
 
 
 class AdminError(AppError):
@@ -120,6 +123,44 @@ def organization_create(
     return org
 
 
+def _certificate_facts(form: dict) -> dict[str, Any]:
+    """What the cohort's certificates state, from the fields the form has: a field it does
+    not have keeps its value (a new cohort: the default)."""
+    values: dict[str, Any] = {}
+    if "jp_workshop" in form:
+        raw = str(form.get("jp_workshop") or "").strip()
+        if not JP_RE.match(raw) or int(raw) > JP_WORKSHOP_MAX:
+            raise AdminError(
+                "jp_workshop",
+                N_("Enter the workshop's JP as a whole number from 0 to 200."),
+            )
+        values["jp_workshop"] = int(raw)
+    if "jp_rounding" in form:
+        rounding = str(form.get("jp_rounding") or "")
+        if rounding not in ROUNDINGS:
+            raise AdminError("jp_rounding", N_("Choose how the e-learning JP are rounded."))
+        values["jp_rounding"] = rounding
+    if "organizers" in form:
+        values["organizers"] = _text(form, "organizers", required=False)
+    for name in ("signatory_title", "signatory_name"):
+        if name in form:
+            values[name] = _text(form, name, required=False) or None
+    return values
+
+
+def _signature(data: bytes) -> tuple[bytes, str]:
+    """An uploaded signature image and its media type: a PNG or JPEG of at most 200 KB that
+    the certificate can draw."""
+    if len(data) > SIGNATURE_MAX_BYTES:
+        raise AdminError("signature", N_("The signature image may be at most 200 KB."))
+    media_type = signature_media_type(data)
+    if media_type is None:
+        raise AdminError(
+            "signature", N_("The signature must be a PNG or JPEG image that can be opened.")
+        )
+    return data, media_type
+
+
 def cohort_save(
     session: Session,
     *,
@@ -128,9 +169,11 @@ def cohort_save(
     now: datetime,
     tz: tzinfo,
     cohort: Cohort | None = None,
+    signature: bytes | None = None,
 ) -> Cohort:
     """Create a cohort, or change one; dates are checked against each other and read in the
-    cohort's time zone."""
+    cohort's time zone. ``signature``: the bytes of an uploaded signature image, which
+    replaces the saved one; without one, the form's ``remove_signature`` removes it."""
     _admin(actor)
     slug = cohort.slug if cohort else _slug(form)
     if (
@@ -164,7 +207,15 @@ def cohort_save(
         "workshop_end": end,
         "pre_opens": _day_start(opens, tz),
         "post_closes": _day_start(closes + timedelta(days=1), tz),
+        **_certificate_facts(form),
     }
+    detail = {k: str(v) for k, v in values.items()}
+    if signature is not None:
+        values["signature_image"], values["signature_type"] = _signature(signature)
+        detail["signature"] = f"{values['signature_type']}, {len(signature)} bytes"
+    elif cohort is not None and form.get("remove_signature") == "1" and cohort.signature_type:
+        values["signature_image"] = values["signature_type"] = None
+        detail["signature"] = "removed"
     if cohort is None:
         cohort = Cohort(slug=slug, **values)
         action = "cohort.create"
@@ -180,19 +231,29 @@ def cohort_save(
         actor_id=actor.id,
         action=action,
         target=f"cohort:{slug}",
-        detail={k: str(v) for k, v in values.items()},
+        detail=detail,
     )
     return cohort
 
 
 def cohort_update(
-    session: Session, *, slug: str, form: dict, actor: CurrentUser, now: datetime, tz: tzinfo
+    session: Session,
+    *,
+    slug: str,
+    form: dict,
+    actor: CurrentUser,
+    now: datetime,
+    tz: tzinfo,
+    signature: bytes | None = None,
 ) -> Cohort:
-    """Change a cohort's title, venue, prefix, region and dates (see ``cohort_save``)."""
+    """Change a cohort's title, venue, prefix, region, dates and what its certificates state
+    (see ``cohort_save``)."""
     cohort = cohort_by_slug(session, slug=slug)
     if cohort is None:
         raise NotFound(message=N_("This cohort does not exist."))
-    return cohort_save(session, form=form, actor=actor, now=now, tz=tz, cohort=cohort)
+    return cohort_save(
+        session, form=form, actor=actor, now=now, tz=tz, cohort=cohort, signature=signature
+    )
 
 
 def facilitator_assign(

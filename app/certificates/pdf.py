@@ -46,6 +46,36 @@ class Card:
     valid_until: str = ""  # e.g. "Berlaku sampai 14 November 2024." (already translated)
 
 
+# --- signature images ---------------------------------------------------------------------
+
+SIGNATURE_MAX_BYTES = 200 * 1024
+SIGNATURE_MAX_PIXELS = 4_000_000  # far more than a signature needs; decoding stays cheap
+_MAGIC = {b"\x89PNG\r\n\x1a\n": ("PNG", "image/png"), b"\xff\xd8\xff": ("JPEG", "image/jpeg")}
+
+
+def signature_media_type(data: bytes) -> str | None:
+    """``image/png`` or ``image/jpeg`` when ``data`` is such an image (by its first bytes and
+    its header) that fpdf2 can draw; None for anything else. Size limits are the caller's."""
+    kind = next((v for magic, v in _MAGIC.items() if data.startswith(magic)), None)
+    if kind is None:
+        return None
+    image_format, media_type = kind
+    try:
+        # Pillow is fpdf2's own image library; its header tells the size before decoding
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            if image.format != image_format or not 0 < width * height <= SIGNATURE_MAX_PIXELS:
+                return None
+        pdf = FPDF(unit="mm", format="A4")
+        pdf.add_page()
+        pdf.image(io.BytesIO(data), x=0, y=0, w=40)
+    except Exception:  # noqa: BLE001 — whatever fails to load is no usable image
+        return None
+    return media_type
+
+
 # --- QR codes -----------------------------------------------------------------------------
 
 
@@ -399,24 +429,159 @@ def certificate_pdf(
     heading: str,
     body: str,
     verify_label: str,
+    workshop: str = "",
+    hours: str = "",
+    organizers: str = "",
+    signatory_title: str = "",
+    signatory_name: str = "",
+    signature: bytes | None = None,
+    esign_label: str = "",
 ) -> bytes:
-    """The participant's certificate: one A4 landscape page."""
+    """The participant's certificate: one A4 landscape page.
+
+    Above, centred: ``heading``, the holder's ``name``, ``body`` ("has completed …"), the
+    ``cohort``, the ``workshop`` line (dates and venue), ``hours`` (the JP line; empty for a
+    spouse, whose certificate states no JP), ``organizers`` and ``date_text``. Below, left to
+    right: the signatory block (``signatory_title``, the ``signature`` image when there is one
+    — blank room otherwise — and ``signatory_name``), an empty framed area kept for an
+    electronic signature, labelled ``esign_label`` (nothing is drawn in it), and the QR code
+    to verify the certificate with its ``code`` and ``verify_url``. Long texts wrap, then get
+    smaller, then are cut short: nothing leaves the page."""
     pdf = _new_pdf("landscape")
     pdf.add_page()
     page_w, page_h = pdf.w, pdf.h
     _certificate_border(pdf)
 
-    # Bottom right: the QR code to verify the certificate, its code and where to check it.
-    qr_size = 30.0
-    qr_x = page_w - 26 - qr_size
-    qr_y = page_h - 26 - qr_size
-    _qr_image(pdf, verify_url, x=qr_x, y=qr_y, size=qr_size)
-    info_w = 100.0
-    info_x = qr_x - 1 - info_w
+    # The bottom band: signatory, the reserved e-signature area, the verification.
+    band_bottom = page_h - 26
+    band_top = band_bottom - _BAND_H
+    _verification(pdf, code=code, verify_url=verify_url, verify_label=verify_label, y=band_top)
+    _signatory(
+        pdf,
+        title=signatory_title,
+        name=signatory_name,
+        signature=signature,
+        x=_SIGN_X,
+        y=band_top,
+    )
+    if esign_label:
+        _esign_area(pdf, esign_label, x=_SIGN_X + _SIGN_W + 6, y=band_top)
+
+    # The main texts, centred on the page above the band; smaller as a whole when long.
+    text_w = page_w - 2 * 42
+    x = (page_w - text_w) / 2
+    area_top, area_bottom = 24.0, band_top - 5
+    texts = _CertificateTexts(heading, name, body, cohort, workshop, hours, organizers, date_text)
+    for scale in (1.0, 0.92, 0.85, 0.78, 0.7, 0.62):
+        main = _main_blocks(pdf, texts, text_w=text_w, scale=scale)
+        if main.height <= area_bottom - area_top:
+            break
+    y = area_top + max(0.0, (area_bottom - area_top - main.height) / 2)
+    gaps = main.gaps
+    body_w = text_w - 30
+    y = _draw(pdf, main.head, x=x, y=y, width=text_w, color=_BRAND, align="C")
+    y += gaps[0]
+    _rule(pdf, page_w / 2, y, 50)
+    y += gaps[1]
+    y = _draw(pdf, main.who, x=x, y=y, width=text_w, color=_INK, align="C")
+    y += gaps[2]
+    pdf.set_draw_color(*_GOLD)
+    pdf.set_line_width(0.3)
+    pdf.line(page_w / 2 - 70, y, page_w / 2 + 70, y)
+    y += gaps[3]
+    y = _draw(pdf, main.said, x=(page_w - body_w) / 2, y=y, width=body_w, color=_INK, align="C")
+    y += gaps[4]
+    y = _draw(pdf, main.group, x=x, y=y, width=text_w, color=_BRAND, align="C")
+    optional = ((main.where, _INK, gaps[5]), (main.jp, _BRAND, gaps[6]), (main.by, _MUTED, gaps[7]))
+    for block, color, gap in optional:
+        if block is not None:
+            y += gap
+            y = _draw(pdf, block, x=x, y=y, width=text_w, color=color, align="C")
+    y += gaps[8]
+    _draw(pdf, main.when, x=x, y=y, width=text_w, color=_MUTED, align="C")
+    return bytes(pdf.output())
+
+
+# the certificate's bottom band (mm): signatory block, e-signature area, verification
+_BAND_H = 36.0
+_SIGN_X, _SIGN_W = 30.0, 82.0
+_ESIGN_W = 50.0
+_CERT_QR = 30.0
+_INFO_W = 62.0
+
+
+@dataclass(frozen=True)
+class _CertificateTexts:
+    heading: str
+    name: str
+    body: str
+    cohort: str
+    workshop: str
+    hours: str
+    organizers: str
+    date_text: str
+
+
+@dataclass(frozen=True)
+class _MainBlocks:
+    head: _Block
+    who: _Block
+    said: _Block
+    group: _Block
+    where: _Block | None
+    jp: _Block | None
+    by: _Block | None
+    when: _Block
+    gaps: list[float]
+
+    @property
+    def height(self) -> float:
+        blocks = (self.head, self.who, self.said, self.group, self.where, self.jp, self.by)
+        return sum(b.height for b in blocks if b is not None) + self.when.height + sum(self.gaps)
+
+
+def _main_blocks(pdf: FPDF, t: _CertificateTexts, *, text_w: float, scale: float) -> _MainBlocks:
+    """The centred texts at ``scale`` of their full sizes, and the gaps between them."""
+
+    def sizes(*values: float) -> tuple[float, ...]:
+        return tuple(round(v * scale, 2) for v in values)
+
+    def fit(text: str, width: float, lines: int, size_list: tuple[float, ...], **kw) -> _Block:
+        leading = kw.pop("leading", 1.25)
+        return _fit(
+            pdf,
+            text,
+            width=width,
+            max_height=lines * _line_height(size_list[0], leading),
+            sizes=size_list,
+            leading=leading,
+            max_lines=lines,
+            **kw,
+        )
+
+    head = fit(t.heading, text_w, 2, sizes(26, 24, 22, 20, 18), style="B", leading=1.2)
+    who = fit(t.name, text_w, 2, sizes(30, 28, 26, 24, 22, 20, 18, 16, 14), style="B", leading=1.15)
+    said = fit(t.body, text_w - 30, 3, sizes(13, 12, 11, 10, 9), leading=1.35)
+    group = fit(t.cohort, text_w, 2, sizes(14, 13, 12, 11, 10), style="B", leading=1.3)
+    where = fit(t.workshop, text_w, 2, sizes(11, 10.5, 10, 9.5, 9)) if t.workshop else None
+    jp = fit(t.hours, text_w, 2, sizes(12, 11, 10, 9), style="B") if t.hours else None
+    by = fit(t.organizers, text_w, 2, sizes(10.5, 10, 9.5, 9, 8.5)) if t.organizers else None
+    when = fit(t.date_text, text_w, 1, sizes(11, 10, 9))
+    gaps = [g * scale for g in (4, 9, 2, 6, 4, 2.5, 2.5, 2, 2.5)]
+    return _MainBlocks(head, who, said, group, where, jp, by, when, gaps)
+
+
+def _verification(pdf: FPDF, *, code: str, verify_url: str, verify_label: str, y: float) -> None:
+    """Bottom right: the QR code to verify the certificate, and beside it its code and
+    where to check it."""
+    qr_x = pdf.w - 26 - _CERT_QR
+    qr_y = y + (_BAND_H - _CERT_QR)
+    _qr_image(pdf, verify_url, x=qr_x, y=qr_y, size=_CERT_QR)
+    info_x = qr_x - 1 - _INFO_W
     serial = _fit(
         pdf,
         code,
-        width=info_w,
+        width=_INFO_W,
         max_height=_line_height(11, 1.2),
         sizes=(11, 10, 9, 8, 7),
         family=_MONO,
@@ -424,80 +589,89 @@ def certificate_pdf(
         leading=1.2,
         max_lines=1,
     )
-    label = _fit(pdf, verify_label, width=info_w, max_height=7, sizes=(8, 7.5, 7), max_lines=2)
-    link = _fit(pdf, verify_url, width=info_w, max_height=7, sizes=(8, 7.5, 7, 6.5), max_lines=2)
+    label = _fit(pdf, verify_label, width=_INFO_W, max_height=7, sizes=(8, 7.5, 7), max_lines=2)
+    # the address on one line when it fits at a readable size (a break reads as a space)
+    link = _fit(
+        pdf, verify_url, width=_INFO_W, max_height=4, sizes=(8, 7.5, 7, 6.5, 6), max_lines=1
+    )
+    if link.lines != [verify_url]:
+        link = _fit(
+            pdf, verify_url, width=_INFO_W, max_height=9, sizes=(8, 7.5, 7, 6.5, 6), max_lines=3
+        )
     info_h = serial.height + 1.5 + label.height + link.height
-    iy = qr_y + (qr_size - info_h) / 2
-    iy = _draw(pdf, serial, x=info_x, y=iy, width=info_w, color=_INK, align="R")
+    iy = qr_y + (_CERT_QR - info_h) / 2
+    iy = _draw(pdf, serial, x=info_x, y=iy, width=_INFO_W, color=_INK, align="R")
     iy += 1.5
-    iy = _draw(pdf, label, x=info_x, y=iy, width=info_w, color=_MUTED, align="R")
-    _draw(pdf, link, x=info_x, y=iy, width=info_w, color=_BRAND, align="R")
+    iy = _draw(pdf, label, x=info_x, y=iy, width=_INFO_W, color=_MUTED, align="R")
+    _draw(pdf, link, x=info_x, y=iy, width=_INFO_W, color=_BRAND, align="R")
 
-    # The main texts, centred on the page above the QR code.
-    text_w = page_w - 2 * 42
-    x = (page_w - text_w) / 2
-    body_w = text_w - 30
+
+def _signatory(
+    pdf: FPDF, *, title: str, name: str, signature: bytes | None, x: float, y: float
+) -> None:
+    """The signatory block, centred in its column: the title, room for the signature (the
+    image when there is one), a line and the name under it. Nothing without a title or
+    name."""
+    if not (title or name):
+        return
     head = _fit(
-        pdf,
-        heading,
-        width=text_w,
-        max_height=2 * _line_height(26, 1.2),
-        sizes=(26, 24, 22, 20, 18, 16),
-        style="B",
-        leading=1.2,
-        max_lines=2,
+        pdf, title, width=_SIGN_W, max_height=2 * _line_height(9, 1.25), sizes=(9, 8.5, 8, 7.5)
     )
     who = _fit(
         pdf,
         name,
-        width=text_w,
-        max_height=2 * _line_height(32, 1.15),
-        sizes=(32, 30, 28, 26, 24, 22, 20, 18, 16, 14),
+        width=_SIGN_W,
+        max_height=_line_height(10, 1.2),
+        sizes=(10, 9.5, 9, 8.5, 8, 7.5),
         style="B",
-        leading=1.15,
-        max_lines=2,
+        leading=1.2,
+        max_lines=1,
     )
-    said = _fit(
-        pdf,
-        body,
-        width=body_w,
-        max_height=3 * _line_height(13, 1.4),
-        sizes=(13, 12, 11, 10, 9),
-        leading=1.4,
-        max_lines=3,
-    )
-    group = _fit(
-        pdf,
-        cohort,
-        width=text_w,
-        max_height=2 * _line_height(14, 1.3),
-        sizes=(14, 13, 12, 11, 10),
-        style="B",
-        leading=1.3,
-        max_lines=2,
-    )
-    when = _fit(pdf, date_text, width=text_w, max_height=6, sizes=(12, 11, 10), max_lines=1)
-    gaps = (5, 12, 2, 7, 5, 1.5)
-    total = head.height + who.height + said.height + group.height + when.height + sum(gaps)
-    area_top, area_bottom = 26.0, qr_y - 4
-    y = area_top + max(0.0, (area_bottom - area_top - total) / 2)
+    _draw(pdf, head, x=x, y=y, width=_SIGN_W, color=_INK, align="C")
+    name_y = y + _BAND_H - who.height
+    room_top = y + head.height + 1
+    room_h = name_y - 1.5 - room_top
+    if signature and room_h > 4:
+        pdf.image(
+            io.BytesIO(signature),
+            x=x + 10,
+            y=room_top,
+            w=_SIGN_W - 20,
+            h=room_h,
+            keep_aspect_ratio=True,
+        )
+    if name:
+        pdf.set_draw_color(*_INK)
+        pdf.set_line_width(0.25)
+        pdf.line(x + 8, name_y - 0.8, x + _SIGN_W - 8, name_y - 0.8)
+        _draw(pdf, who, x=x, y=name_y, width=_SIGN_W, color=_INK, align="C")
 
-    y = _draw(pdf, head, x=x, y=y, width=text_w, color=_BRAND, align="C")
-    y += gaps[0]
-    _rule(pdf, page_w / 2, y, 50)
-    y += gaps[1]
-    y = _draw(pdf, who, x=x, y=y, width=text_w, color=_INK, align="C")
-    y += gaps[2]
-    pdf.set_draw_color(*_GOLD)
-    pdf.set_line_width(0.3)
-    pdf.line(page_w / 2 - 70, y, page_w / 2 + 70, y)
-    y += gaps[3]
-    y = _draw(pdf, said, x=(page_w - body_w) / 2, y=y, width=body_w, color=_INK, align="C")
-    y += gaps[4]
-    y = _draw(pdf, group, x=x, y=y, width=text_w, color=_BRAND, align="C")
-    y += gaps[5]
-    _draw(pdf, when, x=x, y=y, width=text_w, color=_MUTED, align="C")
-    return bytes(pdf.output())
+
+def _esign_area(pdf: FPDF, label: str, *, x: float, y: float) -> None:
+    """An empty, framed area kept for an electronic signature (and its QR code) to be added
+    by a signing service; only its label is printed in it, small, at the bottom."""
+    pdf.set_draw_color(*_CUT)
+    pdf.set_line_width(0.2)
+    pdf.set_dash_pattern(dash=1.5, gap=1.2)
+    pdf.rect(x, y, _ESIGN_W, _BAND_H, round_corners=True, corner_radius=1.5)
+    pdf.set_dash_pattern()
+    caption = _fit(
+        pdf,
+        label,
+        width=_ESIGN_W - 4,
+        max_height=2 * _line_height(7, 1.2),
+        sizes=(7, 6.5, 6),
+        leading=1.2,
+    )
+    _draw(
+        pdf,
+        caption,
+        x=x + 2,
+        y=y + _BAND_H - 1.5 - caption.height,
+        width=_ESIGN_W - 4,
+        color=_MUTED,
+        align="C",
+    )
 
 
 def _certificate_border(pdf: FPDF) -> None:

@@ -4,15 +4,17 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from app.certificates.service import certificate_revoke, certificate_view
-from app.deps import AdminDep, NowDep, ReadDep, WriteDep
+from app.deps import AdminDep, CurriculumDep, NowDep, ReadDep, WriteDep
 from app.web import redirect, render
 
 router = APIRouter()
 
 
 @router.get("/verify/{code}")
-async def verify(request: Request, code: str, session: ReadDep) -> Response:
-    view = certificate_view(session, code=code)
+async def verify(
+    request: Request, code: str, session: ReadDep, curriculum: CurriculumDep
+) -> Response:
+    view = certificate_view(session, code=code, curriculum=curriculum)
     if view is None:  # unknown: a 404 that says so in words a certificate holder understands
         return render(
             request, "certificates/verify.html", {"c": None, "code": code[:40]}, status_code=404

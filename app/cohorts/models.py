@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Date, ForeignKey, Integer, UniqueConstraint
+from sqlalchemy import Column, Date, ForeignKey, Integer, LargeBinary, UniqueConstraint
+from sqlalchemy.orm import deferred
 from sqlmodel import Field, SQLModel
 
 from app.db import ts
@@ -29,8 +30,14 @@ class Organization(SQLModel, table=True):
     name: str = Field(max_length=200)
 
 
+_SIGNATURE_IMAGE = Column("signature_image", LargeBinary, nullable=True)
+
+
 class Cohort(SQLModel, table=True):
     """An angkatan: one workshop with the windows before and after it."""
+
+    # the signature image stays in the database until a certificate needs it
+    __mapper_args__ = {"properties": {"signature_image": deferred(_SIGNATURE_IMAGE)}}
 
     id: int | None = Field(default=None, primary_key=True)
     slug: str = Field(max_length=64, unique=True)
@@ -51,6 +58,19 @@ class Cohort(SQLModel, table=True):
     checkin_first_days: int = Field(default=30, sa_column_kwargs={"server_default": "30"})
     checkin_second_days: int = Field(default=90, sa_column_kwargs={"server_default": "90"})
     checkin_open_days: int = Field(default=21, sa_column_kwargs={"server_default": "21"})
+    # What the certificates state (``app.certificates``): the workshop's training hours (JP,
+    # jam pelajaran of 45 minutes), how the e-learning's minutes are rounded to whole JP, the
+    # organizing institutions and who signs.
+    jp_workshop: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    jp_rounding: str = Field(
+        default="nearest", max_length=8, sa_column_kwargs={"server_default": "nearest"}
+    )
+    organizers: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
+    signatory_name: str | None = Field(default=None, max_length=200)
+    signatory_title: str | None = Field(default=None, max_length=200)
+    # a PNG or JPEG (``signature_type`` its media type); loaded only when asked for
+    signature_image: bytes | None = Field(default=None, sa_column=_SIGNATURE_IMAGE)
+    signature_type: str | None = Field(default=None, max_length=16)
 
 
 class CohortFacilitator(SQLModel, table=True):

@@ -30,14 +30,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
-from babel.dates import format_date
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
 from app.certificates.pdf import FONT_DIR
 from app.charts import PAD as CHART_PAD
 from app.charts import bar_chart, paired_bars
-from app.i18n import fmt_date, fmt_datetime, fmt_number, fmt_percent, local, translations
+from app.i18n import (
+    fmt_date,
+    fmt_date_range,
+    fmt_datetime,
+    fmt_number,
+    fmt_percent,
+    local,
+    translations,
+)
 
 __all__ = [
     "AttendanceDay",
@@ -218,14 +225,7 @@ class _Writer:
 
     def date_range(self, start: date, end: date) -> str:
         """``14–15 Oktober 2024``, ``31 Oktober – 1 November 2024``, or one day."""
-        if start == end:
-            return self.day_text(start)
-        if (start.year, start.month) == (end.year, end.month):
-            return f"{start.day}\u2013{self.day_text(end)}"
-        if start.year == end.year:
-            first = format_date(start, format="d MMMM", locale=self.locale)
-            return f"{first} \u2013 {self.day_text(end)}"
-        return f"{self.day_text(start)} \u2013 {self.day_text(end)}"
+        return fmt_date_range(start, end, self.locale)
 
     def window(self, start: date | datetime | None, end: date | datetime | None) -> str:
         """From ``pre_opens`` to ``post_closes``, as dates in the report's time zone."""

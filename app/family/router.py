@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from app.certificates.service import certificate_document
 from app.db import Database
-from app.deps import DbDep, NowDep, ParticipantDep, ReadDep, SettingsDep
+from app.deps import CurriculumDep, DbDep, NowDep, ParticipantDep, ReadDep, SettingsDep
 from app.family import service
 from app.followup.service import followup_view
 from app.learning.deps import CoupleStandingDep
@@ -112,12 +112,17 @@ async def pledge_sign(
 
 @router.get("/certificate.pdf")
 async def certificate_pdf(
-    request: Request, user: ParticipantDep, session: ReadDep, settings: SettingsDep
+    request: Request,
+    user: ParticipantDep,
+    session: ReadDep,
+    settings: SettingsDep,
+    curriculum: CurriculumDep,
 ) -> Response:
     code, pdf = await run_in_threadpool(  # drawing a PDF is heavy: not on the event loop
         certificate_document,
         session,
         user_id=user.id,
+        curriculum=curriculum,
         locale=getattr(request.state, "locale", settings.default_locale),
         tz=settings.timezone,
         base_url=str(request.base_url),

@@ -2,7 +2,7 @@
 action plan and its check-ins, the retention check, and each cohort's check-in days
 
 Revision ID: 7a1f0c2e9d41
-Revises: 5e2d8b1c7f30
+Revises: 8b2e1d3f0a52
 Create Date: 2026-12-02 07:40:00
 
 Existing cohorts get check-ins 30 and 90 days after their workshop, each open for 21 days.
@@ -16,7 +16,7 @@ from alembic import op
 import app.db
 
 revision: str = "7a1f0c2e9d41"
-down_revision: Union[str, Sequence[str], None] = "5e2d8b1c7f30"
+down_revision: Union[str, Sequence[str], None] = "8b2e1d3f0a52"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

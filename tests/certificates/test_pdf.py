@@ -59,7 +59,11 @@ def _cards() -> list[Card]:
 
 
 def _certificate(name: str = "Dr. H. Ma'ruf Ñoño Pérez, M.Si.") -> bytes:
-    return certificate_pdf(
+    return certificate_pdf(**_certificate_kwargs(name))
+
+
+def _certificate_kwargs(name: str = "Dr. H. Ma'ruf Ñoño Pérez, M.Si.") -> dict:
+    return dict(
         name=name,
         cohort=COHORT,
         date_text="15 Oktober 2024",
@@ -320,3 +324,73 @@ def test_certificate_with_a_very_long_name(pdfium, zxing):
     assert "Prof. Dr. Ir. Raden Mas" in text
     assert "15 Oktober 2024" in text
     assert "KB-7Q2M-X9TA" in text
+
+
+def _signature_png() -> bytes:
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (600, 200), (255, 255, 255, 0))
+    ImageDraw.Draw(image).line([(20, 150), (200, 40), (350, 160)], fill=(20, 20, 120), width=8)
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    return buf.getvalue()
+
+
+FACTS = {
+    "workshop": "Lokakarya 14–15 Oktober 2024 di Hotel Novotel Kota Tangerang",
+    "organizers": "Diselenggarakan oleh Pemerintah Kota Tangerang dan Komisi Pemberantasan Korupsi",
+    "signatory_title": "Sekretaris Daerah Kota Tangerang",
+    "signatory_name": "Nama Contoh, S.H.",
+    "esign_label": "Tempat tanda tangan elektronik",
+}
+
+
+@pytest.mark.parametrize("hours", ["18 JP (lokakarya 16 JP + e-learning 2 JP)", ""])
+def test_certificate_with_every_fact(pdfium, zxing, hours):
+    data = certificate_pdf(
+        **{**_certificate_kwargs(), **FACTS}, hours=hours, signature=_signature_png()
+    )
+    doc = pdfium.PdfDocument(data)
+    assert len(doc) == 1
+    (page,) = list(doc)
+    assert _decode(zxing, _image(page)) == [f"{BASE}/verify/KB-7Q2M-X9TA"]
+    text = _text(page)
+    for expected in (*FACTS.values(), "15 Oktober 2024", COHORT, "KB-7Q2M-X9TA"):
+        assert expected in text
+    assert ("JP" in text) is bool(hours)
+
+
+def test_long_venue_and_organizers_wrap_and_stay_on_the_page(pdfium, zxing):
+    venue = "Gedung Pusat Pemerintahan Kota Tangerang, Jalan Satria Sudirman Nomor 1, " * 3
+    organizers = "Pemerintah Kota Tangerang, Komisi Pemberantasan Korupsi Republik Indonesia, " * 3
+    data = certificate_pdf(
+        **{
+            **_certificate_kwargs(name=LONG_NAME),
+            **FACTS,
+            "workshop": f"Lokakarya 14–15 Oktober 2024 di {venue}",
+            "organizers": f"Diselenggarakan oleh {organizers}",
+        },
+        hours="18 JP (lokakarya 16 JP + e-learning 2 JP)",
+        signature=_signature_png(),
+    )
+    doc = pdfium.PdfDocument(data)
+    assert len(doc) == 1
+    (page,) = list(doc)
+    assert _decode(zxing, _image(page)) == [f"{BASE}/verify/KB-7Q2M-X9TA"]
+    text = _text(page)
+    assert "Lokakarya 14–15 Oktober 2024 di Gedung Pusat" in text
+    assert "Diselenggarakan oleh Pemerintah Kota Tangerang" in text
+    assert "18 JP (lokakarya 16 JP + e-learning 2 JP)" in text
+    assert "Nama Contoh, S.H." in text and "15 Oktober 2024" in text
+    # every character of the page lies inside the certificate's inner frame (16 mm)
+    textpage = page.get_textpage()
+    try:
+        width, height = page.get_size()
+        margin = 16 / 25.4 * 72
+        for i in range(textpage.count_chars()):
+            left, bottom, right, top = textpage.get_charbox(i)
+            if right > left:
+                assert margin <= left and right <= width - margin, i
+                assert margin <= bottom and top <= height - margin, i
+    finally:
+        textpage.close()

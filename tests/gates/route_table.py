@@ -170,6 +170,11 @@ COHORT_FORM = {
     "workshop_end": "{workshop_end}",
     "pre_opens": "{pre_opens}",
     "post_closes": "{post_closes}",
+    "jp_workshop": "16",
+    "jp_rounding": "nearest",
+    "organizers": "Pemerintah Kota Uji dan KPK",
+    "signatory_title": "Sekretaris Daerah Kota Uji",
+    "signatory_name": "Nama Contoh",
 }
 
 ROUTES: Final[tuple[Entry, ...]] = (
