@@ -515,6 +515,7 @@ ROUTES: Final[tuple[Entry, ...]] = (
     R("GET", "/api/v1/gain", TOKEN),
     R("GET", "/api/v1/trend", TOKEN),
     R("GET", "/api/v1/comparison", TOKEN),
+    R("GET", "/api/v1/followup", TOKEN),
 )
 
 BY_KEY: Final = {entry.key: entry for entry in ROUTES}

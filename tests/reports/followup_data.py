@@ -163,3 +163,60 @@ def add_scores(
             session.add(
                 RetentionAttempt(user_id=user_id, started_at=NOW, submitted_at=NOW, score=later)
             )
+
+
+OPEN_ANSWER = "Nama saya Budi, suami Sari"  # a free-text answer: never on a KPK page or the API
+
+
+def make_cohorts(db: Database, settings, spec) -> dict:
+    from tests.factories import make_cohort, make_couple
+
+    out = {}
+    for slug, day, couples in spec:
+        cohort = make_cohort(db, slug, workshop_start=day)
+        for i in range(1, couples + 1):
+            make_couple(db, settings, cohort, f"{slug[:3]}-{i:03d}")
+        out[slug] = cohort
+    return out
+
+
+def build_country(db: Database, settings) -> dict[str, int]:
+    """Kota Uji: "besar" (workshop 13 Oct 2025, 6 couples), "sedang" (10 Nov 2025, 3) and
+    "kecil" (9 Feb 2026, 2), with their follow-ups:
+
+    - survey: besar 8 answers, every statement 5, 5, 5, 4, 4, 3, 2, 1 (agreed 5 of 8, mean
+      29/8), recommend "ya" six times, "mungkin" twice; sedang 6 answers, all 4 and "ya";
+      kecil 3 answers, all 2 and "tidak", with an open answer;
+    - check-ins: besar's 6 couples confirmed a plan of two commitments and both partners
+      answered round 1; all but bes-006 (one "partly") kept every commitment;
+    - retention: the 6 people of bes-001 … bes-003: pre-test 25 %, post-test 100 %, the
+      retention check 50 % (officials) and 100 % (spouses)."""
+    cohorts = make_cohorts(
+        db,
+        settings,
+        [
+            ("besar", date(2025, 10, 13), 6),
+            ("sedang", date(2025, 11, 10), 3),
+            ("kecil", date(2026, 2, 9), 2),
+        ],
+    )
+    ids = {slug: c.id for slug, c in cohorts.items()}
+    add_survey(
+        db,
+        ids["besar"],
+        [answers(v, "ya" if n < 6 else "mungkin") for n, v in enumerate([5, 5, 5, 4, 4, 3, 2, 1])],
+    )
+    add_survey(db, ids["sedang"], [answers(4) for _ in range(6)])
+    add_survey(db, ids["kecil"], [answers(2, "tidak", saran=OPEN_ANSWER) for _ in range(3)])
+    done = ["done", "done"]
+    for i in range(1, 7):
+        add_plan(
+            db, f"bes-{i:03d}", marks={1: {0: done, 1: done if i != 6 else ["done", "partly"]}}
+        )
+    for i in range(1, 4):
+        _, users = partners(db, f"bes-{i:03d}")
+        for user, later in zip(users, (50.0, 100.0), strict=True):
+            add_scores(
+                db, user, pre={"p-1": 0.0, "p-2": 0.5}, post={"p-1": 1.0, "p-2": 1.0}, later=later
+            )
+    return ids

@@ -5,11 +5,16 @@ refused, and no text a person wrote."""
 
 from __future__ import annotations
 
+import csv
+import io
 import random
+import re
 from datetime import date
+from typing import get_args
 
 import pytest
 
+from app.api.schemas import FollowupGroupBy
 from app.db import saved_id
 from app.followup.service import (
     checkin_counts,
@@ -21,10 +26,24 @@ from app.followup.service import (
     survey_summary,
     survey_text,
 )
+from app.i18n import translations
 from app.reports import service
 from app.reports.suppression import Reason
-from tests.factories import make_cohort, make_couple
-from tests.reports.followup_data import add_plan, add_scores, add_survey, answers, partners
+from app.reports.views import FOLLOWUP_SECTIONS, export_columns
+from tests.api.conftest import create_token
+from tests.conftest import login
+from tests.factories import PASSWORD, make_cohort, make_couple, make_user
+from tests.reports.followup_data import (
+    OPEN_ANSWER,
+    add_plan,
+    add_scores,
+    add_survey,
+    answers,
+    build_country,
+    make_cohorts,
+    partners,
+)
+from tests.reports.test_pages import section, tables, text_of
 
 K = 5
 
@@ -131,6 +150,7 @@ def test_retention_sums_equal_the_retention_summary(mini, settings):
             assert mine.n == len(summary.complete)
             for attr in ("pre", "post", "later"):
                 assert mine.mean(attr) == pytest.approx(summary.mean(attr))
+        assert sum(s.n for s in sums.values()) > 0
         assert retention_sums(session, cohort_ids=[]) == {}
 
 
@@ -139,31 +159,7 @@ def test_retention_sums_equal_the_retention_summary(mini, settings):
 
 @pytest.fixture
 def country(mini, settings):
-    """Kota Uji: "besar" (6 couples), "sedang" (3), "kecil" (2)."""
-    cohorts = _cohorts(
-        mini,
-        settings,
-        [
-            ("besar", date(2025, 10, 13), 6),
-            ("sedang", date(2025, 11, 10), 3),
-            ("kecil", date(2026, 2, 9), 2),
-        ],
-    )
-    ids = {slug: saved_id(c) for slug, c in cohorts.items()}
-    # besar: 8 answers — likert 5,5,5,4,4,3,2,1 (agree 5 of 8, mean 29/8); recommend ya ×6
-    add_survey(
-        mini,
-        ids["besar"],
-        [answers(v, "ya" if n < 6 else "mungkin") for n, v in enumerate([5, 5, 5, 4, 4, 3, 2, 1])],
-    )
-    # sedang: 6 answers, all 4, all ya; kecil: 3 answers
-    add_survey(mini, ids["sedang"], [answers(4) for _ in range(6)])
-    add_survey(mini, ids["kecil"], [answers(2, "tidak", saran="Nama saya Budi") for _ in range(3)])
-    done = ["done", "done"]
-    for i in range(1, 7):  # besar: 6 plans; all answered round 1; 5 kept
-        marks = {0: done, 1: done if i != 6 else ["done", "partly"]}
-        add_plan(mini, f"bes-{i:03d}", marks={1: marks})
-    return mini, ids
+    return mini, build_country(mini, settings)
 
 
 def test_the_national_follow_ups_by_hand(country):
@@ -184,7 +180,9 @@ def test_the_national_follow_ups_by_hand(country):
     assert round1.kept_rate.value == pytest.approx(5 / 6)
     assert report.total.rounds[1].answered.value == 0  # no data: nobody answered round 2
     assert report.total.rounds[1].kept_rate.value is None
-    assert report.total.retention.n.value == 0 and report.total.retention.pre.value is None
+    retention = report.total.retention
+    assert (retention.n.value, retention.pre.value, retention.post.value) == (6, 25.0, 100.0)
+    assert retention.later.value == pytest.approx(75.0)
 
 
 def test_grouped_by_cohort_the_small_cell_and_its_complement_are_hidden(country):
@@ -222,3 +220,153 @@ def test_a_filter_that_singles_out_a_few_respondents_hides_the_follow_ups(countr
         # an OPD filter: the follow-ups have none, so nothing is counted
         org = service.followup(session, f=service.ReportFilter(organization=1), k=K)
         assert not org.available and org.total.survey.responses.value is None
+
+
+# ---------------------------------------------------------------- over HTTP
+
+
+@pytest.fixture
+def kpk(country, settings, make_client):
+    db, _ = country
+    make_user(db, settings, "analis", "kpk")
+    client = make_client()
+    login(client, "analis", PASSWORD)
+    return client
+
+
+def test_the_kpk_page_shows_the_follow_ups(kpk):
+    html = kpk.get("/kpk").text
+    part = section(html, "followup")
+    keyfigs = [text_of(d) for d in re.findall(r"<dd>(.*?)</dd>", part, re.S)]
+    assert keyfigs[:2] == ["17", "71%"]  # answers; would recommend 12 of 17
+    assert keyfigs[2:] == ["6", "25,0%", "100,0%", "75,0%"]  # took all three; pre, post, later
+    statements, checkins = tables(part)
+    assert len(statements) == 8
+    assert statements[0][1:] == ["17", "65%", "3,5"]  # 11 of 17 agreed; 59 / 17
+    assert checkins[0][1:] == ["6", "6", "100%", "5", "83%"]
+    assert checkins[1][1:] == ["6", "–", "0%", "–", "–"]  # nobody at round 2 yet
+
+
+def test_grouped_by_cohort_a_small_cell_is_hidden_on_the_page_the_export_and_the_api(kpk, country):
+    db, _ = country
+    html = kpk.get("/kpk?group_by=cohort").text
+    survey_groups = tables(section(html, "followup"))[1]
+    assert [r[:3] for r in survey_groups] == [
+        ["Angkatan besar", "8", "75%"],
+        ["Angkatan sedang", "< 5", "< 5"],  # the complement of kecil's 3
+        ["Angkatan kecil", "< 5", "< 5"],
+    ]
+    assert set(survey_groups[2][3:]) == {"< 5"}
+    rows = list(csv.reader(io.StringIO(kpk.get("/kpk/export.csv?group_by=cohort").text)))
+    col = {c.key: i for i, c in enumerate(export_columns("id"))}
+    grouped = translations("id").gettext(FOLLOWUP_SECTIONS["survey_group"])
+    answers_by_cohort = {
+        r[col["group"]]: r[col["responses"]]
+        for r in rows
+        if r[col["section"]] == grouped and not r[col["item"]]
+    }
+    assert answers_by_cohort == {
+        "Angkatan besar": "8",
+        "Angkatan sedang": "< 5",
+        "Angkatan kecil": "< 5",
+    }
+    total = next(
+        r for r in rows if r[col["section"]] == translations("id").gettext("Workshop survey")
+    )
+    assert total[col["responses"]] == "17"
+    assert float(total[col["recommend"]]) == pytest.approx(100 * 12 / 17)
+
+
+def test_a_cohort_of_few_answers_shows_no_distribution_anywhere(kpk, country, db):
+    db, _ = country
+    html = kpk.get("/kpk?cohort=kecil").text  # 3 answers, 4 people
+    statements = tables(section(html, "followup"))[0]
+    assert {cell for row in statements for cell in row[1:]} == {"< 5"}
+    rows = list(csv.reader(io.StringIO(kpk.get("/kpk/export.csv?cohort=kecil").text)))
+    col = {c.key: i for i, c in enumerate(export_columns("id"))}
+    assert {r[col["agree"]] for r in rows[1:] if r[col["agree"]]} == {"< 5"}
+
+
+def test_no_open_answer_name_or_username_on_the_kpk_pages_and_downloads(kpk):
+    for url in (
+        "/kpk",
+        "/kpk?group_by=cohort",
+        "/kpk/export.csv?group_by=cohort",
+        "/kpk/cohorts/kecil",
+    ):
+        text = kpk.get(url).text
+        assert OPEN_ANSWER not in text and "Budi" not in text, url
+        for username in ("bes-001-a", "kec-001-b", "sed-002-a"):
+            assert username not in text, (url, username)
+
+
+def test_the_page_statements_do_not_grow_with_the_cohorts(kpk, country, settings, count_queries):
+    db, _ = country
+
+    def statements() -> dict[str, int]:
+        out = {}
+        for path in ("/kpk", "/kpk?group_by=cohort", "/kpk?group_by=region"):
+            kpk.get(path)
+            with count_queries() as counter:
+                assert kpk.get(path).status_code == 200
+            out[path] = counter.count
+        return out
+
+    before = statements()
+    more = make_cohorts(
+        db, settings, [("lain", date(2025, 12, 1), 2), ("baru", date(2026, 1, 5), 2)]
+    )
+    for slug, cohort in more.items():
+        add_survey(db, saved_id(cohort), [answers(3) for _ in range(4)])
+        add_plan(db, f"{slug[:3]}-001", marks={1: {0: ["done", "done"], 1: ["done", "done"]}})
+        _, users = partners(db, f"{slug[:3]}-001")
+        add_scores(
+            db, users[0], pre={"p-1": 1.0, "p-2": 0.0}, post={"p-1": 1.0, "p-2": 1.0}, later=50.0
+        )
+    assert statements() == before
+
+
+def test_the_api_gives_the_follow_ups_suppressed(country, client):
+    db, _ = country
+    token = create_token(db)
+
+    def get(query: str = "") -> dict:
+        response = client.get(f"/api/v1/followup{query}", headers=token.headers)
+        assert response.status_code == 200, response.text
+        assert OPEN_ANSWER not in response.text and "bes-001" not in response.text
+        return response.json()
+
+    body = get()
+    survey = body["total"]["survey"]
+    assert survey["responses"] == {"value": 17, "suppressed": False}
+    assert survey["recommend"]["value"] == pytest.approx(12 / 17)
+    first = survey["items"][0]
+    assert first["slug"] == "materi-jelas" and first["agree"]["value"] == pytest.approx(11 / 17)
+    assert first["mean"]["value"] == pytest.approx(59 / 17)
+    assert survey["items"][-1]["options"]["tidak"] == {"value": None, "suppressed": True}
+    round1 = body["total"]["checkins"][0]
+    assert round1["kept_rate"]["value"] == pytest.approx(5 / 6)
+    assert body["total"]["retention"]["later_mean"]["value"] == pytest.approx(75.0)
+    grouped = get("?group_by=cohort&lang=en")
+    assert [(g["key"], g["survey"]["responses"]) for g in grouped["groups"]] == [
+        ("besar", {"value": 8, "suppressed": False}),
+        ("sedang", {"value": None, "suppressed": True}),
+        ("kecil", {"value": None, "suppressed": True}),
+    ]
+    small = get("?cohort=kecil")
+    assert small["hidden_reason"] and small["hidden_filters"] == ["cohort"]
+    assert all(
+        i["answered"]["suppressed"] and i["answered"]["value"] is None
+        for i in small["total"]["survey"]["items"]
+    )
+    # the follow-ups have no OPD and no partner role
+    for query in ("?organization=1", "?role=spouse", "?group_by=organization"):
+        response = client.get(f"/api/v1/followup{query}", headers=token.headers)
+        assert response.status_code == 422, query
+    schema = client.get("/api/v1/openapi.json").json()
+    assert "FollowupOut" in schema["components"]["schemas"]
+    assert "/followup" in schema["paths"]
+
+
+def test_the_api_choices_are_the_reports_own():
+    assert get_args(FollowupGroupBy) == service.FOLLOWUP_GROUPS
