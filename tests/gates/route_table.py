@@ -344,6 +344,12 @@ ROUTES: Final[tuple[Entry, ...]] = (
     ),
     R(
         "GET",
+        "/facilitator/cohorts/{slug}/evaluation",
+        COHORT_STAFF,
+        params=SLUG,
+    ),
+    R(
+        "GET",
         "/facilitator/cohorts/{slug}/export.{kind}",
         COHORT_STAFF,
         params={**SLUG, "kind": "csv"},
