@@ -15,8 +15,9 @@ An application of its own (``create_api``), mounted by ``app.main`` at ``/api/v1
 Endpoints: ``regions``, ``organizations``, ``cohorts`` (places, organizations, cohorts and
 counts; pages of ``items`` with ``page``, ``per_page`` ≤ 200 and ``total``).
 
-The measures — ``funnel``, ``gain``, ``trend`` and ``comparison`` (paged like the lists) —
-are the KPK reports': ``app.api.service`` calls ``app.reports.service`` (the same
+The measures — ``funnel``, ``gain``, ``trend``, ``comparison`` (paged like the lists) and
+``followup`` (the survey, the check-ins and the retention check after the workshop) — are the
+KPK reports': ``app.api.service`` calls ``app.reports.service`` (the same
 computation, small-cell suppression and check against differencing as the ``/kpk`` pages)
 with the pages' filters (``region``, ``province``, ``organization``, ``cohort``, ``period``,
 ``role``), ``group_by`` (funnel, gain) or ``interval`` (trend), and ``lang`` for the labels;
@@ -49,6 +50,8 @@ from app.api.schemas import (
     CohortQuery,
     ComparisonPage,
     ComparisonQuery,
+    FollowupOut,
+    FollowupQuery,
     FunnelOut,
     FunnelQuery,
     GainOut,
@@ -260,6 +263,35 @@ async def comparison(
         now=now,
         tz=settings.tz,
     )
+
+
+FOLLOWUP_FILTERS = """
+
+**Filters**: `region` (slug), `province`, `cohort` (slug), `period` (of the workshop's start);
+the follow-ups have no OPD and no partner role (the survey's answers are kept without their
+author). Every figure is `{"value": …, "suppressed": …}`, suppressed as in the other
+measures; when the filters would single out fewer than `k` people or respondents against the
+view without one of them, every figure is suppressed and `hidden_reason` says why."""
+
+
+@router.get(
+    "/followup",
+    operation_id="followup",
+    tags=[MEASURES],
+    response_model=FollowupOut,
+    summary="After the workshop",
+    description="The reaction survey (answers, agreed share and mean answer per statement, "
+    "would recommend), the check-ins of the family action plans at about 30 and 90 days "
+    "(plans, couples who answered, couples who kept every commitment) and the retention check "
+    "(pre-test, post-test and 90-day means on the same items); in total and per group with "
+    "`group_by` (region, province, cohort, month, quarter, year). Free-text answers are never "
+    "sent." + FOLLOWUP_FILTERS,
+    responses=problems(401, 422, 429),
+)
+async def followup(
+    session: ReadDep, settings: SettingsDep, query: Annotated[FollowupQuery, Query()]
+) -> FollowupOut:
+    return await run_in_threadpool(service.followup_view, session, query, k=settings.min_cell_size)
 
 
 # ---------------------------------------------------------------- the application

@@ -117,6 +117,35 @@ class ComparisonQuery(MeasureQuery, _Paging):
     pass
 
 
+# the follow-ups' groupings: ``app.reports.service.FOLLOWUP_GROUPS`` (a test compares them)
+FollowupGroupBy = Literal["region", "province", "cohort", "month", "quarter", "year"]
+
+
+class FollowupQuery(_Query):
+    """The follow-ups' filters: those of the measures but the OPD and the partner role,
+    which the follow-ups do not have (the survey is kept without its author)."""
+
+    region: str | None = Field(
+        None, min_length=1, max_length=64, pattern=SLUG_PATTERN, description="A region's slug"
+    )
+    province: str | None = Field(
+        None, min_length=1, max_length=100, pattern=TEXT_PATTERN, description="A province"
+    )
+    cohort: str | None = Field(
+        None, min_length=1, max_length=64, pattern=SLUG_PATTERN, description="A cohort's slug"
+    )
+    period: str | None = Field(
+        None,
+        pattern=PERIOD_PATTERN,
+        description="When the workshop starts: a year (`2024`), a quarter (`2024-Q4`) or a "
+        "month (`2024-10`)",
+    )
+    lang: Lang = Field("id", description="Language of the labels: Indonesian or English")
+    group_by: FollowupGroupBy | None = Field(
+        None, description="Also give the figures of each group (period groups: the workshop's)"
+    )
+
+
 # ---------------------------------------------------------------- what the API answers
 
 
@@ -344,6 +373,76 @@ class ComparisonPage(_View, _Page):
     """The cohorts, those that need attention first."""
 
     items: list[ComparisonRowOut]
+
+
+class SurveyItemOut(_Out):
+    """One statement (likert, 1–5) or question with options (choice) of the survey."""
+
+    slug: str = Field(examples=["materi-jelas"])
+    kind: Literal["likert", "choice"]
+    text: str = Field(description="The statement or question, in the language of `lang`")
+    answered: FigureOut = Field(description="People who answered it")
+    agree: FigureOut | None = _optional(
+        "Likert: who agreed (4 or 5), a share of those who answered"
+    )
+    mean: FigureOut | None = _optional("Likert: the mean answer, from 1 to 5")
+    options: dict[str, FigureOut] | None = _optional(
+        "Choice: each option's share of those who answered, by its slug"
+    )
+
+
+class SurveyOut(_Out):
+    """The reaction survey after the workshop (level 1). Its answers are kept without their
+    author; free-text answers are never sent."""
+
+    responses: FigureOut = Field(description="People who answered the survey")
+    recommend: FigureOut | None = Field(
+        description="Would recommend the program (`ya`), a share of those who answered"
+    )
+    items: list[SurveyItemOut]
+
+
+class CheckinRoundOut(_Out):
+    """One check-in of the family action plans (level 3): round 1 about 30 days after the
+    workshop, round 2 about 90."""
+
+    round: int = Field(ge=1, le=2)
+    plans: FigureOut = Field(description="Couples with a confirmed action plan")
+    answered: FigureOut = Field(description="Couples of which both partners answered")
+    answered_rate: FigureOut = Field(description="Answered, a share of the plans")
+    kept: FigureOut = Field(
+        description="Couples who kept every commitment (every partner marked each done)"
+    )
+    kept_rate: FigureOut = Field(description="Kept, a share of the couples who answered")
+
+
+class RetentionOut(_Out):
+    """The retention check at the 90-day check-in: the same items scored in the pre-test,
+    the post-test and about 90 days after the workshop, of those who took all three."""
+
+    n: FigureOut = Field(description="Participants with all three scores")
+    pre_mean: FigureOut = Field(description="Mean pre-test score on the items, percent")
+    post_mean: FigureOut = Field(description="Mean post-test score on the items, percent")
+    later_mean: FigureOut = Field(description="Mean retention check score, percent")
+
+
+class FollowupFiguresOut(_Out):
+    survey: SurveyOut
+    checkins: list[CheckinRoundOut]
+    retention: RetentionOut
+
+
+class FollowupGroupOut(FollowupFiguresOut):
+    key: str
+    label: str
+
+
+class FollowupOut(_View):
+    """After the workshop: the survey, the check-ins and the retention check."""
+
+    group_by: FollowupGroupBy | None
+    total: FollowupFiguresOut
+    groups: list[FollowupGroupOut] = Field(description="With `group_by`: each group")
 
 
 class Problem(BaseModel):

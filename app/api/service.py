@@ -39,6 +39,7 @@ from sqlmodel import Session, col
 from app.accounts.models import CurrentUser, Role, User
 from app.api.models import ApiToken
 from app.api.schemas import (
+    CheckinRoundOut,
     CohortOut,
     CohortPage,
     ComparisonPage,
@@ -46,6 +47,10 @@ from app.api.schemas import (
     ComparisonRowOut,
     FigureOut,
     FiltersOut,
+    FollowupFiguresOut,
+    FollowupGroupOut,
+    FollowupOut,
+    FollowupQuery,
     FunnelGroupOut,
     FunnelOut,
     FunnelQuery,
@@ -62,6 +67,9 @@ from app.api.schemas import (
     OrganizationPage,
     RegionOut,
     RegionPage,
+    RetentionOut,
+    SurveyItemOut,
+    SurveyOut,
     TopicGainOut,
     TrendOut,
     TrendQuery,
@@ -601,5 +609,67 @@ def comparison_view(
                 ],
             )
             for r in report.rows[start : start + query.per_page]
+        ],
+    )
+
+
+def _followup_figures(row: reports.FollowupRow, lang: str) -> dict:
+    survey = row.survey
+    return {
+        "survey": SurveyOut(
+            responses=FigureOut.of(survey.responses),
+            recommend=_out(survey.recommend),
+            items=[
+                SurveyItemOut(
+                    slug=item.slug,
+                    kind="likert" if item.kind == "likert" else "choice",
+                    text=pick(item.text, lang),
+                    answered=FigureOut.of(item.answered),
+                    agree=_out(item.agree),
+                    mean=_out(item.mean),
+                    options={k: FigureOut.of(v) for k, v in item.options.items()} or None,
+                )
+                for item in survey.items
+            ],
+        ),
+        "checkins": [
+            CheckinRoundOut(
+                round=r.round,
+                plans=FigureOut.of(r.plans),
+                answered=FigureOut.of(r.answered),
+                answered_rate=FigureOut.of(r.answered_rate),
+                kept=FigureOut.of(r.kept),
+                kept_rate=FigureOut.of(r.kept_rate),
+            )
+            for r in row.rounds
+        ],
+        "retention": RetentionOut(
+            n=FigureOut.of(row.retention.n),
+            pre_mean=FigureOut.of(row.retention.pre),
+            post_mean=FigureOut.of(row.retention.post),
+            later_mean=FigureOut.of(row.retention.later),
+        ),
+    }
+
+
+def followup_view(session: Session, query: FollowupQuery, *, k: int) -> FollowupOut:
+    """The survey, the check-ins and the retention check of the filtered cohorts, in total
+    and per group: the KPK page's figures (figures only, never a text a person wrote)."""
+    f = reports.parse_filter(
+        session,
+        region=query.region,
+        province=query.province,
+        cohort=query.cohort,
+        period=query.period,
+    )
+    group_by = reports.parse_group_by(query.group_by)
+    report = reports.followup(session, f=f, k=k, group_by=group_by, locale=query.lang)
+    return FollowupOut(
+        **_view(f, report.check, k=k, lang=query.lang),
+        group_by=query.group_by,
+        total=FollowupFiguresOut(**_followup_figures(report.total, query.lang)),
+        groups=[
+            FollowupGroupOut(key=g.key, label=g.label, **_followup_figures(g, query.lang))
+            for g in report.groups
         ],
     )

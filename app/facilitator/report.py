@@ -32,6 +32,7 @@ from datetime import date, datetime, tzinfo
 
 from fpdf import FPDF
 from fpdf.fonts import FontFace
+from markupsafe import Markup
 
 from app.certificates.pdf import FONT_DIR
 from app.charts import PAD as CHART_PAD
@@ -48,10 +49,14 @@ from app.i18n import (
 
 __all__ = [
     "AttendanceDay",
+    "CheckinRow",
     "CohortReport",
+    "Followup",
     "FunnelStep",
     "GainRow",
     "QuizRow",
+    "RetentionFigures",
+    "SurveyItemRow",
     "cohort_report_pdf",
 ]
 
@@ -98,6 +103,63 @@ class QuizRow:
 
 
 @dataclass(frozen=True)
+class SurveyItemRow:
+    """One statement (likert) or question with options (choice) of the reaction survey."""
+
+    text: str  # in the reader's language
+    kind: str  # likert | choice
+    labels: Sequence[str]  # the scale's five answers, or the options, in the reader's language
+    counts: Sequence[int]  # people per answer, in the same order
+    mean: float | None = None  # likert: the mean answer (1–5)
+    agree: int = 0  # likert: people who answered 4 or 5
+
+    @property
+    def answered(self) -> int:
+        return sum(self.counts)
+
+
+@dataclass(frozen=True)
+class CheckinRow:
+    """One check-in round: couples with a confirmed plan, of which both partners answered,
+    of which kept every commitment; every partner's marks."""
+
+    round: int
+    days: int  # after the workshop
+    opens: datetime
+    last_day: datetime
+    plans: int
+    answered: int
+    kept: int
+    marks: Sequence[tuple[str, int]]  # (mark in words, how many), done · partly · not yet
+
+
+@dataclass(frozen=True)
+class RetentionFigures:
+    """Pre → post → about 90 days on the retention check's items, of those with all three."""
+
+    items: int
+    n: int
+    pre: float | None  # percent 0–100
+    post: float | None
+    later: float | None
+
+
+@dataclass(frozen=True)
+class Followup:
+    """After the workshop: the reaction survey, the check-ins, the retention check. The
+    survey's answers are shown only when at least ``k`` people answered, and never with a
+    name or a date."""
+
+    k: int
+    responses: int = 0
+    shown: bool = False
+    items: Sequence[SurveyItemRow] = ()
+    open_answers: Sequence[tuple[str, Sequence[str]]] = ()  # (question, answers)
+    checkins: Sequence[CheckinRow] = ()
+    retention: RetentionFigures | None = None
+
+
+@dataclass(frozen=True)
 class CohortReport:
     cohort_title: str
     region: str
@@ -122,6 +184,7 @@ class CohortReport:
     certificates_issued: int = 0  # participants with a valid certificate
     certificates_revoked: int = 0
     follow_up: Sequence[str] = ()
+    followup: Followup | None = None  # after the workshop
 
 
 # --- layout -------------------------------------------------------------------------------
@@ -394,6 +457,10 @@ def cohort_report_pdf(report: CohortReport, *, locale: str, tz: str | tzinfo) ->
     _gain(w, report)
     _quizzes(w, report)
     _family(w, report)
+    if report.followup is not None:
+        _survey(w, report.followup)
+        _checkins(w, report.followup)
+        _retention(w, report.followup)
     _follow_up(w, report)
     return bytes(pdf.output())
 
@@ -633,3 +700,122 @@ def _follow_up(w: _Writer, report: CohortReport) -> None:
         w.para(_("Nothing to follow up."), muted=True)
     else:
         w.no_data()
+
+
+def survey_chart(
+    item: SurveyItemRow, *, locale: str, width: float = 400, label_width: float = 0
+) -> Markup:
+    """One item's answers as bars, the number and share beside each (``app.charts``)."""
+    total = item.answered
+    rows = (
+        [
+            (
+                label,
+                float(n),
+                f"{fmt_number(n, '#,##0', locale)} ({fmt_percent(n / total, locale)})",
+            )
+            for label, n in zip(item.labels, item.counts, strict=True)
+        ]
+        if total
+        else [(label, 0.0, "0") for label in item.labels]
+    )
+    return bar_chart(
+        rows,
+        title=item.text,
+        max_value=max(total, 1),
+        locale=locale,
+        width=width,
+        label_width=label_width,
+    )
+
+
+def _survey(w: _Writer, followup: Followup) -> None:
+    _ = w._
+    w.heading(_("How participants judged the workshop"))
+    if not followup.shown:
+        w.para(
+            _(
+                "%(n)s participants answered the survey. Its answers are shown once at least "
+                "%(k)s have answered, so that no one can be recognised."
+            )
+            % {"n": w.count(followup.responses), "k": w.count(followup.k)}
+        )
+        return
+    w.para(
+        _("%(n)s participants answered the survey; the answers are kept without names.")
+        % {"n": w.count(followup.responses)},
+        muted=True,
+        size=9,
+    )
+    for item in followup.items:
+        chart = str(
+            survey_chart(item, locale=w.locale, width=_CHART_UNITS, label_width=_CHART_LABELS)
+        )
+        mean = (
+            " \u00b7 " + _("mean %(mean)s of 5") % {"mean": fmt_number(item.mean, "0.0", w.locale)}
+            if item.mean is not None
+            else ""
+        )
+        w.subheading(item.text + mean, keep=w.chart_height(chart))
+        w.chart(chart)
+    for question, texts in followup.open_answers:
+        w.subheading(question)
+        if texts:
+            w.bullets(list(texts))
+        else:
+            w.para(_("No answers."), muted=True)
+
+
+def _checkins(w: _Writer, followup: Followup) -> None:
+    _ = w._
+    w.heading(_("What families did afterwards"))
+    if not followup.checkins or not any(r.plans for r in followup.checkins):
+        w.no_data()
+        return
+    rows = []
+    for r in followup.checkins:
+        marks = sum(n for _, n in r.marks)
+        rows.append(
+            [
+                _("Check-in at %(days)s days") % {"days": r.days}
+                + f" ({w.day_text(r.opens)} \u2013 {w.day_text(r.last_day)})",
+                w.count(r.plans),
+                f"{w.count(r.answered)} ({w.pct(r.answered / r.plans if r.plans else None)})",
+                f"{w.count(r.kept)} ({w.pct(r.kept / r.answered if r.answered else None)})",
+                ", ".join(
+                    f"{label} {w.count(n)} ({w.pct(n / marks if marks else None)})"
+                    for label, n in r.marks
+                ),
+            ]
+        )
+    w.table(
+        [_("Check-in"), _("Plans confirmed"), _("Both answered"), _("Kept"), _("Marks")],
+        rows,
+        widths=(4, 1.6, 2, 2, 3.4),
+    )
+
+
+def _retention(w: _Writer, followup: Followup) -> None:
+    _ = w._
+    w.heading(_("What stayed"))
+    t = followup.retention
+    if t is None or not t.n:
+        w.no_data()
+        return
+    w.para(
+        _(
+            "The same %(items)s items in the pre-test, the post-test and the knowledge check "
+            "about 90 days after the workshop, of the %(n)s participants who took all three."
+        )
+        % {"items": w.count(t.items), "n": w.count(t.n)},
+        muted=True,
+        size=9,
+    )
+    w.facts(
+        [
+            (
+                _("Pre-test \u2192 post-test \u2192 90 days"),
+                f"{w.score(t.pre)} \u2192 {w.score(t.post)} \u2192 {w.score(t.later)}",
+            )
+        ]
+    )

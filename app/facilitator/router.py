@@ -35,7 +35,7 @@ from app.exports import csv_stream, export_filename, xlsx_stream
 from app.facilitator import service
 from app.facilitator.followup import FILTERS as FOLLOWUP_FILTERS
 from app.facilitator.followup import followup_list, step_name
-from app.facilitator.report import cohort_report_pdf
+from app.facilitator.report import cohort_report_pdf, survey_chart
 from app.facilitator.workspace import (
     FLAGS,
     KIND_NAMES,
@@ -47,7 +47,7 @@ from app.facilitator.workspace import (
     waiting_name,
 )
 from app.family.service import reflection_reply, reflections_of_cohort
-from app.i18n import N_, fmt_date, pick, translations
+from app.i18n import N_, fmt_date, fmt_number, pick, translations
 from app.inputs import upload_route
 from app.privacy.service import access_record
 from app.quizzes.gain import TopicGain
@@ -407,6 +407,31 @@ async def results_page(
                 )
                 for d in results.distributions
             },
+        },
+    )
+
+
+@router.get("/cohorts/{slug}/evaluation")
+async def evaluation_page(
+    request: Request,
+    slug: str,
+    user: FacilitatorDep,
+    session: ReadDep,
+    settings: SettingsDep,
+) -> Response:
+    """After the workshop: how participants judged it, what families did, what stayed."""
+    locale = request.state.locale
+    cohort, followup = service.followup_page(
+        session, actor=user, slug=slug, settings=settings, locale=locale
+    )
+    return render(
+        request,
+        "facilitator/evaluation.html",
+        {
+            "cohort": cohort,
+            "followup": followup,
+            "charts": [survey_chart(item, locale=locale) for item in followup.items],
+            "num": lambda value, pattern: fmt_number(value, pattern, locale),
         },
     )
 

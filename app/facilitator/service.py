@@ -37,7 +37,16 @@ from app.db import saved_id
 from app.errors import AppError, NotFound
 from app.exports import Column
 from app.facilitator.models import Reminder
-from app.facilitator.report import AttendanceDay, CohortReport, GainRow, QuizRow
+from app.facilitator.report import (
+    AttendanceDay,
+    CheckinRow,
+    CohortReport,
+    Followup,
+    GainRow,
+    QuizRow,
+    RetentionFigures,
+    SurveyItemRow,
+)
 from app.facilitator.report import FunnelStep as ReportStep
 from app.facilitator.workspace import (
     DEFAULT_TEXTS,
@@ -66,8 +75,14 @@ from app.facilitator.workspace import (
 )
 from app.family.models import FamilyReflection
 from app.family.service import reflections_for, signatures_for
+from app.followup.service import (
+    checkin_summary,
+    retention_summary,
+    survey_summary,
+    survey_text,
+)
 from app.i18n import LOCALES, N_, fmt_date, pick, translations
-from app.learning.rules import StageKind, stage_ladder
+from app.learning.rules import MARKS, StageKind, stage_ladder
 from app.learning.selectors import cohort_participants
 from app.learning.standing import Standing, standing_for
 from app.quizzes.gain import MatchedGain, matched_gain
@@ -1187,4 +1202,83 @@ def cohort_report(
         certificates_issued=issued,
         certificates_revoked=revoked,
         follow_up=follow,
+        followup=cohort_followup(session, cohort=cohort, settings=settings, locale=locale),
     )
+
+
+# ---------------------------------------------------------------- after the workshop
+
+MARK_NAMES = {"done": N_("done"), "partly": N_("partly"), "not_yet": N_("not yet")}
+
+
+def cohort_followup(
+    session: Session, *, cohort: Cohort, settings: Settings, locale: str
+) -> Followup:
+    """The cohort's survey (its answers only when at least ``APP_MIN_CELL_SIZE`` answered;
+    open answers without names or dates), check-ins and retention check, in ``locale``."""
+    gettext = translations(locale).gettext
+    k = settings.min_cell_size
+    survey = survey_text(session) or {"items": [], "scale": []}
+    summary = survey_summary(session, cohort_ids=[saved_id(cohort)], k=k)
+    scale = [pick(t, locale) for t in survey.get("scale", [])]
+    items = []
+    for item in summary.items if summary.shown else []:
+        if item.kind == "likert":
+            keys = [str(n) for n in range(1, 6)]
+            labels = scale if len(scale) == 5 else keys
+        else:
+            keys = [o["slug"] for o in item.options]
+            labels = [pick(o["text"], locale) for o in item.options]
+        items.append(
+            SurveyItemRow(
+                text=pick(item.text, locale),
+                kind=item.kind,
+                labels=labels,
+                counts=[item.counts.get(key, 0) for key in keys],
+                mean=item.mean,
+                agree=item.agree,
+            )
+        )
+    questions = {i["slug"]: pick(i["text"], locale) for i in survey["items"]}
+    open_answers = [
+        (questions.get(slug, slug), texts)
+        for slug, texts in summary.open_answers.items()
+        if summary.shown
+    ]
+    checkins = checkin_summary(session, cohort=cohort, tz=settings.tz)
+    retention = retention_summary(session, cohort=cohort)
+    return Followup(
+        k=k,
+        responses=summary.responses,
+        shown=summary.shown,
+        items=items,
+        open_answers=open_answers,
+        checkins=[
+            CheckinRow(
+                round=r.round,
+                days=r.days,
+                opens=r.window.opens,
+                last_day=r.window.last_day,
+                plans=r.plans,
+                answered=r.answered,
+                kept=r.kept,
+                marks=[(gettext(MARK_NAMES[m]), r.marks.get(m, 0)) for m in MARKS],
+            )
+            for r in checkins.rounds
+        ],
+        retention=RetentionFigures(
+            items=retention.items,
+            n=len(retention.complete),
+            pre=retention.mean("pre"),
+            post=retention.mean("post"),
+            later=retention.mean("later"),
+        ),
+    )
+
+
+def followup_page(
+    session: Session, *, actor: CurrentUser, slug: str, settings: Settings, locale: str
+) -> tuple[Cohort, Followup]:
+    """The follow-ups of a cohort the actor facilitates (another's is not found)."""
+    cohort = cohort_for(session, user=actor, slug=slug)
+    return cohort, cohort_followup(session, cohort=cohort, settings=settings, locale=locale)

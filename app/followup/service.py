@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import case, delete, func, select, tuple_
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from app.accounts.models import User
@@ -408,8 +409,21 @@ def checkin_save(
 # ---------------------------------------------------------------- the retention check
 
 
-def retention_items_of(session: Session, *, cohort_slug: str) -> list[int]:
-    """The current question versions of the cohort's retention check, in order."""
+@dataclass(frozen=True)
+class RetentionPool:
+    """What every cohort's retention check is chosen from: the values in order, and the
+    current pre/post items by value (slugs) with their question ids."""
+
+    values: list[str]
+    pool: dict[str, list[str]]
+    ids: dict[str, int]
+
+    def slugs(self, cohort_slug: str) -> list[str]:
+        return retention_selection(cohort_slug, self.pool, self.values)
+
+
+def retention_pool(session: Session) -> RetentionPool:
+    """Two statements, whatever the number of cohorts."""
     values = list(
         session.execute(
             select(col(IntegrityValue.slug)).order_by(col(IntegrityValue.position))
@@ -424,7 +438,13 @@ def retention_items_of(session: Session, *, cohort_slug: str) -> list[int]:
     ).all():
         pool.setdefault(value, []).append(slug)
         ids[slug] = qid
-    return [ids[s] for s in retention_selection(cohort_slug, pool, values)]
+    return RetentionPool(values, pool, ids)
+
+
+def retention_items_of(session: Session, *, cohort_slug: str) -> list[int]:
+    """The current question versions of the cohort's retention check, in order."""
+    pool = retention_pool(session)
+    return [pool.ids[s] for s in pool.slugs(cohort_slug)]
 
 
 def retention_attempt_of(session: Session, *, user_id: int) -> RetentionAttempt | None:
@@ -857,3 +877,249 @@ def retention_summary(session: Session, *, cohort: Cohort) -> RetentionSummary:
             )
         )
     return RetentionSummary(items=len(question_ids), rows=rows)
+
+
+# ---------------------------------------------------------------- many cohorts at once
+#
+# The same figures as ``survey_summary``, ``checkin_summary`` and ``retention_summary``, as
+# sums per cohort in a few statements whatever the number of cohorts (for KPK, which adds
+# them up over regions, provinces and periods). A test holds each equal to its one-cohort
+# function.
+
+
+@dataclass(frozen=True)
+class CohortSurvey:
+    """One cohort's survey answers, counted: people who answered, and per likert or choice
+    item the people per answer (``"1"``..``"5"``, an option's slug)."""
+
+    responses: int
+    counts: dict[str, dict[str, int]]
+
+
+def _answer_keys(item: dict[str, Any]) -> list[str]:
+    if item["kind"] == "likert":
+        return [str(n) for n in range(1, 6)]
+    return [o["slug"] for o in item["options"]]
+
+
+def survey_counts(
+    session: Session, *, survey: dict[str, Any] | None, cohort_ids: list[int] | None = None
+) -> dict[int, CohortSurvey]:
+    """{cohort id: its answers counted} for the cohorts with an answer (all, or those of
+    ``cohort_ids``): one statement, the answers counted in the database."""
+    items = [i for i in (survey or {"items": []})["items"] if i["kind"] != "open"]
+    answers = col(SurveyResponse.answers)
+    sums: list[Any] = []
+    keys: list[tuple[str, str]] = []
+    for item in items:
+        value = answers[item["slug"]].as_string()
+        for key in _answer_keys(item):
+            sums.append(func.coalesce(func.sum(case((value == key, 1), else_=0)), 0))
+            keys.append((item["slug"], key))
+    query = select(col(SurveyResponse.cohort_id), func.count(), *sums).group_by(
+        col(SurveyResponse.cohort_id)
+    )
+    if cohort_ids is not None:
+        if not cohort_ids:
+            return {}
+        query = query.where(col(SurveyResponse.cohort_id).in_(cohort_ids))
+    out = {}
+    for row in session.execute(query).all():
+        counts: dict[str, dict[str, int]] = {i["slug"]: {} for i in items}
+        for (slug, key), n in zip(keys, row[2:], strict=True):
+            counts[slug][key] = int(n)
+        out[row[0]] = CohortSurvey(int(row[1]), counts)
+    return out
+
+
+def survey_of_counts(
+    survey: dict[str, Any] | None, parts: list[CohortSurvey], *, k: int
+) -> SurveySummary:
+    """``survey_summary``'s figures (without the open answers) of cohorts' counts added up:
+    nothing of them when fewer than ``k`` answered."""
+    responses = sum(p.responses for p in parts)
+    shown = responses >= k
+    items = []
+    for item in (survey or {"items": []})["items"]:
+        if item["kind"] == "open":
+            continue
+        counts = {
+            key: sum(p.counts.get(item["slug"], {}).get(key, 0) for p in parts) if shown else 0
+            for key in _answer_keys(item)
+        }
+        items.append(
+            ItemSummary(item["slug"], item["kind"], item["text"], counts, item.get("options", []))
+        )
+    return SurveySummary(responses, shown, items, {})
+
+
+@dataclass(frozen=True)
+class RoundCounts:
+    """One round of a cohort's check-ins: couples with a confirmed plan, couples of which
+    both partners answered, and of those the couples who kept every commitment."""
+
+    plans: int = 0
+    answered: int = 0
+    kept: int = 0
+
+
+def checkin_counts(
+    session: Session, *, cohort_ids: list[int] | None = None
+) -> dict[int, dict[int, RoundCounts]]:
+    """{cohort id: {round: counts}} for the cohorts with a confirmed plan: two statements.
+
+    ``round_facts`` in SQL: a couple answered a round when the marks its partners gave equal
+    its commitments × its partners (one mark per commitment, partner and round), and kept
+    its commitments when, besides, no mark of the round is other than done."""
+    commitments = (
+        select(col(Commitment.couple_id).label("couple_id"), func.count().label("n"))
+        .group_by(col(Commitment.couple_id))
+        .subquery("commitments")
+    )
+    partners = (
+        select(col(User.couple_id).label("couple_id"), func.count().label("n"))
+        .where(col(User.couple_id).is_not(None))
+        .group_by(col(User.couple_id))
+        .subquery("partners")
+    )
+    mark_user = aliased(User)
+    marks = (
+        select(
+            col(Commitment.couple_id).label("couple_id"),
+            col(CheckinMark.round).label("round"),
+            func.sum(case((col(mark_user.couple_id) == Commitment.couple_id, 1), else_=0)).label(
+                "by_partners"
+            ),
+            func.sum(case((col(CheckinMark.status) != "done", 1), else_=0)).label("not_done"),
+        )
+        .join(Commitment, col(Commitment.id) == CheckinMark.commitment_id)
+        .join(mark_user, col(mark_user.id) == CheckinMark.user_id)
+        .where(col(CheckinMark.round).in_(CHECKIN_ROUNDS))
+        .group_by(col(Commitment.couple_id), col(CheckinMark.round))
+        .subquery("marks")
+    )
+    confirmed = [col(ActionPlan.confirmed_at).is_not(None)]
+    if cohort_ids is not None:
+        if not cohort_ids:
+            return {}
+        confirmed.append(col(Couple.cohort_id).in_(cohort_ids))
+    plans = dict(
+        session.execute(
+            select(col(Couple.cohort_id), func.count())
+            .select_from(ActionPlan)
+            .join(Couple, col(Couple.id) == ActionPlan.couple_id)
+            .join(partners, partners.c.couple_id == ActionPlan.couple_id)
+            .where(*confirmed)
+            .group_by(col(Couple.cohort_id))
+        ).all()
+    )
+    answered: dict[tuple[int, int], tuple[int, int]] = {}
+    for cohort_id, round_, n, kept in session.execute(
+        select(
+            col(Couple.cohort_id),
+            marks.c.round,
+            func.count(),
+            func.sum(case((marks.c.not_done == 0, 1), else_=0)),
+        )
+        .select_from(ActionPlan)
+        .join(Couple, col(Couple.id) == ActionPlan.couple_id)
+        .join(partners, partners.c.couple_id == ActionPlan.couple_id)
+        .join(commitments, commitments.c.couple_id == ActionPlan.couple_id)
+        .join(marks, marks.c.couple_id == ActionPlan.couple_id)
+        .where(*confirmed, marks.c.by_partners == commitments.c.n * partners.c.n)
+        .group_by(col(Couple.cohort_id), marks.c.round)
+    ).all():
+        answered[(cohort_id, round_)] = (int(n), int(kept or 0))
+    return {
+        cohort_id: {
+            r: RoundCounts(int(n), *answered.get((cohort_id, r), (0, 0))) for r in CHECKIN_ROUNDS
+        }
+        for cohort_id, n in plans.items()
+    }
+
+
+@dataclass(frozen=True)
+class RetentionSums:
+    """People of a cohort with all three scores on its retention items, and the sums of
+    their pre-test, post-test and retention check scores (percent)."""
+
+    n: int = 0
+    pre: float = 0.0
+    post: float = 0.0
+    later: float = 0.0
+
+    def __add__(self, other: RetentionSums) -> RetentionSums:
+        return RetentionSums(
+            self.n + other.n,
+            self.pre + other.pre,
+            self.post + other.post,
+            self.later + other.later,
+        )
+
+    def mean(self, attr: str) -> float | None:
+        return getattr(self, attr) / self.n if self.n else None
+
+
+def retention_sums(
+    session: Session, *, cohort_ids: list[int] | None = None
+) -> dict[int, RetentionSums]:
+    """{cohort id: sums} over the people who took the retention check and both tests: four
+    statements, whatever the number of cohorts (``retention_summary``'s figures)."""
+    people = select(col(RetentionAttempt.user_id)).where(
+        col(RetentionAttempt.submitted_at).is_not(None)
+    )
+    query = (
+        select(
+            col(Couple.cohort_id),
+            col(Cohort.slug),
+            col(RetentionAttempt.user_id),
+            col(RetentionAttempt.score),
+        )
+        .join(User, col(User.id) == RetentionAttempt.user_id)
+        .join(Couple, col(Couple.id) == User.couple_id)
+        .join(Cohort, col(Cohort.id) == Couple.cohort_id)
+        .where(col(RetentionAttempt.submitted_at).is_not(None))
+    )
+    if cohort_ids is not None:
+        if not cohort_ids:
+            return {}
+        query = query.where(col(Couple.cohort_id).in_(cohort_ids))
+    later: dict[int, tuple[int, float | None]] = {}
+    slugs_of: dict[int, str] = {}
+    for cohort_id, slug, user_id, score in session.execute(query).all():
+        later[user_id] = (cohort_id, score)
+        slugs_of[cohort_id] = slug
+    if not later:
+        return {}
+    pool = retention_pool(session)
+    pairs = [(cid, s) for cid, slug in slugs_of.items() for s in pool.slugs(slug)]
+    scores: dict[tuple[int, str], float] = {}
+    if pairs:
+        for user_id, kind, total, items in session.execute(
+            select(
+                col(QuizAttempt.user_id),
+                col(Quiz.kind),
+                func.sum(func.coalesce(col(AttemptItem.score), 0.0)),
+                func.count(),
+            )
+            .join(Quiz, col(Quiz.id) == QuizAttempt.quiz_id)
+            .join(AttemptItem, col(AttemptItem.attempt_id) == QuizAttempt.id)
+            .join(Question, col(Question.id) == AttemptItem.question_id)
+            .join(User, col(User.id) == QuizAttempt.user_id)
+            .join(Couple, col(Couple.id) == User.couple_id)
+            .where(
+                col(QuizAttempt.user_id).in_(people),
+                col(QuizAttempt.submitted_at).is_not(None),
+                col(Quiz.kind).in_(("pre", "post")),
+                tuple_(col(Couple.cohort_id), col(Question.slug)).in_(pairs),
+            )
+            .group_by(col(QuizAttempt.user_id), col(Quiz.kind))
+        ).all():
+            scores[(user_id, kind)] = round(100.0 * float(total) / items, 2)
+    out: dict[int, RetentionSums] = {}
+    for user_id, (cohort_id, score) in later.items():
+        pre, post = scores.get((user_id, "pre")), scores.get((user_id, "post"))
+        if pre is None or post is None or score is None:
+            continue
+        out[cohort_id] = out.get(cohort_id, RetentionSums()) + RetentionSums(1, pre, post, score)
+    return out

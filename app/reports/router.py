@@ -122,6 +122,7 @@ def _page(
             "group_choices": views.COHORT_GROUPS if cohort is not None else service.GROUP_BY,
             "interval_names": views.INTERVAL_NAMES,
             "status_names": views.STATUS_NAMES,
+            "checkin_names": views.CHECKIN_NAMES,
             "period_label": lambda key: service.period_label(key, locale),
             "step_label": lambda step: service.step_label(step, locale),
             "comparison": views.comparison_page(report.comparison, views.parse_page(page)),

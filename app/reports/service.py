@@ -24,8 +24,19 @@ from app.accounts.models import Role, User
 from app.cohorts.models import Cohort, Couple, Organization, Region
 from app.curriculum.outline import Curriculum
 from app.errors import AppError
+from app.followup.service import (
+    CohortSurvey,
+    RetentionSums,
+    RoundCounts,
+    SurveySummary,
+    checkin_counts,
+    retention_sums,
+    survey_counts,
+    survey_of_counts,
+    survey_text,
+)
 from app.i18n import N_, translations
-from app.learning.rules import module_after, workshop_over_at
+from app.learning.rules import CHECKIN_ROUNDS, module_after, workshop_over_at
 from app.quizzes.service import value_titles
 from app.reports import summary as _summary  # noqa: F401  (the summary's transaction hooks)
 from app.reports.measures import (
@@ -1218,3 +1229,304 @@ def cohort_title(
 ) -> CohortInfo | None:
     cohorts = cohorts if cohorts is not None else cohort_index(session)
     return first(c for c in cohorts.values() if c.slug == slug)
+
+
+# ---------------------------------------------------------------- after the workshop
+
+FOLLOWUP_GROUPS = ("region", "province", "cohort", "month", "quarter", "year")
+"""What the follow-ups can be grouped by: the survey is kept without its author, so it has
+no OPD and no partner role; the check-ins and the retention check are summed the same way."""
+
+RECOMMEND = "ya"  # the recommend item's "yes"
+
+
+@dataclass(frozen=True)
+class FollowupData:
+    """Every cohort's follow-up sums, read once for a page (a few statements, whatever the
+    number of cohorts): the survey's counts, the check-ins' and the retention check's."""
+
+    survey: dict[str, Any] | None
+    surveys: dict[int, CohortSurvey]
+    checkins: dict[int, dict[int, RoundCounts]]
+    retention: dict[int, RetentionSums]
+
+    def bases(self, ids: Iterable[int]) -> dict[str, int]:
+        """The people (or couples) each follow-up figure of these cohorts is computed from."""
+        ids = list(ids)
+        out = {
+            "survey": sum(self.surveys[c].responses for c in ids if c in self.surveys),
+            "retention": sum(self.retention[c].n for c in ids if c in self.retention),
+        }
+        for r in CHECKIN_ROUNDS:
+            rounds = [self.checkins[c][r] for c in ids if c in self.checkins]
+            out[f"plans{r}"] = sum(x.plans for x in rounds)
+            out[f"answered{r}"] = sum(x.answered for x in rounds)
+        return out
+
+
+def followup_data(session: Session) -> FollowupData:
+    survey = survey_text(session)
+    return FollowupData(
+        survey=survey,
+        surveys=survey_counts(session, survey=survey),
+        checkins=checkin_counts(session),
+        retention=retention_sums(session),
+    )
+
+
+@dataclass(frozen=True)
+class SurveyItemFigures:
+    """One likert or choice item: who answered it; likert: the share who agreed (4 or 5)
+    and the mean answer (1–5); choice: the share of each option."""
+
+    slug: str
+    kind: str
+    text: dict[str, str]
+    answered: Figure[int]
+    agree: Figure[float] | None = None
+    mean: Figure[float] | None = None
+    options: dict[str, Figure[float]] = field(default_factory=dict)
+
+    @property
+    def recommend(self) -> Figure[float] | None:
+        return self.options.get(RECOMMEND)
+
+
+@dataclass(frozen=True)
+class SurveyFigures:
+    responses: Figure[int]
+    items: list[SurveyItemFigures]
+
+    @property
+    def recommend(self) -> Figure[float] | None:
+        return next((i.recommend for i in self.items if i.recommend is not None), None)
+
+
+@dataclass(frozen=True)
+class RoundFigures:
+    """One check-in round: couples with a confirmed plan, couples of which both partners
+    answered (and their share of the plans), couples who kept every commitment (and their
+    share of those who answered)."""
+
+    round: int
+    plans: Figure[int]
+    answered: Figure[int]
+    answered_rate: Figure[float]
+    kept: Figure[int]
+    kept_rate: Figure[float]
+
+
+@dataclass(frozen=True)
+class RetentionFigures:
+    """People with the pre-test, the post-test and the retention check, and their mean
+    scores (percent) on the retention check's items."""
+
+    n: Figure[int]
+    pre: Figure[float]
+    post: Figure[float]
+    later: Figure[float]
+
+
+@dataclass(frozen=True)
+class FollowupRow:
+    key: str
+    label: str
+    survey: SurveyFigures
+    rounds: list[RoundFigures]
+    retention: RetentionFigures
+
+
+@dataclass(frozen=True)
+class FollowupReport:
+    available: bool  # not under an OPD or partner-role filter: the follow-ups have neither
+    total: FollowupRow
+    groups: list[FollowupRow]
+    group_by: str | None  # None: not grouped, or by a grouping the follow-ups do not have
+    check: ViewCheck  # the page's people, and each follow-up's own bases, against each filter
+
+    @property
+    def survey_items(self) -> list[SurveyItemFigures]:
+        return self.total.survey.items
+
+
+def _followup_check(
+    data: FollowupData, f: ReportFilter, cohorts: dict[int, CohortInfo], k: int
+) -> ViewCheck:
+    """Differencing across filters, on the follow-ups' own bases: for each active filter,
+    the responses, plans, answered couples and retention people with and without it."""
+    if not f.active():
+        return ViewCheck()
+    ids = _chosen(cohorts, f)
+    mine = data.bases(cohorts if ids is None else ids)
+    checks = {}
+    for name in f.active():
+        wider_ids = _chosen(cohorts, f.without(name))
+        wider = data.bases(cohorts if wider_ids is None else wider_ids)
+        unsafe = [
+            check_subset(wider[b], mine[b], k=k)
+            for b in mine
+            if not check_subset(wider[b], mine[b], k=k).safe
+        ]
+        if unsafe:
+            checks[name] = unsafe[0]
+    return ViewCheck(checks)
+
+
+def _survey_figures(
+    survey: dict[str, Any] | None,
+    summaries: list[SurveySummary],
+    cells: Callable[[str], list[Figure[int]]],
+    i: int,
+    hide: Callable[[Figure[Any]], Any],
+    k: int,
+) -> SurveyFigures:
+    summary = summaries[i]
+    items = []
+    for item in summary.items:
+        answered = cells(f"{item.slug}:n")[i]
+        if item.kind == "likert":
+            items.append(
+                SurveyItemFigures(
+                    item.slug,
+                    item.kind,
+                    item.text,
+                    answered=hide(answered),
+                    agree=hide(_rate(cells(f"{item.slug}:agree")[i], answered, k)),
+                    mean=hide(follow(answered, figure(answered.n, item.mean, k=k))),
+                )
+            )
+        else:
+            items.append(
+                SurveyItemFigures(
+                    item.slug,
+                    item.kind,
+                    item.text,
+                    answered=hide(answered),
+                    options={
+                        o["slug"]: hide(_rate(cells(f"{item.slug}:{o['slug']}")[i], answered, k))
+                        for o in item.options
+                    },
+                )
+            )
+    return SurveyFigures(responses=hide(cells("responses")[i]), items=items)
+
+
+def followup(
+    session: Session,
+    *,
+    f: ReportFilter,
+    k: int,
+    group_by: str | None = None,
+    locale: str = "id",
+    scope: Scope | None = None,
+    data: FollowupData | None = None,
+) -> FollowupReport:
+    """The reaction survey, the check-ins and the retention check of the filtered cohorts, in
+    total and per group (``FOLLOWUP_GROUPS``), suppressed as the other measures are: counts
+    under k hidden with their complements in a grouped list, every share and mean hidden
+    with its counts, the view hidden when a filter singles out fewer than k (the page's
+    people, or the follow-ups' own respondents). Never a text a person wrote."""
+    cohorts, people_check = _scope(session, f, k, scope)
+    data = data or followup_data(session)
+    available = f.organization is None and f.role is None
+    ids = [] if not available else list(_chosen(cohorts, f) or cohorts)
+    own = _followup_check(data, f, cohorts, k) if available else ViewCheck()
+    check = ViewCheck({**own.checks, **people_check.checks}) if own.checks else people_check
+    grouping = group_by if group_by in FOLLOWUP_GROUPS else None
+    units: list[tuple[GroupKey, list[int]]] = []
+    if grouping is not None:
+        key_of = _grouper(session, grouping, cohorts, locale)
+        found: dict[str, tuple[GroupKey, list[int]]] = {}
+        for cid in ids:
+            bases = data.bases([cid])
+            if not any(bases.values()):
+                continue
+            g = key_of({"cohort_id": cid, "region_id": cohorts[cid].region_id})
+            found.setdefault(g.key, (g, []))[1].append(cid)
+        units = sorted(found.values(), key=lambda u: u[0].sort)
+
+    def rows(parts: list[tuple[str, str, list[int]]], grouped: bool) -> list[FollowupRow]:
+        summaries = [
+            survey_of_counts(data.survey, [data.surveys[c] for c in p if c in data.surveys], k=1)
+            for _, _, p in parts
+        ]
+        rounds = [
+            {r: [data.checkins[c][r] for c in p if c in data.checkins] for r in CHECKIN_ROUNDS}
+            for _, _, p in parts
+        ]
+        retention = [
+            sum((data.retention[c] for c in p if c in data.retention), RetentionSums())
+            for _, _, p in parts
+        ]
+        counts: dict[str, list[int]] = {"responses": [s.responses for s in summaries]}
+        for j, item in enumerate(summaries[0].items if summaries else []):
+            counts[f"{item.slug}:n"] = [s.items[j].answered for s in summaries]
+            if item.kind == "likert":
+                counts[f"{item.slug}:agree"] = [s.items[j].agree for s in summaries]
+            for o in item.options:
+                counts[f"{item.slug}:{o['slug']}"] = [
+                    s.items[j].counts.get(o["slug"], 0) for s in summaries
+                ]
+        for r in CHECKIN_ROUNDS:
+            counts[f"plans{r}"] = [sum(x.plans for x in rr[r]) for rr in rounds]
+            counts[f"answered{r}"] = [sum(x.answered for x in rr[r]) for rr in rounds]
+            counts[f"kept{r}"] = [sum(x.kept for x in rr[r]) for rr in rounds]
+        counts["retention"] = [s.n for s in retention]
+        made: dict[str, list[Figure[int]]] = {}
+
+        def cells(name: str) -> list[Figure[int]]:
+            if name not in made:
+                values = counts[name]
+                made[name] = (
+                    list(suppress_groups(values, k=k).cells)
+                    if grouped
+                    else [count(v, k=k) for v in values]
+                )
+            return made[name]
+
+        def hide(x: Figure[Any]) -> Any:
+            return x if check.safe else x.hidden(Reason.DIFFERENCE)
+
+        out = []
+        for i, (key, label, _) in enumerate(parts):
+            round_figures = []
+            for r in CHECKIN_ROUNDS:
+                plans, answered, kept = (cells(f"{m}{r}")[i] for m in ("plans", "answered", "kept"))
+                round_figures.append(
+                    RoundFigures(
+                        round=r,
+                        plans=hide(plans),
+                        answered=hide(answered),
+                        answered_rate=hide(_rate(answered, plans, k)),
+                        kept=hide(kept),
+                        kept_rate=hide(_rate(kept, answered, k)),
+                    )
+                )
+            n = cells("retention")[i]
+            sums = retention[i]
+
+            def mean(attr: str, n: Figure[int] = n, sums: RetentionSums = sums) -> Figure[float]:
+                return hide(follow(n, figure(sums.n, sums.mean(attr), k=k)))
+
+            out.append(
+                FollowupRow(
+                    key=key,
+                    label=label,
+                    survey=_survey_figures(data.survey, summaries, cells, i, hide, k),
+                    rounds=round_figures,
+                    retention=RetentionFigures(
+                        n=hide(n), pre=mean("pre"), post=mean("post"), later=mean("later")
+                    ),
+                )
+            )
+        return out
+
+    total = rows([("", "", ids)], grouped=False)[0]
+    groups = rows([(g.key, g.label, p) for g, p in units], grouped=True) if units else []
+    return FollowupReport(
+        available=available,
+        total=total,
+        groups=groups,
+        group_by=grouping,
+        check=check,
+    )

@@ -31,6 +31,8 @@ from app.reports.service import (
     CohortInfo,
     CohortRow,
     Comparison,
+    FollowupReport,
+    FollowupRow,
     Funnel,
     FunnelFigure,
     FunnelRow,
@@ -102,6 +104,10 @@ class Formats:
     def dec_text(self, f: Figure[float]) -> str:
         return display(f, locale=self.locale, fmt=lambda v, _: self._number(v, "#,##0.00"))
 
+    def likert_text(self, f: Figure[float]) -> str:
+        """A mean answer on the survey's 1–5 scale: ``4,2``."""
+        return display(f, locale=self.locale, fmt=lambda v, _: self._number(v, "0.0"))
+
     # page cells
 
     def _cell(self, f: Figure[Any], text: str) -> Markup:
@@ -122,6 +128,9 @@ class Formats:
 
     def dec(self, f: Figure[float] | None) -> Markup:
         return escape("") if f is None else self._cell(f, self.dec_text(f))
+
+    def likert(self, f: Figure[float] | None) -> Markup:
+        return escape("") if f is None else self._cell(f, self.likert_text(f))
 
     def ci(self, g: GainFigures) -> Markup:
         """d_z's 95 % confidence interval: ``[0,85; 1,90]``."""
@@ -155,6 +164,7 @@ class KpkReport:
     comparison: Comparison | None
     cohort: CohortInfo | None = None  # the cohort of a cohort's page
     cohorts: dict[int, CohortInfo] | None = None  # every cohort (for the filter form)
+    followup: FollowupReport | None = None  # the survey, the check-ins, the retention check
 
     @property
     def check(self) -> ViewCheck:
@@ -207,6 +217,7 @@ def kpk_report(
         else service.comparison(session, f=f, k=k, now=now, tz=tz, scope=scope),
         cohort=cohort,
         cohorts=scope.cohorts,
+        followup=service.followup(session, f=f, k=k, group_by=group_by, locale=locale, scope=scope),
     )
 
 
@@ -348,6 +359,19 @@ SECTIONS = {
     "cohorts": N_("Cohorts compared"),
 }
 
+FOLLOWUP_SECTIONS = {
+    "survey": N_("Workshop survey"),
+    "survey_item": N_("Survey statements"),
+    "survey_group": N_("Workshop survey by group"),
+    "checkin": N_("Check-ins"),
+    "checkin_group": N_("Check-ins by group"),
+    "retention": N_("What stayed"),
+    "retention_group": N_("What stayed by group"),
+}
+"""The export's sections after the workshop (after ``SECTIONS``)."""
+
+CHECKIN_NAMES = {1: N_("Check-in at about 30 days"), 2: N_("Check-in at about 90 days")}
+
 EXPORT_COLUMNS: tuple[tuple[str, str, Any, int], ...] = (
     # key, header (message id), kind, width
     ("section", N_("Section"), "text", 20),
@@ -379,6 +403,16 @@ EXPORT_COLUMNS: tuple[tuple[str, str, Any, int], ...] = (
     ("ci_low", N_("d_z, 95%% CI from"), "float", 9),
     ("ci_high", N_("d_z, 95%% CI to"), "float", 9),
     ("reasons", N_("Needs attention"), "text", 30),
+    ("responses", N_("Survey answers"), "int", 10),
+    ("agree", N_("%% agreed"), "percent", 10),
+    ("likert_mean", N_("Mean answer (1–5)"), "float", 10),
+    ("recommend", N_("%% would recommend"), "percent", 11),
+    ("plans", N_("Plans confirmed"), "int", 10),
+    ("answered", N_("Both partners answered"), "int", 10),
+    ("kept", N_("Kept every commitment"), "int", 10),
+    ("kept_rate", N_("%% kept, of those who answered"), "percent", 12),
+    ("retained", N_("Took all three"), "int", 10),
+    ("later_mean", N_("Mean after about 90 days"), "percent", 10),
 )
 
 
@@ -509,7 +543,81 @@ def export_table(report: KpkReport, locale: str) -> tuple[list[Column], list[dic
                     "reasons": "; ".join(gettext(r) for r in c.reason_names),
                 }
             )
+    if report.followup is not None:
+        rows += followup_rows(report.followup, locale)
     return export_columns(locale), rows
+
+
+def followup_rows(report: FollowupReport, locale: str) -> list[dict[str, Any]]:
+    """The follow-ups as export rows: the survey (its answers and would-recommend share,
+    then each statement's agreed share and mean), each check-in round, the retention check;
+    each in total and per group. Figures only: no open answer."""
+    gettext = translations(locale).gettext
+    rows: list[dict[str, Any]] = []
+
+    def section(key: str) -> str:
+        return gettext(FOLLOWUP_SECTIONS[key])
+
+    def survey(row: FollowupRow, key: str, group: str | None) -> None:
+        rows.append(
+            {
+                "section": section(key),
+                "group": group,
+                "responses": export_value(row.survey.responses),
+                "recommend": _share_cell(row.survey.recommend),
+            }
+        )
+        for item in row.survey.items:
+            if item.kind != "likert":
+                continue
+            rows.append(
+                {
+                    "section": section("survey_item" if group is None else key),
+                    "group": group,
+                    "item": pick(item.text, locale),
+                    "responses": export_value(item.answered),
+                    "agree": _share_cell(item.agree),
+                    "likert_mean": None if item.mean is None else export_value(item.mean),
+                }
+            )
+
+    def checkins(row: FollowupRow, key: str, group: str | None) -> None:
+        for r in row.rounds:
+            rows.append(
+                {
+                    "section": section(key),
+                    "group": group,
+                    "item": gettext(CHECKIN_NAMES.get(r.round, "%(n)s")) % {"n": r.round},
+                    "plans": export_value(r.plans),
+                    "answered": export_value(r.answered),
+                    "kept": export_value(r.kept),
+                    "kept_rate": _share_cell(r.kept_rate),
+                }
+            )
+
+    def retention(row: FollowupRow, key: str, group: str | None) -> None:
+        t = row.retention
+        rows.append(
+            {
+                "section": section(key),
+                "group": group,
+                "retained": export_value(t.n),
+                "pre_mean": export_value(t.pre),
+                "post_mean": export_value(t.post),
+                "later_mean": export_value(t.later),
+            }
+        )
+
+    survey(report.total, "survey", None)
+    for g in report.groups:
+        survey(g, "survey_group", g.label)
+    checkins(report.total, "checkin", None)
+    for g in report.groups:
+        checkins(g, "checkin_group", g.label)
+    retention(report.total, "retention", None)
+    for g in report.groups:
+        retention(g, "retention_group", g.label)
+    return rows
 
 
 # ---------------------------------------------------------------- the audit record

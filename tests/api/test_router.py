@@ -308,6 +308,7 @@ def test_the_api_schema_lists_the_api_and_nothing_else(client):
         "/gain",
         "/trend",
         "/comparison",
+        "/followup",
     }
     assert schema["components"]["securitySchemes"]["token"] == {
         "type": "http",

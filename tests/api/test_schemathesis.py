@@ -23,10 +23,10 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from app.api import service
 from app.main import create_app
 from app.reports.measures import INTERVALS
-from app.reports.service import GROUP_BY
+from app.reports.service import FOLLOWUP_GROUPS, GROUP_BY
 from tests.api.conftest import create_token
 
-MEASURES = {"/funnel", "/gain", "/trend", "/comparison"}
+MEASURES = {"/funnel", "/gain", "/trend", "/comparison", "/followup"}
 LOOKED_UP = {"query.region", "query.province", "query.organization", "query.cohort"}
 
 
@@ -61,6 +61,7 @@ def test_the_api_keeps_to_its_schema(api_schema, api_token, mode):
         "/gain",
         "/trend",
         "/comparison",
+        "/followup",
     }
     seen: list[int] = []
 
@@ -102,6 +103,9 @@ def test_the_measures_keep_to_their_schema_on_real_filters(api_schema, api_token
         "/gain": filters + [{"group_by": g, "lang": "en"} for g in GROUP_BY],
         "/trend": filters + [{"interval": i} for i in INTERVALS],
         "/comparison": filters + [{"per_page": "1", "page": "2"}],
+        # the follow-ups have no OPD and no partner role
+        "/followup": [q for q in filters if "organization" not in q and "role" not in q]
+        + [{"group_by": g} for g in FOLLOWUP_GROUPS],
     }
     hidden = 0
     for path, cases in queries.items():

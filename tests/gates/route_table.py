@@ -383,6 +383,12 @@ ROUTES: Final[tuple[Entry, ...]] = (
     ),
     R(
         "GET",
+        "/facilitator/cohorts/{slug}/evaluation",
+        COHORT_STAFF,
+        params=SLUG,
+    ),
+    R(
+        "GET",
         "/facilitator/cohorts/{slug}/export.{kind}",
         COHORT_STAFF,
         params={**SLUG, "kind": "csv"},
@@ -555,6 +561,7 @@ ROUTES: Final[tuple[Entry, ...]] = (
     R("GET", "/api/v1/gain", TOKEN),
     R("GET", "/api/v1/trend", TOKEN),
     R("GET", "/api/v1/comparison", TOKEN),
+    R("GET", "/api/v1/followup", TOKEN),
 )
 
 BY_KEY: Final = {entry.key: entry for entry in ROUTES}

@@ -16,12 +16,13 @@ from sqlalchemy import select
 from app.accounts.models import AuditLog
 from app.cohorts.models import Cohort
 from app.i18n import translations
-from app.reports.views import SECTIONS, export_columns
+from app.reports.views import FOLLOWUP_SECTIONS, SECTIONS, export_columns
 from tests.conftest import login
 from tests.factories import PASSWORD
 from tests.reports.test_pages import CONTACTS, NAMES, World, world_in
 
 SECTION = {key: translations("id").gettext(name) for key, name in SECTIONS.items()}
+FOLLOWUP = {key: translations("id").gettext(name) for key, name in FOLLOWUP_SECTIONS.items()}
 FORMULA = '=HYPERLINK("http://evil.example","klik")'
 
 
@@ -65,7 +66,12 @@ def test_the_xlsx_has_numbers_percentages_hidden_cells_and_no_formula(world):
     assert header == [c.header for c in export_columns("id")]
     col = {c.key: i for i, c in enumerate(export_columns("id"))}
     sections = [r[col["section"]].value for r in rows]
-    assert list(dict.fromkeys(sections)) == list(SECTION.values())  # all eight, in order
+    found = list(dict.fromkeys(sections))
+    assert found[: len(SECTION)] == list(SECTION.values())  # all eight, in order
+    # then the follow-ups (no group of them here: nobody answered anything after the workshop)
+    assert found[len(SECTION) :] == [
+        FOLLOWUP[key] for key in ("survey", "survey_item", "checkin", "retention")
+    ]
     invited = rows[0]
     assert invited[col["people"]].value == 20 and isinstance(invited[col["people"]].value, int)
     share = rows[1][col["share"]]  # activated: 18 of 20
