@@ -135,12 +135,13 @@ def stop(proc: subprocess.Popen, timeout: float = 10) -> None:
 
 
 @contextmanager
-def live_server(env: dict[str, str]) -> Iterator[str]:
-    """The base URL of a running server (waited for with a bounded poll)."""
+def live_server(env: dict[str, str], app: str = "app.main:create_app") -> Iterator[str]:
+    """The base URL of a running server of ``app`` (a factory; waited for with a bounded
+    poll)."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="live-server-") as folder:
         log = Path(folder) / "server.log"
-        proc = spawn(uvicorn_command(port), env, log)
+        proc = spawn(uvicorn_command(port, app=app), env, log)
         base = f"http://127.0.0.1:{port}"
         try:
             wait_until_healthy(proc, base, lambda: log.read_text(errors="replace"), seconds=30)

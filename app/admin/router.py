@@ -15,7 +15,7 @@ from app.deps import AdminDep, DbDep, NowDep, ReadDep, SettingsDep, WriteDep
 from app.errors import AppError
 from app.i18n import N_
 from app.inputs import upload_route
-from app.web import gettext_for, redirect, render
+from app.web import message_text, redirect, render
 
 router = APIRouter(prefix="/admin")
 
@@ -95,7 +95,7 @@ def _refused(
     context: Any,
 ) -> Response:
     context.form = form
-    context.errors = {exc.field or "form": gettext_for(request).gettext(exc.message)}
+    context.errors = {exc.field or "form": message_text(request, exc)}
     return render(request, template, vars(context), status_code=exc.status)
 
 

@@ -34,8 +34,8 @@ class AdminError(AppError):
 
     status = 422
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message=message, field=field)
+    def __init__(self, field: str, message: str, values: dict[str, Any] | None = None) -> None:
+        super().__init__(message=message, values=values, field=field)
 
 
 def _admin(actor: CurrentUser) -> CurrentUser:
@@ -148,6 +148,31 @@ def _certificate_facts(form: dict) -> dict[str, Any]:
     return values
 
 
+CHECKIN_FIELDS = {
+    "checkin_first_days": (7, 180),
+    "checkin_second_days": (14, 365),
+    "checkin_open_days": (7, 60),
+}
+
+
+def _checkin_days(form: dict) -> dict[str, int]:
+    """The cohort's check-ins after the workshop, from the fields the form has: days after
+    its last day (the second after the first closes) and how long each stays open."""
+    values: dict[str, int] = {}
+    for name, (low, high) in CHECKIN_FIELDS.items():
+        if name not in form:
+            continue
+        raw = str(form.get(name) or "").strip()
+        if not JP_RE.match(raw) or not low <= int(raw) <= high:
+            raise AdminError(
+                name,
+                N_("Enter a whole number of days from %(low)s to %(high)s."),
+                {"low": low, "high": high},
+            )
+        values[name] = int(raw)
+    return values
+
+
 def _signature(data: bytes) -> tuple[bytes, str]:
     """An uploaded signature image and its media type: a PNG or JPEG of at most 200 KB that
     the certificate can draw."""
@@ -198,6 +223,16 @@ def cohort_save(
         raise AdminError("pre_opens", N_("The learning must open before the workshop."))
     if closes <= end:
         raise AdminError("post_closes", N_("The learning must close after the workshop."))
+    checkins = _checkin_days(form)
+    first = checkins.get("checkin_first_days", cohort.checkin_first_days if cohort else 30)
+    second = checkins.get("checkin_second_days", cohort.checkin_second_days if cohort else 90)
+    open_days = checkins.get("checkin_open_days", cohort.checkin_open_days if cohort else 21)
+    if second < first + open_days:
+        raise AdminError(
+            "checkin_second_days",
+            N_("The second check-in opens after the first one closes (day %(day)s or later)."),
+            {"day": first + open_days},
+        )
     values: dict[str, Any] = {
         "code_prefix": prefix,
         "region_id": region.id,
@@ -208,6 +243,7 @@ def cohort_save(
         "pre_opens": _day_start(opens, tz),
         "post_closes": _day_start(closes + timedelta(days=1), tz),
         **_certificate_facts(form),
+        **checkins,
     }
     detail = {k: str(v) for k, v in values.items()}
     if signature is not None:

@@ -76,13 +76,16 @@ from app.facilitator.workspace import (
 from app.family.models import FamilyReflection
 from app.family.service import reflections_for, signatures_for
 from app.followup.service import (
+    PlanView,
     checkin_summary,
+    plan_of_cohort,
+    plan_view,
     retention_summary,
     survey_summary,
     survey_text,
 )
 from app.i18n import LOCALES, N_, fmt_date, pick, translations
-from app.learning.rules import MARKS, StageKind, stage_ladder
+from app.learning.rules import MARKS, FollowupPlan, StageKind, stage_ladder
 from app.learning.selectors import cohort_participants
 from app.learning.standing import Standing, standing_for
 from app.quizzes.gain import MatchedGain, matched_gain
@@ -457,6 +460,8 @@ class CouplePage:
     reflections: dict[int, FamilyReflection]
     days: list[date]
     names: dict[int, str]  # user id → name, for "written by"
+    plan: PlanView | None = None  # the family's action plan and its check-in marks
+    followup: FollowupPlan | None = None  # the check-ins' dates
 
 
 def couple_page(
@@ -552,6 +557,8 @@ def couple_page(
         reflections=reflections_for(session, couple_id=saved_id(couple)),
         days=workshop_days(cohort),
         names={u.id or 0: u.display_name for u in users.values()},
+        plan=plan_view(session, couple_id=saved_id(couple)),
+        followup=plan_of_cohort(cohort, settings.tz),
     )
 
 

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from app.db import saved_id
-from tests.conftest import login
+from tests.conftest import login, post_form
 from tests.factories import PASSWORD, make_user
 from tests.reports.followup_data import OPEN_ANSWER, add_survey, answers, build_country
 from tests.reports.test_pages import section, text_of
@@ -25,6 +25,8 @@ def staff(mini, settings, make_client):
     make_user(mini, settings, "pengelola", "admin")
     client = make_client()
     login(client, "pengelola", PASSWORD)
+    # the figures are read in English here; the Indonesian pages are the translation's tests
+    post_form(client, "/language", {"locale": "en", "next": "/facilitator"}, page="/facilitator")
     return client
 
 
@@ -37,13 +39,13 @@ def test_the_page_shows_distributions_check_ins_and_what_stayed(staff):
     text = text_of(survey)
     assert "8 participants answered the survey" in text
     # every statement: 5, 5, 5, 4, 4, 3, 2, 1 — the numbers beside the bars
-    assert "Sangat setuju: 3" in text and "Setuju: 2" in text and "Sangat tidak setuju: 1" in text
-    assert "mean 3,6 of 5" in text and "5 (62%)" in text  # 29 / 8; agreed 5 of 8
+    assert "Strongly agree: 3" in text and "Agree: 2" in text and "Strongly disagree: 1" in text
+    assert "mean 3.6 of 5" in text and "5 (62%)" in text  # 29 / 8; agreed 5 of 8
     checkins = text_of(section(html, "checkins"))
     assert "6 (100%)" in checkins and "5 (83%)" in checkins  # answered 6 of 6, kept 5 of 6
     assert " 23 (96%)" in checkins and " 1 (4%)" in checkins  # 24 marks, one "partly"
     retention = text_of(section(html, "retention"))
-    assert "25,0%" in retention and "100,0%" in retention and "75,0%" in retention
+    assert "25.0%" in retention and "100.0%" in retention and "75.0%" in retention
 
 
 def test_open_answers_are_listed_without_names(staff):
@@ -84,7 +86,7 @@ def test_the_report_pdf_carries_the_three_sections(staff):
     ):
         assert heading in besar
     assert "8 participants answered the survey" in besar
-    assert "25,0 → 100,0 → 75,0" in besar
+    assert "25.0 → 100.0 → 75.0" in besar
     kecil = texts("kecil")
     assert "3 participants answered the survey" in kecil and OPEN_ANSWER not in kecil
     sedang = texts("sedang")

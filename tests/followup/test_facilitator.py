@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.facilitator.models import Reminder
 from app.followup.models import Commitment
 from tests.conftest import login, post_form
-from tests.factories import make_couple
+from tests.factories import make_couple, make_user
 from tests.followup.test_participant import (
     PW,
     SURVEY_FORM,
@@ -63,6 +63,10 @@ def test_the_follow_up_list_shows_open_and_overdue_check_ins_with_reminders(
         ids = [c.id for c in session.execute(select(Commitment)).scalars()]
     marks = {f"mark-{i}": "done" for i in ids}
     assert post_form(a, "/family/checkins/1", marks, page="/family").status_code == 303
+    # the couple's page shows the plan and each partner's marks
+    couple_page = fasi.get(f"/facilitator/cohorts/{cohort.slug}/couples/TNG26-001").text
+    assert "Komitmen keluarga 2" in couple_page and "Cek bersama 30 hari" in couple_page
+    assert "<strong>Selesai</strong>" in couple_page
 
     travel(time_machine, "2026-04-17 03:00:00+00:00", (fasi, "rina"))
     overdue = _rows(fasi.get(url + "?step=overdue").text)
@@ -100,3 +104,36 @@ def test_the_follow_up_page_reads_a_constant_number_of_statements(
     with count_queries() as many:
         assert fasi.get(url).status_code == 200
     assert len(many.statements) == len(few.statements)
+
+
+def test_the_administrator_sets_a_cohorts_check_in_days(couple, mini, settings, make_client):
+    from app.cohorts.models import Cohort
+
+    cohort, _ = couple
+    make_user(mini, settings, "admin", "admin")
+    admin = make_client()
+    login(admin, "admin", PW)
+    page = f"/admin/cohorts/{cohort.slug}"
+    form = {
+        "code_prefix": cohort.code_prefix,
+        "region_id": str(cohort.region_id),
+        "title": cohort.title,
+        "venue": cohort.venue,
+        "workshop_start": cohort.workshop_start.isoformat(),
+        "workshop_end": cohort.workshop_end.isoformat(),
+        "pre_opens": "2026-02-07",
+        "post_closes": "2026-05-08",
+        "checkin_first_days": "45",
+        "checkin_second_days": "60",
+        "checkin_open_days": "21",
+    }
+    refused = post_form(admin, page, form, page=page)
+    assert refused.status_code == 422 and "hari ke-66" in refused.text
+    assert post_form(admin, page, {**form, "checkin_open_days": "3"}, page=page).status_code == 422
+    with mini.read() as session:
+        assert session.get(Cohort, cohort.id).checkin_first_days == 30
+    done = post_form(admin, page, {**form, "checkin_second_days": "120"}, page=page)
+    assert done.status_code == 303
+    with mini.read() as session:
+        saved = session.get(Cohort, cohort.id)
+    assert (saved.checkin_first_days, saved.checkin_second_days) == (45, 120)
