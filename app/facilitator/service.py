@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -77,6 +77,7 @@ from app.family.models import FamilyReflection
 from app.family.service import reflections_for, signatures_for
 from app.followup.service import (
     PlanView,
+    RetentionRow,
     checkin_summary,
     plan_of_cohort,
     plan_view,
@@ -462,6 +463,7 @@ class CouplePage:
     names: dict[int, str]  # user id → name, for "written by"
     plan: PlanView | None = None  # the family's action plan and its check-in marks
     followup: FollowupPlan | None = None  # the check-ins' dates
+    stayed: dict[int, RetentionRow] = field(default_factory=dict)  # user id → pre/post/later
 
 
 def couple_page(
@@ -559,6 +561,7 @@ def couple_page(
         names={u.id or 0: u.display_name for u in users.values()},
         plan=plan_view(session, couple_id=saved_id(couple)),
         followup=plan_of_cohort(cohort, settings.tz),
+        stayed={r.user_id: r for r in retention_summary(session, cohort=cohort, user_ids=ids).rows},
     )
 
 

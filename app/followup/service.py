@@ -829,9 +829,12 @@ class RetentionSummary:
         return sum(getattr(r, attr) for r in rows) / len(rows) if rows else None
 
 
-def retention_summary(session: Session, *, cohort: Cohort) -> RetentionSummary:
+def retention_summary(
+    session: Session, *, cohort: Cohort, user_ids: list[int] | None = None
+) -> RetentionSummary:
     """Pre → post → about 90 days on the same items: the pre- and post-test's answers to the
-    cohort's retention items (by slug, whatever revision was served), and the check."""
+    cohort's retention items (by slug, whatever revision was served), and the check; of the
+    whole cohort, or of ``user_ids`` (its participants)."""
     question_ids = retention_items_of(session, cohort_slug=cohort.slug)
     slugs = set(
         session.execute(select(col(Question.slug)).where(col(Question.id).in_(question_ids)))
@@ -843,6 +846,8 @@ def retention_summary(session: Session, *, cohort: Cohort) -> RetentionSummary:
         .join(Couple, col(Couple.id) == User.couple_id)
         .where(col(Couple.cohort_id) == cohort.id)
     )
+    if user_ids is not None:
+        people = people.where(col(User.id).in_(user_ids))
     scores: dict[int, dict[str, list[float]]] = {}
     for user_id, kind, score in session.execute(
         select(col(QuizAttempt.user_id), col(Quiz.kind), col(AttemptItem.score))
@@ -1123,3 +1128,14 @@ def retention_sums(
             continue
         out[cohort_id] = out.get(cohort_id, RetentionSums()) + RetentionSums(1, pre, post, score)
     return out
+
+
+def what_stayed(session: Session, *, learner: Learner) -> RetentionRow | None:
+    """A participant's pre → post → about 90 days on the retention check's items, once the
+    check is taken (one statement before it)."""
+    attempt = retention_attempt_of(session, user_id=learner.user_id)
+    if attempt is None or attempt.submitted_at is None:
+        return None
+    cohort = cohort_row(session, learner.cohort_id)
+    rows = retention_summary(session, cohort=cohort, user_ids=[learner.user_id]).rows
+    return rows[0] if rows else None

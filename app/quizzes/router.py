@@ -10,6 +10,7 @@ from app.cohorts.service import facilitator_names
 from app.curriculum.outline import QuizInfo
 from app.deps import CurriculumDep, DbDep, NowDep, ParticipantDep, ReadDep, WriteDep
 from app.errors import AppError, NotFound
+from app.followup.service import what_stayed
 from app.i18n import N_
 from app.learning.deps import CoupleStandingDep, StandingDep
 from app.learning.rules import Access, QuizStatus
@@ -189,5 +190,10 @@ async def results(request: Request, standing: CoupleStandingDep, session: ReadDe
     return render(
         request,
         "quizzes/results.html",
-        {"learner": standing.learner, "ready": view.ready, **vars(view)},
+        {
+            "learner": standing.learner,
+            "ready": view.ready,
+            "stayed": what_stayed(session, learner=standing.learner),
+            **vars(view),
+        },
     )

@@ -258,3 +258,8 @@ def test_the_retention_check_comes_with_the_ninety_day_check_in(pair, mini, time
     assert attempt.score == 100.0 and attempt.submitted_at is not None
     again = post_form(a, "/learn/retention/submit", form, page="/learn/retention")
     assert again.status_code == 409
+    # the results page shows what stayed: pre → post → now, on the check's items
+    results = a.get("/learn/results").text
+    stayed = results.split('id="stayed"')[1].split("</section>")[0]
+    assert "Yang masih diingat" in stayed and stayed.count("→") == 2
+    assert stayed.rstrip().split("→")[-1].strip().startswith("100%")
