@@ -18,11 +18,13 @@ from fastapi.concurrency import iterate_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from markupsafe import Markup
+from sqlmodel import Session
 from starlette.datastructures import FormData
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import i18n
 from app.config import ROOT, Settings
+from app.db import Database
 from app.errors import AppError
 from app.static_files import static_url
 
@@ -307,6 +309,26 @@ def form_error(
     """The form again, with the refusal's message beside the field it is about."""
     context = {**context, "error": message_text(request, exc), "field": exc.field}
     return render(request, template, context, status_code=exc.status, headers=exc.headers)
+
+
+def change_or_refuse(
+    request: Request,
+    db: Database,
+    change: Callable[[Session], object],
+    *,
+    refused: type[AppError],
+    page: Callable[[], tuple[str, dict[str, Any]]],
+    url: str,
+) -> Response:
+    """A change in its own transaction, then on to ``url``; refused by its rules (``refused``),
+    the form's page again (``page()``: its template and context) with why."""
+    try:
+        with db.write() as write:
+            change(write)
+    except refused as exc:
+        template, context = page()
+        return form_error(request, template, context, exc)
+    return redirect(request, url)
 
 
 def client_address(request: Request) -> str:

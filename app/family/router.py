@@ -14,7 +14,7 @@ from app.family import service
 from app.followup.service import followup_view
 from app.learning.deps import CoupleStandingDep
 from app.learning.standing import Standing
-from app.web import form_error, redirect, render
+from app.web import change_or_refuse, render
 
 router = APIRouter(prefix="/family")
 
@@ -45,12 +45,14 @@ def _change(
     url: str,
 ) -> Response:
     """A family change in its own transaction; refused, the family page again with why."""
-    try:
-        with db.write() as write:
-            change(write)
-    except service.FamilyError as exc:
-        return form_error(request, "family/family.html", _context(request, session, standing), exc)
-    return redirect(request, url)
+    return change_or_refuse(
+        request,
+        db,
+        change,
+        refused=service.FamilyError,
+        page=lambda: ("family/family.html", _context(request, session, standing)),
+        url=url,
+    )
 
 
 @router.post("/reflections/{slug}")

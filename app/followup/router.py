@@ -19,7 +19,7 @@ from app.learning.deps import CoupleStandingDep, StandingDep
 from app.learning.rules import CHECKIN_ROUNDS, MAX_COMMITMENTS
 from app.learning.standing import Standing
 from app.quizzes.service import parse_answers
-from app.web import form_error, message_text, redirect, render
+from app.web import change_or_refuse, message_text, redirect, render
 
 router = APIRouter()
 
@@ -42,13 +42,14 @@ def _change(
 ) -> Response:
     """A follow-up change in its own transaction; refused, the page again with why (and what
     was typed)."""
-    try:
-        with db.write() as write:
-            change(write)
-    except service.FollowupError as exc:
-        context = _context(session, standing, settings, **(extra or {}))
-        return form_error(request, template, context, exc)
-    return redirect(request, url)
+    return change_or_refuse(
+        request,
+        db,
+        change,
+        refused=service.FollowupError,
+        page=lambda: (template, _context(session, standing, settings, **(extra or {}))),
+        url=url,
+    )
 
 
 async def _form(request: Request) -> dict[str, str]:
