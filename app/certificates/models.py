@@ -25,6 +25,9 @@ class Certificate(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("user_account.id", ondelete="SET NULL")),
     )
     revoke_reason: str | None = Field(default=None, max_length=300)
+    # the e-learning's minutes when it was issued (the lessons may change later): an
+    # official's JP are computed from them; None for a certificate issued before they were kept
+    elearning_minutes: int | None = None
 
 
 REVOKED_ON_ERASURE = "erasure"

@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlmodel import Session, col
 
 from app.accounts.models import CurrentUser, PartnerRole, Role, User
@@ -14,6 +14,7 @@ from app.audit import audit_record
 from app.certificates.hours import TrainingHours, lesson_minutes, training_hours
 from app.certificates.models import Certificate
 from app.cohorts.models import Cohort, Couple
+from app.curriculum.models import Lesson, Module
 from app.curriculum.outline import Curriculum
 from app.db import touch_learning
 from app.errors import Forbidden, NotFound
@@ -40,12 +41,19 @@ def issue_if_complete(session: Session, *, couple_id: int, now: datetime) -> int
             select(col(Certificate.user_id)).where(col(Certificate.user_id).in_(partners))
         ).scalars()
     )
+    minutes = session.execute(
+        select(func.coalesce(func.sum(Lesson.minutes), 0))
+        .join(Module, col(Module.id) == Lesson.module_id)
+        .where(col(Lesson.active).is_(True), col(Module.active).is_(True))
+    ).scalar_one()
     issued = 0
     for user_id in partners:
         if user_id in have:
             continue
         code = "KB-" + "".join(secrets.choice(CERT_ALPHABET) for _ in range(10))
-        session.add(Certificate(user_id=user_id, code=code, issued_at=now))
+        session.add(
+            Certificate(user_id=user_id, code=code, issued_at=now, elearning_minutes=int(minutes))
+        )
         issued += 1
     return issued
 
@@ -96,6 +104,7 @@ def certificate_view(
             col(Cohort.signatory_title),
             col(Cohort.jp_workshop),
             col(Cohort.jp_rounding),
+            col(Certificate.elearning_minutes),
         )
         .join(User, col(User.id) == Certificate.user_id)
         .join(Couple, col(Couple.id) == User.couple_id)
@@ -106,7 +115,12 @@ def certificate_view(
         return None
     hours = None
     if row.partner_role == PartnerRole.official:
-        hours = training_hours(row.jp_workshop, lesson_minutes(curriculum), row.jp_rounding)
+        minutes = (
+            lesson_minutes(curriculum)
+            if row.elearning_minutes is None
+            else [row.elearning_minutes]  # as they were at issue
+        )
+        hours = training_hours(row.jp_workshop, minutes, row.jp_rounding)
     return CertificateView(
         code=row.code,
         issued_at=row.issued_at,

@@ -143,3 +143,24 @@ def test_a_cohort_without_organizers_or_signatory_still_gives_a_certificate(
     client.cookies.set("lang", "en")
     page = client.get("/verify/KB-PLAIN00001").text
     assert "Organizers" not in page and "Signed by" not in page
+
+
+def test_a_certificate_keeps_the_elearning_minutes_it_was_issued_with(couple, mini, client):
+    """The lessons may change after a certificate is given: its JP come from the minutes it
+    keeps. (One issued before the minutes were kept, as the fixture's, follows the lessons.)"""
+
+    def jp(code: str) -> str:
+        post_form(client, "/language", {"locale": "en", "next": f"/verify/{code}"}, page="/login")
+        page = client.get(f"/verify/{code}").text
+        found = JP_LINE.search(page)
+        assert found, page
+        return page[found.start() : found.start() + 40]
+
+    assert jp("KB-OFFICIAL01").startswith("17 JP (")  # 16 + today's 12 minutes, rounded up
+    with mini.write() as session:
+        session.execute(
+            update(Certificate)
+            .where(Certificate.code == "KB-OFFICIAL01")
+            .values(elearning_minutes=100)
+        )
+    assert jp("KB-OFFICIAL01").startswith("19 JP (")  # 100 minutes kept: 3 JP up

@@ -184,6 +184,8 @@ def test_certificates_when_the_couple_is_complete_and_their_check(
     with mini.read() as session:
         certificates = session.execute(select(Certificate)).scalars().all()
     assert len(certificates) == 2
+    # each keeps the e-learning's minutes of the day it was issued (the fixture's 3 + 4 + 5)
+    assert [c.elearning_minutes for c in certificates] == [12, 12]
     page = a.get("/family").text
     assert "Unduh sertifikat saya" in page
     pdf = a.get("/family/certificate.pdf")
