@@ -18,8 +18,8 @@ from app.i18n import N_
 from app.learning.deps import CoupleStandingDep, StandingDep
 from app.learning.rules import CHECKIN_ROUNDS, MAX_COMMITMENTS
 from app.learning.standing import Standing
-from app.quizzes.service import parse_answers
-from app.web import change_or_refuse, message_text, redirect, render
+from app.quizzes.service import form_answers
+from app.web import change_or_refuse, render
 
 router = APIRouter()
 
@@ -260,20 +260,17 @@ async def retention_submit(
     now: NowDep,
     settings: SettingsDep,
 ) -> Response:
-    form = await request.form()
-    fields = {
-        key: [v for v in form.getlist(key) if isinstance(v, str)]
-        for key in form
-        if key.startswith("q")
-    }
-    answers = parse_answers(fields)
-    try:
-        with db.write() as write:
-            service.retention_submit(
-                write, standing=standing, answers=answers, now=now, tz=settings.tz
-            )
-    except service.FollowupError as exc:
-        context = _retention_context(session, standing, settings, typed=answers)
-        context["error"] = message_text(request, exc)
-        return render(request, "followup/retention.html", context, status_code=exc.status)
-    return redirect(request, "/learn/retention")
+    answers = form_answers(await request.form())
+    return change_or_refuse(
+        request,
+        db,
+        lambda write: service.retention_submit(
+            write, standing=standing, answers=answers, now=now, tz=settings.tz
+        ),
+        refused=service.FollowupError,
+        page=lambda: (
+            "followup/retention.html",
+            _retention_context(session, standing, settings, typed=answers),
+        ),
+        url="/learn/retention",
+    )

@@ -70,12 +70,7 @@ async def _answers(request: Request) -> tuple[int, dict[int, list[int]]]:
         attempt_id = int(str(form.get("attempt_id", "")))
     except ValueError as exc:
         raise QuizError(422, N_("The answer form is not valid. Reload the page.")) from exc
-    fields = {
-        key: [v for v in form.getlist(key) if isinstance(v, str)]
-        for key in form
-        if key.startswith("q")
-    }
-    return attempt_id, service.parse_answers(fields)
+    return attempt_id, service.form_answers(form)
 
 
 @router.post("/quizzes/{slug}/save")

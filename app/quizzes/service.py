@@ -255,6 +255,18 @@ def _choices_for(session: Session, question_ids: list[int]) -> dict[int, list[di
     return out
 
 
+def form_answers(form: Any) -> dict[int, list[int]]:
+    """The answers of a submitted form (a mapping with ``getlist``, as a request's form
+    data): its ``q<question id>`` fields, checked by ``parse_answers``."""
+    return parse_answers(
+        {
+            key: [v for v in form.getlist(key) if isinstance(v, str)]
+            for key in form
+            if key.startswith("q")
+        }
+    )
+
+
 def parse_answers(form: dict[str, list[str]]) -> dict[int, list[int]]:
     """Form fields ``q<question id>`` → choice ids. Malformed fields are a 422."""
     answers: dict[int, list[int]] = {}
