@@ -72,6 +72,12 @@ def fmt_date(value: date | datetime | None, locale: str, tz: str = "Asia/Jakarta
         return ""
     if isinstance(value, datetime):
         value = local(value, tz).date()
+    return _day(value, locale)
+
+
+@lru_cache(maxsize=4096)
+def _day(value: date, locale: str) -> str:
+    """A day in words, formatted once (Babel takes ~40 µs per call; pages show few days)."""
     return format_date(value, format="d MMMM y", locale=locale)
 
 

@@ -82,9 +82,11 @@ def create_app(
     from app.quizzes.router import router as quizzes_router
     from app.reports.router import router as reports_router
 
-    app.include_router(accounts_router)
+    # the participant's hot pages first: FastAPI tries the routers in this order, twice per
+    # request (to find the router, then its route)
     app.include_router(curriculum_router)
     app.include_router(quizzes_router)
+    app.include_router(accounts_router)
     app.include_router(family_router)
     app.include_router(certificates_router)
     app.include_router(facilitator_router)

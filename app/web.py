@@ -85,23 +85,35 @@ class Fragments:
 
     The body is rendered on the first request for a key; later requests reuse its HTML. The
     key must name everything the body reads: nothing about the person or the request may be
-    inside. At most ``size`` bodies are kept (the least recently used go first)."""
+    inside, but for the form token given as ``token=csrf_token`` (a part with forms): it is
+    kept as a slot and each request's own token is put in its place. ``keep=False`` renders
+    the body without keeping it (while it shows something of this request only, such as a
+    refusal). At most ``size`` bodies are kept (the least recently used go first)."""
 
-    def __init__(self, size: int = 1024) -> None:
+    SLOT = "\x00token\x00"
+
+    def __init__(self, size: int = 4096) -> None:
         self.size = size
-        self._kept: OrderedDict[tuple[Any, ...], Markup] = OrderedDict()
+        self._kept: OrderedDict[tuple[Any, ...], str] = OrderedDict()
         self._lock = threading.Lock()
 
-    def __call__(self, *key: Any, caller: Callable[[], str]) -> Markup:
+    def __call__(
+        self, *key: Any, caller: Callable[[], str], token: str = "", keep: bool = True
+    ) -> Markup:
+        if not keep:
+            return Markup(caller())  # noqa: S704 — the template's own escaped output
         html = self._kept.get(key)
-        if html is not None:
-            return html
-        html = Markup(caller())  # noqa: S704 — the template's own escaped output
-        with self._lock:
-            self._kept[key] = html
-            while len(self._kept) > self.size:
-                self._kept.popitem(last=False)
-        return html
+        if html is None:
+            html = str(caller())
+            if token:
+                html = html.replace(token, self.SLOT)
+            with self._lock:
+                self._kept[key] = html
+                while len(self._kept) > self.size:
+                    self._kept.popitem(last=False)
+        if token:
+            html = html.replace(self.SLOT, token)
+        return Markup(html)  # noqa: S704 — the template's own escaped output
 
     def __len__(self) -> int:
         return len(self._kept)

@@ -66,6 +66,9 @@ class Curriculum:
     modules: list[ModuleInfo]
     quizzes: dict[str, QuizInfo]
     checks: dict[int, list[CheckQuestion]]  # by lesson id
+    # quiz questions' content by id, kept as attempts show them (``app.quizzes.service``):
+    # any revision, since a question's row never changes (a new revision is a new row)
+    questions: dict[int, tuple[Any, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     def find(self, slug: str) -> tuple[ModuleInfo, LessonInfo] | None:
         for module in self.modules:

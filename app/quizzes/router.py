@@ -39,7 +39,7 @@ async def quiz_page(
         return render(request, "quizzes/locked.html", context, status_code=403)
     attempt = status.record.open_attempt
     if status.access == Access.in_progress and attempt is not None:
-        items = service.attempt_items(session, attempt=attempt)
+        items = service.attempt_items(session, attempt=attempt, known=standing.curriculum.questions)
         return render(
             request,
             "quizzes/quiz.html",
@@ -124,10 +124,11 @@ async def quiz_submit(
         if attempt.submitted_at is not None:  # a double click or a retry: same outcome
             return redirect(request, _after_submit_url(status.quiz, attempt.number))
         service.attempt_save(session, attempt=attempt, answers=answers, now=now)
-        items = service.attempt_items(session, attempt=attempt)
+        known = standing.curriculum.questions
+        items = service.attempt_items(session, attempt=attempt, known=known)
         missing = service.unanswered(items)
         if not missing:
-            service.attempt_submit(session, attempt=attempt, quiz=status.quiz, now=now)
+            service.attempt_submit(session, attempt=attempt, quiz=status.quiz, now=now, known=known)
             if status.quiz.kind == "post":
                 issue_if_complete(session, couple_id=standing.learner.couple_id, now=now)
     if missing:
@@ -171,7 +172,7 @@ async def quiz_review(
             {"status": status, "quiz": status.quiz, "learner": standing.learner, "hidden": True},
             status_code=403,
         )
-    items = service.attempt_items(session, attempt=attempt)
+    items = service.attempt_items(session, attempt=attempt, known=standing.curriculum.questions)
     return render(
         request,
         "quizzes/review.html",

@@ -189,6 +189,12 @@ class ServedItem:
     def correct_ids(self) -> set[int]:
         return {c["id"] for c in self.choices if c["correct"]}
 
+    @property
+    def key(self) -> tuple:
+        """Everything of the person's its question shows (their answer, this attempt's order
+        of the choices), for keeping it rendered (``app.web.Fragments``)."""
+        return (self.question_id, tuple(self.selected), *(c["id"] for c in self.choices))
+
 
 ATTEMPT = select(*ATTEMPT_COLUMNS).where(
     col(QuizAttempt.id) == bindparam("attempt_id"),
@@ -208,31 +214,49 @@ def attempt_get(session: Session, *, attempt_id: int, user_id: int, quiz_id: int
     return AttemptInfo(*row)
 
 
-def attempt_items(session: Session, *, attempt: AttemptInfo) -> list[ServedItem]:
-    """The questions of an attempt in its order, choices shuffled by its seed: two queries."""
-    rows = session.execute(
-        select(
-            col(AttemptItem.id),
-            col(AttemptItem.question_id),
-            col(AttemptItem.position),
-            col(Question.type),
-            col(Question.text),
-            col(Question.explanation),
-            col(Question.source),
-            col(AttemptItem.selected),
-            col(AttemptItem.score),
-        )
-        .join(Question, col(Question.id) == AttemptItem.question_id)
-        .where(col(AttemptItem.attempt_id) == attempt.id)
-        .order_by(col(AttemptItem.position))
-    ).all()
-    choices = _choices_for(session, [r[1] for r in rows])
+ATTEMPT_ITEMS = (
+    select(
+        col(AttemptItem.id),
+        col(AttemptItem.question_id),
+        col(AttemptItem.position),
+        col(AttemptItem.selected),
+        col(AttemptItem.score),
+    )
+    .where(col(AttemptItem.attempt_id) == bindparam("attempt_id"))
+    .order_by(col(AttemptItem.position))
+)
+
+
+def attempt_items(
+    session: Session, *, attempt: AttemptInfo, known: dict[int, tuple[Any, ...]] | None = None
+) -> list[ServedItem]:
+    """The questions of an attempt in its order, choices shuffled by its seed. ``known``:
+    questions' content by id kept from earlier calls (``Curriculum.questions``); only those
+    not in it are read (two more queries), and it keeps them."""
+    known = {} if known is None else known
+    rows = execute_core(session, ATTEMPT_ITEMS, {"attempt_id": attempt.id}).all()
+    missing = [r[1] for r in rows if r[1] not in known]
+    if missing:
+        choices = _choices_for(session, missing)
+        for qid, type_, text, explanation, source in session.execute(
+            select(
+                col(Question.id),
+                col(Question.type),
+                col(Question.text),
+                col(Question.explanation),
+                col(Question.source),
+            ).where(col(Question.id).in_(missing))
+        ).all():
+            known[qid] = (type_, text, explanation, source, choices.get(qid, []))
     items = []
-    for r in rows:
-        own = choices.get(r[1], [])
-        if r[3] != "true_false":
-            own = shuffled(own, attempt.seed, r[1])
-        items.append(ServedItem(r[0], r[1], r[2], r[3], r[4], r[5], r[6], own, r[7] or [], r[8]))
+    for item_id, qid, position, selected, score in rows:
+        type_, text, explanation, source, kept = known[qid]
+        own = list(kept) if type_ == "true_false" else shuffled(kept, attempt.seed, qid)
+        items.append(
+            ServedItem(
+                item_id, qid, position, type_, text, explanation, source, own, selected or [], score
+            )
+        )
     return items
 
 
@@ -281,12 +305,15 @@ def parse_answers(form: dict[str, list[str]]) -> dict[int, list[int]]:
     return answers
 
 
-# every choice of every question of an attempt: what an answer may pick
+# every choice of the answered questions of an attempt: what an answer may pick
 ATTEMPT_CHOICES = (
     select(col(AttemptItem.id), col(AttemptItem.question_id), col(Question.type), col(Choice.id))
     .join(Question, col(Question.id) == AttemptItem.question_id)
     .join(Choice, col(Choice.question_id) == Question.id)
-    .where(col(AttemptItem.attempt_id) == bindparam("attempt_id"))
+    .where(
+        col(AttemptItem.attempt_id) == bindparam("attempt_id"),
+        col(AttemptItem.question_id).in_(bindparam("questions", expanding=True)),
+    )
 )
 ANSWER = (
     update(AttemptItem)
@@ -305,7 +332,7 @@ def attempt_save(
         return 0
     items: dict[int, tuple[int, str, set[int]]] = {}  # question id → (item id, type, choices)
     for item_id, question_id, type_, choice_id in execute_core(
-        session, ATTEMPT_CHOICES, {"attempt_id": attempt.id}
+        session, ATTEMPT_CHOICES, {"attempt_id": attempt.id, "questions": list(answers)}
     ).all():
         items.setdefault(question_id, (item_id, type_, set()))[2].add(choice_id)
     if any(qid not in items for qid in answers):
@@ -330,7 +357,12 @@ def attempt_save(
 
 
 def attempt_submit(
-    session: Session, *, attempt: AttemptInfo, quiz: QuizInfo, now: datetime
+    session: Session,
+    *,
+    attempt: AttemptInfo,
+    quiz: QuizInfo,
+    now: datetime,
+    known: dict[int, tuple[Any, ...]] | None = None,
 ) -> bool:
     """Score and close the attempt. Returns False when it was already submitted (a double
     click, a retry, another tab): nothing changes then."""
@@ -352,7 +384,7 @@ def attempt_submit(
             ).scalar_one()
         ],
     )
-    items = attempt_items(session, attempt=attempt)
+    items = attempt_items(session, attempt=attempt, known=known)
     scores = []
     for item in items:
         s = score_item(item.type, [c["id"] for c in item.choices], item.correct_ids, item.selected)
@@ -389,6 +421,17 @@ class CheckView:
     @property
     def answered(self) -> bool:
         return self.correct is not None
+
+    @property
+    def key(self) -> tuple:
+        """Everything of the person's its section shows (their answer, their order of the
+        choices), for keeping it rendered (``app.web.Fragments``)."""
+        return (
+            self.question.id,
+            tuple(self.selected),
+            self.correct,
+            *(c["id"] for c in self.choices),
+        )
 
 
 CHECK_ANSWERS = (

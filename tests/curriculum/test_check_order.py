@@ -87,3 +87,41 @@ def test_the_order_follows_the_seed_and_true_false_keeps_benar_salah(mini):
     assert check_choices(single, 7) == check_choices(single, 7)
     for seed in range(5):
         assert [c["text"]["id"] for c in check_choices(true_false, seed)] == ["Benar", "Salah"]
+
+
+def test_a_check_kept_rendered_for_one_reader_carries_the_next_readers_own_token(
+    make_client, couple, mini
+):
+    """A check is rendered once per answer state and kept (``app.web.Fragments``): a second
+    reader in the same state (here the same order of choices) gets it with their own form
+    token in every form, never the first reader's, and someone else's answer never shows."""
+    official, spouse = couple
+    with mini.write() as session:  # one order for both: both readers get the same kept part
+        session.execute(update(User).where(User.id == spouse.id).values(check_seed=11))
+    qid, _, key = question(mini, "s-c-2")
+    first, second = make_client(), make_client()
+    reach_second_lesson(first, mini, "tng26-001-a")
+    page = first.get("/learn/lessons/kedua").text
+    wrong = next(v for v in shown_order(first, "kedua", qid) if v != key)
+    answered = first.post(
+        f"/learn/lessons/kedua/checks/{qid}", data={"choice": wrong, "csrf_token": csrf_of(page)}
+    )
+    assert "Belum tepat" in answered.text
+    first_token = csrf_of(page)
+
+    reach_second_lesson(second, mini, "tng26-001-b")
+    page = second.get("/learn/lessons/kedua").text
+    form = re.search(rf'checks/{qid}".*?</form>', page, re.S).group(0)
+    tokens = set(re.findall(r'name="csrf_token" value="([^"]+)"', page))
+    assert tokens == {csrf_of(page)} and first_token not in page
+    assert "Belum tepat" not in page  # not the first reader's answer
+    assert "checked" not in form
+    # the kept form works for its reader
+    right = second.post(
+        f"/learn/lessons/kedua/checks/{qid}", data={"choice": key, "csrf_token": csrf_of(page)}
+    )
+    assert right.status_code == 200 and "Tepat!" in right.text
+    # and the first reader still sees their own wrong answer, with their own token
+    again = first.get("/learn/lessons/kedua").text
+    assert set(re.findall(r'name="csrf_token" value="([^"]+)"', again)) == {first_token}
+    assert re.search(rf'value="{wrong}" checked', again)

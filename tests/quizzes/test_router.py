@@ -422,3 +422,27 @@ def test_after_a_grant_the_map_shows_the_quiz_open_again(
     assert "Coba lagi (sisa 1 kali)" in line and "Terbuka" in line
     quiz_page = official.get("/learn/quizzes/kuis-satu").text
     assert "Coba lagi (sisa 1 kali)" in quiz_page
+
+
+def test_a_kept_question_shows_each_reader_their_own_answers(couple, mini, make_client):
+    """Each question of a quiz page is rendered once per question, answer and order of the
+    choices and kept (``app.web.Fragments``): a reader sees their own answers and what is
+    still open, never another reader's, whichever page was rendered first."""
+    official, spouse = make_client(), make_client()
+    login(official, "tng26-001-a", PW)
+    login(spouse, "tng26-001-b", PW)
+    html = open_quiz(official, "pre-test")
+    assert "checked" not in open_quiz(spouse, "pre-test")
+    data = quiz_form(mini, html)
+    questions = [k for k in data if k.startswith("q")]
+    one = {k: v for k, v in data.items() if k not in questions[1:]}
+    refused = official.post("/learn/quizzes/pre-test/submit", data=one)
+    assert refused.status_code == 422
+    assert refused.text.count("unanswered") == len(questions) - 1
+    assert refused.text.count("checked") == 1
+    assert official.get("/learn/quizzes/pre-test").text.count("checked") == 1
+    theirs = spouse.get("/learn/quizzes/pre-test").text
+    assert "checked" not in theirs and "unanswered" not in theirs
+    official.post("/learn/quizzes/pre-test/save", data=data)
+    assert official.get("/learn/quizzes/pre-test").text.count("checked") == len(questions)
+    assert "checked" not in spouse.get("/learn/quizzes/pre-test").text
