@@ -82,19 +82,6 @@ def create_app(
     from app.quizzes.router import router as quizzes_router
     from app.reports.router import router as reports_router
 
-    # the participant's hot pages first: FastAPI tries the routers in this order, twice per
-    # request (to find the router, then its route)
-    app.include_router(curriculum_router)
-    app.include_router(quizzes_router)
-    app.include_router(accounts_router)
-    app.include_router(family_router)
-    app.include_router(certificates_router)
-    app.include_router(facilitator_router)
-    app.include_router(reports_router)
-    app.include_router(admin_router)
-    app.include_router(privacy_router)
-    app.include_router(followup_router)
-
     heads = expected_heads()
 
     @app.get("/healthz", include_in_schema=False)
@@ -137,6 +124,21 @@ def create_app(
     app.mount(API_PREFIX, api, name="api")
 
     app.mount("/static", HashedStaticFiles(), name="static")
+
+    # the routers after the health check, the API and the static files (each found at once
+    # by its path), the participant's hot pages first: FastAPI tries the routers in this
+    # order, every route of each, twice per request (to find the router, then its route)
+    app.include_router(curriculum_router)
+    app.include_router(quizzes_router)
+    app.include_router(accounts_router)
+    app.include_router(family_router)
+    app.include_router(certificates_router)
+    app.include_router(facilitator_router)
+    app.include_router(reports_router)
+    app.include_router(admin_router)
+    app.include_router(privacy_router)
+    app.include_router(followup_router)
+
     install_error_handlers(app)
     app.add_middleware(RouteProbe)
     app.add_middleware(

@@ -137,6 +137,7 @@ def server(
     port = free_port()
     proc = spawn(uvicorn_command(port, *options, app=app, factory=factory), env, log, cwd)
     base = f"http://127.0.0.1:{port}"
+    SERVED[base] = proc.pid
     try:
         try:
             wait_until_healthy(
@@ -146,7 +147,20 @@ def server(
             raise SystemExit(str(exc)) from None
         yield base
     finally:
+        SERVED.pop(base, None)
         stop(proc, timeout=30)
+
+
+# the process behind each base URL that ``server`` started (one uvicorn worker)
+SERVED: dict[str, int] = {}
+
+
+def cpu_seconds(base: str) -> float:
+    """The CPU time (user + system) the server behind ``base`` has used so far: the cost of
+    a request measured as work done, which a busy or shared machine disturbs much less than
+    requests per second."""
+    fields = Path(f"/proc/{SERVED[base]}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # ---------------------------------------------------------------- numbers

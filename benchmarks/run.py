@@ -32,6 +32,7 @@ from benchmarks.common import (
     ROOT,
     code_state,
     cpu_model,
+    cpu_seconds,
     load_averages,
     now_stamp,
     nproc,
@@ -77,16 +78,23 @@ def wrk(
     headers: dict | None = None,
     script: str | None = None,
     threads: int = 2,
+    base: str | None = None,
 ) -> dict:
+    """wrk's figures for ``url``; with ``base`` (a server of ``common.server``), also the
+    server's CPU milliseconds per request."""
     args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for key, value in (headers or {}).items():
         args += ["-H", f"{key}: {value}"]
     if script:
         args += ["-s", script]
+    cpu = cpu_seconds(base) if base else 0.0
     out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
+    cpu = cpu_seconds(base) - cpu if base else 0.0
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
+        "cpu_ms": 1000 * cpu / requests if base and requests else None,
         "rps": rps,
         "p50_ms": _latency(out, "50%"),
         "p99_ms": _latency(out, "99%"),
@@ -107,6 +115,12 @@ PAGES = [
     ("quiz", "quiz page, an attempt in progress (`/learn/quizzes/pre-test`)", ""),
     ("answer", "quiz answer POST (htmx save)", "≥ 0.10"),
     ("health", "`/healthz` (two small reads, JSON)", ""),
+    (
+        "floor",
+        "`/healthz` with a session cookie: what every signed-in page costs before its own work "
+        "(middleware, routing, the session lookup, CSRF and input checks)",
+        "",
+    ),
 ]
 
 
@@ -147,10 +161,11 @@ def measure_app(work: Path, env: dict, opts, app_dir: Path, name: str) -> dict:
             "quiz": (app_base + "/learn/quizzes/pre-test", {"headers": {"Cookie": quiz_cookie}}),
             "answer": (app_base + "/learn/quizzes/pre-test/save", {"script": str(lua)}),
             "health": (app_base + "/healthz", {}),
+            "floor": (app_base + "/healthz", {"headers": {"Cookie": cookie}}),
         }
         results: dict = {"lesson_url": lesson, "page_bytes": len(html.encode())}
         for key, (url, how) in targets.items():
-            results[key] = wrk(url, opts.seconds, opts.connections, **how)
+            results[key] = wrk(url, opts.seconds, opts.connections, base=app_base, **how)
             results[key + "_one"] = wrk(url, opts.seconds, 1, threads=1, **how)
     return results
 
@@ -185,21 +200,25 @@ def main() -> None:
         factory=False,
         path="/",
     ) as bare_base:
-        results["bare"] = wrk(bare_base + "/", opts.seconds, opts.connections)
+        results["bare"] = wrk(bare_base + "/", opts.seconds, opts.connections, base=bare_base)
         results["bare_one"] = wrk(bare_base + "/", opts.seconds, 1, threads=1)
     limit = results["bare"]["rps"]
+
+    limit_cpu = results["bare"]["cpu_ms"]
 
     def row(label: str, key: str, target: str, measured: dict) -> str:
         many, one = measured[key], measured[key + "_one"]
         return (
             f"| {label} | {many['rps']:.0f} | {many['p99_ms']:.1f} | {many['rps'] / limit:.2f} | "
+            f"{many['cpu_ms']:.3f} | {limit_cpu / many['cpu_ms']:.2f} | "
             f"{one['p50_ms']:.2f} | {one['p99_ms']:.2f} | {target} |"
         )
 
     header = [
         f"| what | req/s at {opts.connections} | p99 ms at {opts.connections} | share of the "
-        "limit | one client: median ms | one client: p99 ms | target |",
-        "|---|---|---|---|---|---|---|",
+        "limit | server CPU ms per request | share of the limit by CPU | one client: median ms "
+        "| one client: p99 ms | target |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     pages = [
         row(
@@ -223,7 +242,10 @@ def main() -> None:
         f"worker with uvloop and httptools, no access log from uvicorn (the application's own "
         f"JSON line per request is written). wrk {wrk_version()}, {opts.seconds} s per row, "
         f"{opts.connections} connections on 2 threads, then one connection on one thread; no "
-        f"`Accept-Encoding` (no compression). {versions()}.",
+        f'`Accept-Encoding` (no compression). {versions()}. "Server CPU" is the CPU time '
+        f"the server process used during the row's {opts.connections}-connection run, per "
+        "request: the work a request costs, which a shared machine disturbs far less than "
+        "requests per second (wrk runs on the same two cores).",
         "",
         *header,
         *pages,

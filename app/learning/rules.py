@@ -93,6 +93,13 @@ class LessonState:
     def finished(self) -> bool:
         return self.state in (State.done, State.late)
 
+    @property
+    def key(self) -> tuple:
+        """What a page can show of this state (for keeping it rendered, ``app.web.Fragments``):
+        the lesson, its state and what blocks it."""
+        kind, what = self.blocked_by or (None, None)
+        return (self.lesson.id, self.state, kind, getattr(what, "id", what))
+
 
 @dataclass
 class ModuleProgress:
@@ -110,6 +117,16 @@ class ModuleProgress:
     @property
     def complete(self) -> bool:
         return self.done == self.total
+
+    @property
+    def key(self) -> tuple:
+        """Every lesson's ``LessonState.key``."""
+        return tuple(ls.key for ls in self.lessons)
+
+    @property
+    def finished_key(self) -> tuple[bool, ...]:
+        """Which lessons are finished (what a partner sees of them)."""
+        return tuple(ls.finished for ls in self.lessons)
 
 
 @dataclass
