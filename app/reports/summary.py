@@ -352,6 +352,10 @@ def _couples_reader() -> SummaryReader:
     return _COUPLES[0]
 
 
+# ids per ``DELETE … IN (…)``: well under SQLite's 32,766 bound parameters
+_DELETE_CHUNK = 5000
+
+
 def refresh(session: Session, *, users: Iterable[int] = (), couples: Iterable[int] = ()) -> int:
     """Recompute the summary of these participants' couples (and these couples), write the
     rows that changed and add their differences to the cubes. Returns the rows changed."""
@@ -396,6 +400,8 @@ def refresh(session: Session, *, users: Iterable[int] = (), couples: Iterable[in
     deltas: dict[tuple[Any, ...], dict[str, int]] = defaultdict(
         lambda: dict.fromkeys(CUBE_COLUMNS, 0)
     )
+    gone: list[int] = []  # rows replaced or removed
+    rows: list[dict[str, Any]] = []  # rows written
     changed = 0
     for uid in sorted(everyone):
         before, after = old.get(uid), new.get(uid)
@@ -403,13 +409,24 @@ def refresh(session: Session, *, users: Iterable[int] = (), couples: Iterable[in
             continue
         changed += 1
         if before is not None:
+            cell = deltas[_cell_key(before)]
             for c, v in contribution(before).items():
-                deltas[_cell_key(before)][c] -= v
-            session.execute(delete(participant_summary).where(participant_summary.c.user_id == uid))
+                cell[c] -= v
+            gone.append(uid)
         if after is not None:
+            cell = deltas[_cell_key(after)]
             for c, v in contribution(after).items():
-                deltas[_cell_key(after)][c] += v
-            session.execute(insert(participant_summary).values(**after))
+                cell[c] += v
+            rows.append(after)
+    # a whole roster's rows in a few statements: one delete per chunk, one insert for all
+    for i in range(0, len(gone), _DELETE_CHUNK):
+        session.execute(
+            delete(participant_summary).where(
+                participant_summary.c.user_id.in_(gone[i : i + _DELETE_CHUNK])
+            )
+        )
+    if rows:
+        session.execute(insert(participant_summary), rows)
     _add_to_cells(session, _merge_couples(deltas))
     return changed
 
