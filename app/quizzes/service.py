@@ -192,8 +192,14 @@ class ServedItem:
     @property
     def key(self) -> tuple:
         """Everything of the person's its question shows (their answer, this attempt's order
-        of the choices), for keeping it rendered (``app.web.Fragments``)."""
-        return (self.question_id, tuple(self.selected), *(c["id"] for c in self.choices))
+        of the choices, its position), for keeping it rendered (``app.web.Fragments``)."""
+        return shown_key(self.question_id, self.selected, self.choices, self.position)
+
+
+def shown_key(question_id: int, selected: Sequence[int], choices: list[dict], *more: Any) -> tuple:
+    """A question as one person sees it, for keeping it rendered: the question, what they
+    picked, their order of its choices, and ``more`` (what else the part shows of them)."""
+    return (question_id, tuple(selected), *more, *(c["id"] for c in choices))
 
 
 ATTEMPT = select(*ATTEMPT_COLUMNS).where(
@@ -426,12 +432,7 @@ class CheckView:
     def key(self) -> tuple:
         """Everything of the person's its section shows (their answer, their order of the
         choices), for keeping it rendered (``app.web.Fragments``)."""
-        return (
-            self.question.id,
-            tuple(self.selected),
-            self.correct,
-            *(c["id"] for c in self.choices),
-        )
+        return shown_key(self.question.id, self.selected, self.choices, self.correct)
 
 
 CHECK_ANSWERS = (
