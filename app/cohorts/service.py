@@ -397,7 +397,8 @@ def roster_import(
         official_fields, spouse_fields = _official_fields(row), _spouse_fields(row)
         couple = entry["couple"]
         changed = couple.organization_id != org.id
-        couple.organization_id = org.id
+        if changed:
+            couple.organization_id = org.id
         for role, fields in (
             (PartnerRole.official, official_fields),
             (PartnerRole.spouse, spouse_fields),

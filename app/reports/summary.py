@@ -502,7 +502,10 @@ _USER_ROWS = (LessonProgress, QuizAttempt, Attendance, PledgeSignature, Certific
 
 @event.listens_for(OrmSession, "after_flush")
 def _notice(session: OrmSession, _context: Any) -> None:
-    for obj in (*session.new, *session.dirty, *session.deleted):
+    # a dirty row counts only with a net change (an attribute set to the value it had
+    # makes a row dirty without changing it: a roster imported again changes nothing)
+    dirty = [obj for obj in session.dirty if session.is_modified(obj, include_collections=False)]
+    for obj in (*session.new, *dirty, *session.deleted):
         if isinstance(obj, _USER_ROWS):
             touch_learning(session, users=[obj.user_id])
         elif isinstance(obj, FamilyReflection):

@@ -341,3 +341,37 @@ def test_the_import_form_creates_organizations_with_the_checkbox(fasi, mini):
     names = organizations(mini)
     assert "Dinas Pariwisata" in names and names.count("Dinas Sosial") == 1
     assert len(names) == len(ORGANIZATIONS) + 1
+
+
+def test_importing_the_same_roster_again_writes_only_its_audit_line_and_reads_no_summary(mini, count_queries):
+    cohort = make_cohort(mini, "uji")
+    add_organizations(mini, cohort)
+    data = make_roster_csv(12, seed=3)
+    assert len(service_import(mini, cohort, data).created) == 12
+    with count_queries() as counter:
+        again = service_import(mini, cohort, data)
+    assert again.ok and len(again.unchanged) == 12 and again.updated == []
+    writes = [
+        s.split()[0:3]
+        for s in counter.statements
+        if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+    ]
+    assert writes == [["INSERT", "INTO", "audit_log"]]
+    # nothing changed, so the reports' summary is not even recomputed
+    assert not [s for s in counter.statements if "participant_summary" in s]
+
+
+def test_a_couple_moved_to_another_organization_is_moved_in_the_report_summary(mini):
+    from app.reports.models import participant_summary
+
+    cohort = make_cohort(mini, "uji")
+    add_organizations(mini, cohort, ["Dinas Pendidikan", "Dinas Kesehatan"])
+    service_import(mini, cohort, (HEADER + "Dinas Pendidikan,Budi,197501012000031001,,,Sari,\n").encode())
+    moved = service_import(mini, cohort, (HEADER + "Dinas Kesehatan,Budi,197501012000031001,,,Sari,\n").encode())
+    assert moved.updated == ["UJI-001"]
+    with mini.read() as session:
+        kesehatan = session.execute(
+            select(Organization.id).where(Organization.name == "Dinas Kesehatan")
+        ).scalar_one()
+        kept = session.execute(select(participant_summary.c.organization_id)).scalars().all()
+    assert kept == [kesehatan, kesehatan]
