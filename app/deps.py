@@ -21,12 +21,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from sqlmodel import Session
 
-from app.accounts.models import CurrentUser, Role
+from app.accounts.models import CURRENT_USER_COLUMNS, CurrentUser, Role
 from app.accounts.service import SESSION_USER, session_lookup
 from app.config import Settings
 from app.curriculum.outline import Curriculum
@@ -35,6 +35,7 @@ from app.db import Database
 from app.errors import ConsentRequired, Forbidden, LoginRequired
 from app.i18n import LOCALES
 from app.inputs import check_inputs
+from app.learning.standing import with_learner
 from app.privacy.models import CURRENT_NOTICE, consent_due
 from app.web import check_csrf, cookie_name
 
@@ -130,16 +131,18 @@ CurriculumDep = Annotated[Curriculum, Depends(get_curriculum)]
 # ---------------------------------------------------------------- who is signed in
 
 
-# who is signed in, the current content version (which most signed-in pages need) and the
-# newest privacy notice (to ask whoever has not agreed to it)
-IDENTITY = SESSION_USER.add_columns(
-    CONTENT_VERSION.scalar_subquery(), CURRENT_NOTICE.scalar_subquery()
+# who is signed in, the current content version (which most signed-in pages need), the
+# newest privacy notice (to ask whoever has not agreed to it) and, for a participant, the
+# couple, cohort and partner their pages depend on
+IDENTITY = with_learner(
+    SESSION_USER.add_columns(CONTENT_VERSION.scalar_subquery(), CURRENT_NOTICE.scalar_subquery())
 )
+_USER_WIDTH = len(CURRENT_USER_COLUMNS)
 
 
 def identify(request: Request, session: Session) -> CurrentUser | None:
-    """Who is signed in, which language they read and the current content version (on
-    ``request.state``); at most one statement per request."""
+    """Who is signed in, which language they read, the current content version and a
+    participant's couple columns (on ``request.state``); at most one statement per request."""
     state = request.state
     if getattr(state, "context_loaded", False):
         return state.user
@@ -150,10 +153,13 @@ def identify(request: Request, session: Session) -> CurrentUser | None:
     row = session_lookup(session, token=token or "", now=request_now(request), statement=IDENTITY)
     user = None
     state.consent_due = False
+    state.learner_row = None
     if row is not None:
-        user = CurrentUser(*tuple(row)[:-2])
-        state.content_version = row[-2]
-        state.consent_due = consent_due(user.consent_version, row[-1])
+        values = tuple(row)
+        user = CurrentUser(*values[:_USER_WIDTH])
+        state.content_version, notice = values[_USER_WIDTH : _USER_WIDTH + 2]
+        state.consent_due = consent_due(user.consent_version, notice)
+        state.learner_row = values[_USER_WIDTH + 2 :]
     state.user = user
     state.session_token = token if user else None
     lang = request.cookies.get("lang")
@@ -176,6 +182,12 @@ async def load_context(request: Request, session: ReadDep) -> CurrentUser | None
 
 
 CurrentUserDep = Annotated[CurrentUser | None, Depends(load_context)]
+
+
+def request_learner_row(request: Request) -> tuple[Any, ...] | None:
+    """The signed-in participant's couple columns, read with the session (``with_learner``):
+    ``None`` when no one is signed in."""
+    return getattr(request.state, "learner_row", None)
 
 
 def _agreed(request: Request, user: CurrentUser) -> CurrentUser:

@@ -8,7 +8,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from app.deps import ParticipantDep, ReadDep, get_settings, request_curriculum, request_now
+from app.deps import (
+    ParticipantDep,
+    ReadDep,
+    get_settings,
+    request_curriculum,
+    request_learner_row,
+    request_now,
+)
 from app.learning.standing import Standing, standing_for
 
 
@@ -23,6 +30,7 @@ async def _standing(
         now=request_now(request),
         tz=settings.tz,
         with_partner=with_partner,
+        learner_row=request_learner_row(request),
     )
 
 

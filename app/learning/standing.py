@@ -3,7 +3,8 @@
 Every read goes through the request's one read session, so a page sees one snapshot: the
 couple, the lesson completions and the quiz attempts with the extra attempts a facilitator
 granted, of the participant and (when asked) the partner. Four statements, whatever the size
-of the cohort; the rules of ``app.learning.rules`` do the rest.
+of the cohort, or three on a page: the couple is read with who is signed in
+(``with_learner``). The rules of ``app.learning.rules`` do the rest.
 """
 
 from __future__ import annotations
@@ -97,8 +98,12 @@ class Standing:
 
 _partner = aliased(User)
 _me = aliased(User)
-LEARNER = (
-    select(
+
+
+def _learner_columns(me: Any) -> tuple[Any, ...]:
+    """What a ``Learner`` is made of beyond the user's own columns, in ``learner_of``'s order
+    (``me``: the participant's ``User`` entity, the partner is ``_partner``)."""
+    return (
         col(Couple.code),
         col(Cohort.id),
         col(Cohort.title),
@@ -106,12 +111,16 @@ LEARNER = (
         col(Cohort.workshop_end),
         col(_partner.id),
         col(_partner.display_name),
-        col(_me.check_seed),
+        me.check_seed,
         col(_partner.erased_at),
         col(Cohort.checkin_first_days),
         col(Cohort.checkin_second_days),
         col(Cohort.checkin_open_days),
     )
+
+
+LEARNER = (
+    select(*_learner_columns(_me))
     .select_from(Couple)
     .join(Cohort, col(Cohort.id) == Couple.cohort_id)
     .join(_me, col(_me.id) == bindparam("user_id"))
@@ -123,12 +132,28 @@ LEARNER = (
 )
 
 
-def learner_for(session: Session, *, user: CurrentUser | User, tz: tzinfo) -> Learner | None:
-    """The participant's couple, cohort and partner, in one statement."""
-    if user.couple_id is None or user.id is None:
-        return None
-    row = execute_core(session, LEARNER, {"user_id": user.id, "couple_id": user.couple_id}).first()
-    if row is None:
+def with_learner(statement: Select[Any]) -> Select[Any]:
+    """``statement``, which selects one ``User`` (the signed-in person), with the columns of
+    their couple, cohort and partner added at its end (all ``None`` for someone in no couple):
+    who is signed in and what their path depends on, in one round trip (``app.deps``)."""
+    return (
+        statement.add_columns(*_learner_columns(User))
+        .outerjoin(Couple, col(Couple.id) == User.couple_id)
+        .outerjoin(Cohort, col(Cohort.id) == Couple.cohort_id)
+        .outerjoin(
+            _partner,
+            (col(_partner.couple_id) == User.couple_id) & (col(_partner.id) != User.id),
+        )
+    )
+
+
+LEARNER_WIDTH = len(_learner_columns(User))
+
+
+def learner_of(user: CurrentUser | User, row: tuple[Any, ...], *, tz: tzinfo) -> Learner | None:
+    """The ``Learner`` of a participant from the columns ``LEARNER`` (or ``with_learner``)
+    read; ``None`` for someone in no couple."""
+    if user.couple_id is None or user.id is None or row[0] is None:
         return None
     return Learner(
         user_id=user.id,
@@ -147,6 +172,14 @@ def learner_for(session: Session, *, user: CurrentUser | User, tz: tzinfo) -> Le
         partner_erased=row[8] is not None,
         checkin_days=(row[9], row[10], row[11]),
     )
+
+
+def learner_for(session: Session, *, user: CurrentUser | User, tz: tzinfo) -> Learner | None:
+    """The participant's couple, cohort and partner, in one statement."""
+    if user.couple_id is None or user.id is None:
+        return None
+    row = execute_core(session, LEARNER, {"user_id": user.id, "couple_id": user.couple_id}).first()
+    return None if row is None else learner_of(user, tuple(row), tz=tz)
 
 
 COMPLETIONS = select(
@@ -238,9 +271,15 @@ def standing_for(
     now: datetime,
     tz: tzinfo,
     with_partner: bool = True,
+    learner_row: tuple[Any, ...] | None = None,
 ) -> Standing:
-    """The participant's standing (and the partner's progress when asked)."""
-    learner = learner_for(session, user=user, tz=tz)
+    """The participant's standing (and the partner's progress when asked). ``learner_row``:
+    the ``with_learner`` columns already read with the user (one statement fewer)."""
+    learner = (
+        learner_for(session, user=user, tz=tz)
+        if learner_row is None
+        else learner_of(user, learner_row, tz=tz)
+    )
     if learner is None:
         raise NotInACouple
     partner_id = learner.partner_id if with_partner else None

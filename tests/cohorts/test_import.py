@@ -343,7 +343,9 @@ def test_the_import_form_creates_organizations_with_the_checkbox(fasi, mini):
     assert len(names) == len(ORGANIZATIONS) + 1
 
 
-def test_importing_the_same_roster_again_writes_only_its_audit_line_and_reads_no_summary(mini, count_queries):
+def test_importing_the_same_roster_again_writes_only_its_audit_line_and_reads_no_summary(
+    mini, count_queries
+):
     cohort = make_cohort(mini, "uji")
     add_organizations(mini, cohort)
     data = make_roster_csv(12, seed=3)
@@ -361,13 +363,16 @@ def test_importing_the_same_roster_again_writes_only_its_audit_line_and_reads_no
     assert not [s for s in counter.statements if "participant_summary" in s]
 
 
+NIP = "197501012000031001"
+
+
 def test_a_couple_moved_to_another_organization_is_moved_in_the_report_summary(mini):
     from app.reports.models import participant_summary
 
     cohort = make_cohort(mini, "uji")
     add_organizations(mini, cohort, ["Dinas Pendidikan", "Dinas Kesehatan"])
-    service_import(mini, cohort, (HEADER + "Dinas Pendidikan,Budi,197501012000031001,,,Sari,\n").encode())
-    moved = service_import(mini, cohort, (HEADER + "Dinas Kesehatan,Budi,197501012000031001,,,Sari,\n").encode())
+    service_import(mini, cohort, f"{HEADER}Dinas Pendidikan,Budi,{NIP},,,Sari,\n".encode())
+    moved = service_import(mini, cohort, f"{HEADER}Dinas Kesehatan,Budi,{NIP},,,Sari,\n".encode())
     assert moved.updated == ["UJI-001"]
     with mini.read() as session:
         kesehatan = session.execute(
