@@ -49,6 +49,7 @@ messages: install
 
 bench: install
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/layers.py
 	$(BIN)/python benchmarks/facilitator.py
 	$(BIN)/python benchmarks/kpk.py
 	$(BIN)/python benchmarks/signin_burst.py
