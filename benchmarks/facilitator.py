@@ -130,6 +130,7 @@ def make_cohort_with_history(
             actor_id=None,
             now=now,
             activation_days=settings.activation_days,
+            secret=settings.secret(),
             create_organizations=True,
         )
         if not result.ok:
