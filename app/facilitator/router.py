@@ -362,6 +362,14 @@ async def couple_page(
     )
 
 
+def kept_results(request: Request) -> service.KeptResults:
+    """The application's kept quiz statistics (one per process)."""
+    state = request.app.state
+    if not hasattr(state, "kept_results"):
+        state.kept_results = {}
+    return state.kept_results
+
+
 @router.get("/cohorts/{slug}/results")
 async def results_page(
     request: Request,
@@ -369,11 +377,15 @@ async def results_page(
     user: FacilitatorDep,
     session: ReadDep,
     curriculum: CurriculumDep,
-    now: NowDep,
-    settings: SettingsDep,
+    page: str = "",
 ) -> Response:
-    results = service.cohort_results(
-        session, actor=user, slug=slug, curriculum=curriculum, now=now, settings=settings
+    results = service.results_page(
+        session,
+        actor=user,
+        slug=slug,
+        curriculum=curriculum,
+        page=page,
+        cache=kept_results(request),
     )
     _ = gettext_for(request).gettext
     locale = request.state.locale
@@ -393,7 +405,6 @@ async def results_page(
         "facilitator/results.html",
         {
             **vars(results),
-            "cohort": results.workspace.cohort,
             "quiz_title": lambda quiz: quiz_name(quiz, locale),
             "module_chart": paired(results.gain.by_module, _("Pre-test and post-test by module")),
             "value_chart": paired(results.gain.by_value, _("Pre-test and post-test by value")),
@@ -436,20 +447,12 @@ async def evaluation_page(
     )
 
 
-def items_cache(request: Request) -> service.ItemsCache:
-    """The application's kept item statistics (one per process)."""
-    state = request.app.state
-    if not hasattr(state, "items_cache"):
-        state.items_cache = {}
-    return state.items_cache
-
-
 @router.get("/items")
 async def items_all(
     request: Request, user: FacilitatorDep, session: ReadDep, curriculum: CurriculumDep
 ) -> Response:
     view = service.items_view(
-        session, actor=user, curriculum=curriculum, cache=items_cache(request)
+        session, actor=user, curriculum=curriculum, cache=kept_results(request)
     )
     title = gettext_for(request).gettext("Question quality: all my cohorts")
     return render(
@@ -464,7 +467,7 @@ async def items_page(
     request: Request, slug: str, user: FacilitatorDep, session: ReadDep, curriculum: CurriculumDep
 ) -> Response:
     view = service.items_view(
-        session, actor=user, curriculum=curriculum, slug=slug, cache=items_cache(request)
+        session, actor=user, curriculum=curriculum, slug=slug, cache=kept_results(request)
     )
     title = gettext_for(request).gettext("Question quality")
     return render(

@@ -6,10 +6,10 @@ anyone else's is not found, as one that does not exist)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
@@ -22,7 +22,9 @@ from app.cohorts.models import Attendance, Cohort, Couple, Region
 from app.cohorts.roster import RosterParse
 from app.cohorts.service import (
     CardRow,
+    CoupleRow,
     ImportResult,
+    PartnerRow,
     cards_for,
     cohort_for,
     cohort_roster,
@@ -188,7 +190,7 @@ def workspace_of(
 class CohortList:
     workspace: Workspace
     query: ListQuery
-    page: Page
+    page: Page[CoupleLine]
     funnel: list[FunnelStep]
     waiting: list[tuple[Person, QuizInfo]]  # every attempt used: the facilitator decides
     links: dict[int, ReminderLink]  # by person id, for the people on this page
@@ -717,7 +719,7 @@ BINS = 10  # score distribution: 0–10 %, 10–20 %, … 90–100 %
 
 @dataclass
 class ParticipantResult:
-    person: Person
+    person: Person | PartnerRow
     couple_code: str
     pre: float | None
     post: float | None
@@ -754,49 +756,44 @@ def score_bins(scores: Iterable[float], bins: int = BINS) -> list[int]:
     return counts
 
 
-def cohort_results(
-    session: Session,
-    *,
-    actor: CurrentUser,
-    slug: str,
-    curriculum: Curriculum,
-    now: datetime,
-    settings: Settings,
-) -> CohortResults:
-    """Per participant pre, post, gain and each module quiz; per quiz the distribution of
-    best scores; pre/post by module and value on matched participants. A constant number of
-    statements."""
-    workspace = workspace_of(
-        session, actor=actor, slug=slug, curriculum=curriculum, now=now, settings=settings
-    )
-    cohort_id = saved_id(workspace.cohort)
-    summaries = participant_summaries(session, cohort_id=cohort_id)
-    gain = matched_gain(
-        session,
-        users=cohort_participants(cohort_id),
-        titles={
-            "module": {m.slug: m.title for m in curriculum.modules},
-            "value": value_titles(session),
-        },
-    )
-    quizzes = quizzes_in_order(curriculum)
-    people = []
-    for couple in workspace.couples:
-        for person in couple.partners:
-            summary = summaries.get(person.id, ParticipantSummary())
-            pre = summary.quizzes.get("pre-test")
-            post = summary.quizzes.get("post-test")
-            pair = gain.pairs.get(person.id)
-            people.append(
-                ParticipantResult(
-                    person=person,
-                    couple_code=couple.code,
-                    pre=pre.best if pre else None,
-                    post=post.best if post else None,
-                    gain=normalized_gain(*pair) if pair else None,
-                    quizzes=summary.quizzes,
-                )
-            )
+# What the quiz statistics of a group are computed from changes only when one of its attempts
+# is submitted (a submitted attempt is never changed; a started one counts for nothing). They
+# are kept (in ``cache``, the application's, one per process) under the group, the content
+# version and the stamp of its submitted attempts, read in one statement: a new submission, a
+# participant joining or leaving the group, a new content version each give a new key.
+KeptResults = dict[tuple[Any, ...], Any]
+_T = TypeVar("_T")
+_KEPT_SIZE = 64
+_KEPT_LOCK = threading.Lock()
+
+
+def _attempts_stamp(session: Session, users: Any) -> tuple[int, int]:
+    """(how many submitted attempts ``users`` have, the sum of their ids)."""
+    count, ids = session.execute(
+        select(func.count(), func.coalesce(func.sum(QuizAttempt.id), 0)).where(
+            col(QuizAttempt.user_id).in_(users), col(QuizAttempt.submitted_at).is_not(None)
+        )
+    ).one()
+    return int(count), int(ids)
+
+
+def _kept(cache: KeptResults | None, key: tuple[Any, ...], make: Callable[[], _T]) -> _T:
+    """``make()``, or what it gave for ``key`` before."""
+    found = cache.get(key) if cache is not None else None
+    if found is None:
+        found = make()
+        if cache is not None:
+            with _KEPT_LOCK:
+                if len(cache) >= _KEPT_SIZE:
+                    cache.pop(next(iter(cache)))
+                cache[key] = found
+    return found
+
+
+def quiz_distributions(
+    summaries: dict[int, ParticipantSummary], quizzes: list[QuizInfo]
+) -> list[QuizDistribution]:
+    """Per quiz, who submitted an attempt, who passed, and the distribution of best scores."""
     distributions = []
     for quiz in quizzes:
         taken = [
@@ -814,9 +811,116 @@ def cohort_results(
                 counts=score_bins(best),
             )
         )
+    return distributions
+
+
+def _cohort_gain(session: Session, cohort_id: int, curriculum: Curriculum) -> MatchedGain:
+    return matched_gain(
+        session,
+        users=cohort_participants(cohort_id),
+        titles={
+            "module": {m.slug: m.title for m in curriculum.modules},
+            "value": value_titles(session),
+        },
+    )
+
+
+def _results_of(
+    couples: Iterable[CoupleLine | CoupleRow],
+    summaries: dict[int, ParticipantSummary],
+    gain: MatchedGain,
+) -> list[ParticipantResult]:
+    """Each partner's pre, post, gain and quizzes, couple by couple."""
+    people = []
+    for couple in couples:
+        for person in couple.partners:
+            summary = summaries.get(person.id, ParticipantSummary())
+            pre = summary.quizzes.get("pre-test")
+            post = summary.quizzes.get("post-test")
+            pair = gain.pairs.get(person.id)
+            people.append(
+                ParticipantResult(
+                    person=person,
+                    couple_code=couple.code,
+                    pre=pre.best if pre else None,
+                    post=post.best if post else None,
+                    gain=normalized_gain(*pair) if pair else None,
+                    quizzes=summary.quizzes,
+                )
+            )
+    return people
+
+
+def cohort_results(
+    session: Session,
+    *,
+    actor: CurrentUser,
+    slug: str,
+    curriculum: Curriculum,
+    now: datetime,
+    settings: Settings,
+) -> CohortResults:
+    """Per participant pre, post, gain and each module quiz; per quiz the distribution of
+    best scores; pre/post by module and value on matched participants; with every couple's
+    stages and flags (for the exports and the report). A constant number of statements."""
+    workspace = workspace_of(
+        session, actor=actor, slug=slug, curriculum=curriculum, now=now, settings=settings
+    )
+    cohort_id = saved_id(workspace.cohort)
+    summaries = participant_summaries(session, cohort_id=cohort_id)
+    gain = _cohort_gain(session, cohort_id, curriculum)
+    quizzes = quizzes_in_order(curriculum)
     return CohortResults(
         workspace=workspace,
-        people=people,
+        people=_results_of(workspace.couples, summaries, gain),
+        module_quizzes=[q for q in quizzes if q.kind == "module"],
+        distributions=quiz_distributions(summaries, quizzes),
+        gain=gain,
+    )
+
+
+@dataclass
+class ResultsPage:
+    cohort: Cohort
+    page: Page[CoupleRow]
+    people: list[ParticipantResult]  # the partners of the page's couples
+    module_quizzes: list[QuizInfo]
+    distributions: list[QuizDistribution]
+    gain: MatchedGain
+
+
+def results_page(
+    session: Session,
+    *,
+    actor: CurrentUser,
+    slug: str,
+    curriculum: Curriculum,
+    page: str = "",
+    cache: KeptResults | None = None,
+) -> ResultsPage:
+    """The results page: the cohort's figures (kept until an attempt is submitted) and the
+    participants of one page of couples (``PAGE_SIZE``, in the order of their codes). A
+    constant number of statements, and work for the cohort only when the figures change."""
+    cohort = cohort_for(session, user=actor, slug=slug)
+    cohort_id = saved_id(cohort)
+    roster = cohort_roster(session, cohort_id=cohort_id)
+    number = int(page) if page.isdigit() and len(page) < 7 else 1
+    shown = page_of(roster, number)
+    quizzes = quizzes_in_order(curriculum)
+
+    def figures() -> tuple[MatchedGain, list[QuizDistribution]]:
+        summaries = participant_summaries(session, cohort_id=cohort_id)
+        return _cohort_gain(session, cohort_id, curriculum), quiz_distributions(summaries, quizzes)
+
+    stamp = _attempts_stamp(session, cohort_participants(cohort_id))
+    gain, distributions = _kept(cache, ("results", cohort_id, curriculum.version, stamp), figures)
+    summaries = participant_summaries(
+        session, cohort_id=cohort_id, couple_ids=[c.id for c in shown.couples]
+    )
+    return ResultsPage(
+        cohort=cohort,
+        page=shown,
+        people=_results_of(shown.couples, summaries, gain),
         module_quizzes=[q for q in quizzes if q.kind == "module"],
         distributions=distributions,
         gain=gain,
@@ -834,18 +938,13 @@ class ItemsView:
     prepost_rows: list[PrePostRow]
 
 
-ItemsCache = dict[tuple[Any, ...], tuple[list[tuple[QuizInfo, QuizAnalysis]], list[PrePostRow]]]
-_ITEMS_CACHE_SIZE = 64
-_ITEMS_LOCK = threading.Lock()
-
-
 def items_view(
     session: Session,
     *,
     actor: CurrentUser,
     curriculum: Curriculum,
     slug: str | None = None,
-    cache: ItemsCache | None = None,
+    cache: KeptResults | None = None,
 ) -> ItemsView:
     """Item analysis of every quiz over one cohort of the actor's (``slug``) or all of them:
     a constant number of statements per quiz, whatever the number of participants."""
@@ -864,24 +963,8 @@ def items_view(
         .join(Couple, col(Couple.id) == User.couple_id)
         .where(col(Couple.cohort_id).in_(ids), col(User.role) == "participant")
     )
-    # The statistics change only when a first attempt is submitted: they are kept (in
-    # ``cache``, the application's) for (cohorts, content version, how many attempts there are
-    # and the newest), read in one statement; any new submission gives a new key.
-    count, newest = session.execute(
-        select(func.count(), func.max(QuizAttempt.submitted_at)).where(
-            col(QuizAttempt.user_id).in_(users), col(QuizAttempt.submitted_at).is_not(None)
-        )
-    ).one()
-    key = (tuple(ids), curriculum.version, count, newest)
-    cached = cache.get(key) if cache is not None else None
-    if cached is None:
-        cached = item_analyses(session, curriculum, users=users)
-        if cache is not None:
-            with _ITEMS_LOCK:
-                if len(cache) >= _ITEMS_CACHE_SIZE:
-                    cache.pop(next(iter(cache)))
-                cache[key] = cached
-    analyses, rows = cached
+    key = ("items", tuple(ids), curriculum.version, _attempts_stamp(session, users))
+    analyses, rows = _kept(cache, key, lambda: item_analyses(session, curriculum, users=users))
     return ItemsView(
         cohort=cohorts[0] if slug is not None else None,
         cohorts=cohorts,

@@ -13,7 +13,7 @@ import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 from sqlalchemy import func, select
@@ -429,19 +429,32 @@ def filtered_couples(workspace: Workspace, query: ListQuery) -> list[CoupleLine]
     return found
 
 
+_C = TypeVar("_C")
+
+
 @dataclass
-class Page:
-    couples: list[CoupleLine]
+class Page(Generic[_C]):
+    couples: list[_C]
     number: int
     pages: int
     total: int  # couples matching
+    size: int = PAGE_SIZE
+
+    @property
+    def first(self) -> int:
+        """The position of the page's first couple among those matching (1 for the first)."""
+        return (self.number - 1) * self.size + 1 if self.couples else 0
+
+    @property
+    def last(self) -> int:
+        return (self.number - 1) * self.size + len(self.couples)
 
 
-def page_of(couples: list[CoupleLine], number: int, size: int = PAGE_SIZE) -> Page:
+def page_of(couples: list[_C], number: int, size: int = PAGE_SIZE) -> Page[_C]:
     pages = max(1, -(-len(couples) // size))
     number = min(max(1, number), pages)
     start = (number - 1) * size
-    return Page(couples[start : start + size], number, pages, len(couples))
+    return Page(couples[start : start + size], number, pages, len(couples), size)
 
 
 # ---------------------------------------------------------------- reminders

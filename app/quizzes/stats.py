@@ -19,13 +19,14 @@ people answered.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from sqlalchemy import Integer, Select, and_, case, cast, func, literal_column, select, true
 from sqlmodel import Session, col
 
+from app.cohorts.models import Couple
 from app.curriculum.models import Choice, Question, Quiz
 from app.curriculum.outline import Curriculum, QuizInfo
 from app.i18n import N_
@@ -75,9 +76,14 @@ class ParticipantSummary:
     quizzes: dict[str, QuizSummary] = field(default_factory=dict)
 
 
-def participant_summaries(session: Session, *, cohort_id: int) -> dict[int, ParticipantSummary]:
-    """{user_id: ParticipantSummary} for a cohort: two statements, whatever its size."""
+def participant_summaries(
+    session: Session, *, cohort_id: int, couple_ids: Collection[int] | None = None
+) -> dict[int, ParticipantSummary]:
+    """{user_id: ParticipantSummary} for a cohort (or only its couples ``couple_ids``): two
+    statements, whatever its size."""
     users = cohort_participants(cohort_id)
+    if couple_ids is not None:
+        users = users.where(col(Couple.id).in_(couple_ids))
     out: dict[int, ParticipantSummary] = {}
     for user_id, lessons in session.execute(lessons_done(users)).all():
         out.setdefault(user_id, ParticipantSummary()).lessons = lessons

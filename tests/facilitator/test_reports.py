@@ -291,3 +291,58 @@ def test_only_facilitators_reach_question_quality_over_their_cohorts(
     login(dewi, "dewi", PASSWORD)
     page = dewi.get("/facilitator/items")  # her own cohorts: none
     assert page.status_code == 200 and "Angkatan uji" not in page.text
+
+
+def test_the_results_follow_new_attempts_and_are_kept_between_views(
+    cohort, mini, make_client, count_queries
+):
+    """The cohort's figures are computed once per new submission: a second view reads fewer
+    statements than the first, and a new pre-test shows at once."""
+
+    def only_pre() -> str:
+        page = cohort.get("/facilitator/cohorts/uji/results").text
+        return re.search(r"Hanya mengerjakan tes awal</dt><dd>(\d+)</dd>", page).group(1)
+
+    with count_queries() as first:
+        assert only_pre() == "2"
+    with count_queries() as again:
+        assert only_pre() == "2"
+    assert again.count < first.count  # kept: the figures are not read again
+    person = make_client()
+    login(person, "uji-002-a", PASSWORD)
+    take_quiz(person, mini, "pre-test", right=0.5)
+    assert only_pre() == "3"
+
+
+def test_the_results_list_participants_a_page_of_couples_at_a_time(synced, settings, make_client):
+    rina = make_user(synced, settings, "rina", "facilitator")
+    make_cohort(synced, "besar", facilitator=rina)
+    grow(synced, "besar", 60, seed=3)
+    with synced.read() as session:
+        codes = session.execute(select(Couple.code).order_by(Couple.code)).scalars().all()
+        took_pre = session.execute(
+            select(func.count())
+            .select_from(QuizAttempt)
+            .where(QuizAttempt.submitted_at.is_not(None))
+        ).scalar()
+    assert len(codes) == 60 and took_pre == 24
+    client = make_client()
+    login(client, "rina", PASSWORD)
+
+    def couples_on(page: str) -> list[str]:
+        text = client.get(f"/facilitator/cohorts/besar/results{page}").text
+        # the figures are over the whole cohort, whatever the page
+        assert re.search(rf"Hanya mengerjakan tes awal</dt><dd>{took_pre}</dd>", text)
+        return list(dict.fromkeys(re.findall(r"/couples/(BESAR-\d+)\">", text)))
+
+    first = client.get("/facilitator/cohorts/besar/results").text
+    assert "Pasangan 1–50 dari 60, menurut kode pasangan." in first
+    assert 'href="/facilitator/cohorts/besar/results?page=2#people-h"' in first
+    assert "Halaman 1 dari 2" in first
+    assert couples_on("") == codes[:50]
+    second = client.get("/facilitator/cohorts/besar/results?page=2").text
+    assert "Pasangan 51–60 dari 60" in second and "Halaman 2 dari 2" in second
+    assert 'href="/facilitator/cohorts/besar/results?page=1#people-h"' in second
+    assert couples_on("?page=2") == codes[50:]
+    assert couples_on("?page=99") == codes[50:]  # past the end: the last page
+    assert couples_on("?page=abc") == codes[:50]  # not a number: the first
