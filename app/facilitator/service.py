@@ -67,6 +67,7 @@ from app.facilitator.workspace import (
     default_text,
     filtered_couples,
     milestone_name,
+    page_number,
     page_of,
     parse_list_query,
     quiz_name,
@@ -904,8 +905,7 @@ def results_page(
     cohort = cohort_for(session, user=actor, slug=slug)
     cohort_id = saved_id(cohort)
     roster = cohort_roster(session, cohort_id=cohort_id)
-    number = int(page) if page.isdigit() and len(page) < 7 else 1
-    shown = page_of(roster, number)
+    shown = page_of(roster, page_number(page))
     quizzes = quizzes_in_order(curriculum)
 
     def figures() -> tuple[MatchedGain, list[QuizDistribution]]:

@@ -379,10 +379,14 @@ def parse_list_query(
         raise FilterError(N_("There is no filter called “%(value)s”."), "flag", flag)
     if sort not in SORTS:
         raise FilterError(N_("The list cannot be sorted by “%(value)s”."), "sort", sort)
-    number = int(page) if page.isdigit() and len(page) < 7 else 1
     return ListQuery(
-        stage=stage, flag=flag, q=" ".join(q.split())[:100], sort=sort, page=max(1, number)
+        stage=stage, flag=flag, q=" ".join(q.split())[:100], sort=sort, page=page_number(page)
     )
+
+
+def page_number(text: str) -> int:
+    """The page a URL asks for: anything but a positive number of up to six digits is 1."""
+    return max(1, int(text)) if text.isdigit() and len(text) < 7 else 1
 
 
 def _matches(couple: CoupleLine, query: ListQuery) -> bool:

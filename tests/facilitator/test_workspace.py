@@ -162,8 +162,12 @@ def test_the_list_has_pages_of_fifty_couples(mini, settings, make_client):
     first = client.get("/facilitator/cohorts/besar").text
     assert first.count('class="stack-head"') == 50
     assert "Halaman 1 dari 2" in first and "BESAR-050" in first and "BESAR-051" not in first
+    # the next page: a link that works without JavaScript, and with htmx swaps the list only
+    nxt = '<a class="button" href="/facilitator/cohorts/besar?page=2"'
+    assert f'{nxt} hx-get="/facilitator/cohorts/besar?page=2" hx-target="#list">' in first
     second = client.get("/facilitator/cohorts/besar?page=2").text
     assert second.count('class="stack-head"') == 5 and "BESAR-055" in second
+    assert 'href="/facilitator/cohorts/besar" hx-get="/facilitator/cohorts/besar"' in second
 
 
 def test_whatsapp_and_email_reminders_and_marking_them_sent(evening, mini):

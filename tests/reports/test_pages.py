@@ -413,3 +413,15 @@ def test_the_comparison_has_pages_of_25_cohorts():
     assert comparison_page(comparison, parse_page("99")).number == 3
     assert [parse_page(v) for v in ("", "0", "-2", "zwei", "2", "1" * 20)] == [1, 1, 1, 1, 2, 1]
     assert comparison_page(None, 1) == Page(1, 1, [], 0)
+
+
+def test_the_dashboard_pages_through_its_cohorts(mini, settings, make_client):
+    make_user(mini, settings, "analis", "kpk")
+    grow(mini, settings, 26, 1, start=1)
+    client = make_client()
+    login(client, "analis", PASSWORD)
+    first = client.get("/kpk").text
+    assert "Halaman 1 dari 2" in first
+    assert '<a class="button" href="/kpk?page=2#cohorts">' in first
+    last = client.get("/kpk?page=2").text
+    assert "Halaman 2 dari 2" in last and '<a class="button" href="/kpk?page=1#cohorts">' in last
