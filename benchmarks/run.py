@@ -13,6 +13,7 @@ sections "Pages under load" and "Roster import" of benchmarks/results.md.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -102,6 +103,33 @@ def wrk(
     }
 
 
+def tail_latency(results: dict, connections: int) -> str:
+    """Why the p99 at ``connections`` connections is what it is, in this run's figures."""
+    lesson, one = results["lesson"], results["lesson_one"]
+    app = lesson.get("app_ms") or {}
+    text = (
+        f"The p99 at {connections} connections is waiting, not work. One worker holding "
+        f"{connections} requests serves them one after another, so each waits for about "
+        f"{connections} requests' time (Little's law: {connections} / {lesson['rps']:.0f} req/s "
+        f"= {1000 * connections / lesson['rps']:.0f} ms for the lesson page, its median under "
+        f"load {lesson['p50_ms']:.0f} ms). Its p99 ({lesson['p99_ms']:.0f} ms) is the few "
+        "requests a saturated worker reads late: "
+    )
+    if app:
+        text += (
+            f"the application's own time for the same requests (its access log, from the "
+            f"request's arrival in the application to the response) is {app['p50']:.1f} ms "
+            f"median and {app['p99']:.1f} ms p99, so the rest of the tail is spent before the "
+            "application sees the request, in the server's queue of connections. "
+        )
+    return text + (
+        f"With one client there is no queue: median {one['p50_ms']:.2f} ms, p99 "
+        f"{one['p99_ms']:.2f} ms. A site is sized so that it runs below its limit (README, "
+        '"Sizing"): there a participant sees the one-client figures, and each worker more '
+        "(one per core) shortens the queue."
+    )
+
+
 def _latency(out: str, percentile: str) -> float:
     """A percentile of wrk's latency distribution, in milliseconds."""
     found = re.search(rf"{percentile}\s+([\d.]+)(us|ms|s)\b", out)
@@ -164,10 +192,33 @@ def measure_app(work: Path, env: dict, opts, app_dir: Path, name: str) -> dict:
             "floor": (app_base + "/healthz", {"headers": {"Cookie": cookie}}),
         }
         results: dict = {"lesson_url": lesson, "page_bytes": len(html.encode())}
+        log = work / "app.log"
         for key, (url, how) in targets.items():
+            start = log.stat().st_size
             results[key] = wrk(url, opts.seconds, opts.connections, base=app_base, **how)
+            results[key]["app_ms"] = app_durations(log, start)
             results[key + "_one"] = wrk(url, opts.seconds, 1, threads=1, **how)
     return results
+
+
+def app_durations(log: Path, start: int) -> dict[str, float]:
+    """The median and p99 of the application's own time per request (its JSON access lines,
+    ``duration_ms``) written to ``log`` after byte ``start``: the time from the request's
+    arrival in the application to its response, without the wait in the server before it."""
+    with log.open("rb") as f:
+        f.seek(start)
+        lines = f.read().decode(errors="replace").splitlines()
+    durations = sorted(
+        float(json.loads(line)["duration_ms"])
+        for line in lines
+        if line.startswith("{") and '"duration_ms"' in line
+    )
+    if not durations:
+        return {}
+    return {
+        "p50": durations[len(durations) // 2],
+        "p99": durations[min(len(durations) - 1, int(len(durations) * 0.99))],
+    }
 
 
 def main() -> None:
@@ -253,6 +304,8 @@ def main() -> None:
         "Errors (non-2xx): "
         + ", ".join(f"{key} {results[key]['errors']}" for key, _, _ in PAGES)
         + ".",
+        "",
+        tail_latency(results, opts.connections),
     ]
     if before is not None:
         lines += [
