@@ -69,6 +69,15 @@ class Curriculum:
     # quiz questions' content by id, kept as attempts show them (``app.quizzes.service``):
     # any revision, since a question's row never changes (a new revision is a new row)
     questions: dict[int, tuple[Any, ...]] = field(default_factory=dict, repr=False, compare=False)
+    # each module's quiz (the first), by module id: asked for every module of every person on
+    # the facilitator's pages
+    _module_quizzes: dict[int, QuizInfo] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._module_quizzes = {}
+        for quiz in self.quizzes.values():
+            if quiz.module_id is not None:
+                self._module_quizzes.setdefault(quiz.module_id, quiz)
 
     def find(self, slug: str) -> tuple[ModuleInfo, LessonInfo] | None:
         for module in self.modules:
@@ -83,4 +92,4 @@ class Curriculum:
         return (flat[i - 1] if i > 0 else None), (flat[i + 1] if i + 1 < len(flat) else None)
 
     def module_quiz(self, module_id: int) -> QuizInfo | None:
-        return next((q for q in self.quizzes.values() if q.module_id == module_id), None)
+        return self._module_quizzes.get(module_id)
