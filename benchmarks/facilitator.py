@@ -291,11 +291,13 @@ def statement_times(client, engine, url: str) -> list[tuple[float, str]]:
     return sorted(found, reverse=True)
 
 
-def time_page(client, engine, url: str, runs: int, budget: float) -> dict:
+def time_page(client, engine, url: str, runs: int, budget: float, before=None) -> dict:
     """``runs`` timed requests after 3 warm-ups, or fewer (at least 5) when they would take
-    more than ``budget`` seconds (0: no limit)."""
+    more than ``budget`` seconds (0: no limit); ``before()``, untimed, before each request."""
+    before = before or (lambda: None)
     warm: list[float] = []
     for _ in range(3):
+        before()
         start = time.perf_counter()
         response = client.get(url)
         warm.append(1000 * (time.perf_counter() - start))
@@ -305,10 +307,12 @@ def time_page(client, engine, url: str, runs: int, budget: float) -> dict:
     for _ in range(runs):
         if budget and len(times) >= 5 and time.perf_counter() - began > budget:
             break
+        before()
         start = time.perf_counter()
         response = client.get(url)
         times.append(1000 * (time.perf_counter() - start))
         assert response.status_code == 200, (url, response.status_code)
+    before()
     with StatementCounter(engine) as counter:
         client.get(url)
     return {
@@ -319,6 +323,38 @@ def time_page(client, engine, url: str, runs: int, budget: float) -> dict:
         "statements": counter.count,
         "bytes": len(response.content),
     }
+
+
+CHANGED = 10  # couples whose learning changes between two views of the working list
+
+
+def learning_changes(db, slug: str, seed: int = 7):
+    """A function that changes the learning of ``CHANGED`` random couples of the cohort, as
+    participants do while the facilitator works: one write transaction through the
+    application's hook (the reports' summary of the couples recomputed, their learning
+    version raised), so the next view of the list reads those couples again."""
+    import random
+
+    from sqlalchemy import select
+
+    from app.cohorts.models import Cohort, Couple
+    from app.db import touch_learning
+
+    with db.read() as session:
+        ids = list(
+            session.execute(
+                select(Couple.id)
+                .join(Cohort, Cohort.id == Couple.cohort_id)
+                .where(Cohort.slug == slug)
+            ).scalars()
+        )
+    rng = random.Random(seed)
+
+    def change() -> None:
+        with db.write() as session:
+            touch_learning(session, couples=rng.sample(ids, min(CHANGED, len(ids))))
+
+    return change
 
 
 def pages(slug: str) -> list[tuple[str, str]]:
@@ -627,6 +663,21 @@ def bench(opts, work: Path, children: dict, *, began: float, load: tuple, state:
                 f"{r['bytes'] / 1024:.0f} KiB",
                 flush=True,
             )
+        if slug == SLUG:
+            name, url = (
+                f"working list, {CHANGED} couples changed before each view",
+                pages(slug)[0][1],
+            )
+            r = time_page(
+                client,
+                engine,
+                url,
+                runs,
+                opts.page_seconds,
+                before=learning_changes(app.state.db, slug),
+            )
+            rows.append({"page": name, "url": url, "couples": couples, **r})
+            print(f"{name:30} {couples:5} couples: median {r['median']:7.1f} ms", flush=True)
         client.__exit__(None, None, None)
 
     small = [r for r in rows if r["couples"] == opts.couples]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, select, text
 
 import app.models  # noqa: F401
 from app.config import ROOT, Settings
@@ -148,9 +148,40 @@ def synced(db: Database) -> Database:
     return db
 
 
+def _facts_kept(application) -> None:
+    """After every test: each couple's facts the facilitator's pages kept under the couple's
+    current learning version (and the current content version) equal a fresh read — a change
+    that does not raise the version would leave them behind."""
+    from app.cohorts.models import Couple
+    from app.curriculum.service import CONTENT_VERSION
+    from app.facilitator.workspace import read_couples
+
+    cache = getattr(application.state, "kept_results", {})
+    with application.state.db.read() as session:
+        content = session.execute(CONTENT_VERSION).scalar() or 0
+        versions = dict(session.execute(select(Couple.id, Couple.learning_version)).all())
+        problems = []
+        for key, couples in list(cache.items()):
+            if key[0] != "couples" or key[2] != content:
+                continue
+            current = [c for c, k in couples.items() if versions.get(c) == k.version]
+            if not current:
+                continue
+            facts, activity = read_couples(session, current)
+            for couple_id in current:
+                kept = couples[couple_id]
+                fresh_facts = {u: facts[u] for u in kept.facts if u in facts}
+                fresh_activity = {u: activity[u] for u in kept.facts if u in activity}
+                if (kept.facts, kept.activity) != (fresh_facts, fresh_activity):
+                    problems.append(f"couple {couple_id}: kept {kept}, fresh {fresh_facts}")
+    assert not problems, "the facilitator's kept facts are behind:\n" + "\n".join(problems)
+
+
 @pytest.fixture
 def app(settings: Settings, db: Database):
-    return create_app(settings=settings, db=db)
+    application = create_app(settings=settings, db=db)
+    yield application
+    _facts_kept(application)
 
 
 @pytest.fixture

@@ -99,6 +99,12 @@ class Couple(SQLModel, table=True):
             Integer, ForeignKey("organization.id", ondelete="RESTRICT"), nullable=False, index=True
         )
     )
+    # raised in every transaction that changes what the partners' stages, flags or last
+    # activity are computed from (``app.reports.summary``'s hooks): the facilitator's pages
+    # keep each couple's facts until it changes
+    learning_version: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
 
 
 class ActivationCode(SQLModel, table=True):

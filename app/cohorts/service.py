@@ -7,8 +7,10 @@ import hmac
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Select, false, func, or_, select, update
+from sqlalchemy import Select, bindparam, false, func, or_, select, update
 from sqlmodel import Session, col
 
 from app.accounts.models import CurrentUser, PartnerRole, Role, User
@@ -21,7 +23,7 @@ from app.cohorts.models import (
     Organization,
     Region,
 )
-from app.db import saved_id, touch_learning, utcnow
+from app.db import execute_core, saved_id, touch_learning, utcnow
 from app.errors import AppError, NotFound
 from app.i18n import N_
 
@@ -533,28 +535,28 @@ class CoupleRow:
     code: str
     organization: str
     partners: list[PartnerRow] = field(default_factory=list)
+    learning_version: int = 0  # ``Couple.learning_version``
 
 
-def cohort_roster(
-    session: Session, *, cohort_id: int, now: datetime | None = None, couple_id: int | None = None
-) -> list[CoupleRow]:
-    """Couples of a cohort (or its one couple ``couple_id``) with both partners, their contact
-    and their activation state (a reset is pending while a code given to an activated
-    participant is valid at ``now``, default the current time), in one query."""
-    now = now or utcnow()
-    where = [col(Couple.cohort_id) == cohort_id]
-    if couple_id is not None:
-        where.append(col(Couple.id) == couple_id)
-    active_code = (
-        select(
-            col(ActivationCode.user_id).label("user_id"),
-            func.max(col(ActivationCode.expires_at)).label("expires_at"),
+@cache
+def _roster_statement(one_couple: bool) -> Select:
+    """The roster's statement (``:cohort_id``, and ``:couple_id`` for one couple), built once.
+    A participant's unused, unretired code is looked up by their id (not every code of the
+    database grouped)."""
+    code_expires = (
+        select(func.max(col(ActivationCode.expires_at)))
+        .where(
+            col(ActivationCode.user_id) == User.id,
+            col(ActivationCode.used_at).is_(None),
+            col(ActivationCode.retired_at).is_(None),
         )
-        .where(col(ActivationCode.used_at).is_(None), col(ActivationCode.retired_at).is_(None))
-        .group_by(col(ActivationCode.user_id))
-        .subquery()
+        .correlate(User)
+        .scalar_subquery()
     )
-    rows = session.execute(
+    where = [col(Couple.cohort_id) == bindparam("cohort_id")]
+    if one_couple:
+        where.append(col(Couple.id) == bindparam("couple_id"))
+    return (
         select(
             col(Couple.id),
             col(Couple.code),
@@ -564,18 +566,31 @@ def cohort_roster(
             col(User.display_name),
             col(User.partner_role),
             col(User.password_hash).is_not(None),
-            active_code.c.expires_at,
+            code_expires,
             col(User.is_active),
             col(User.contact),
             col(User.position),
             col(User.locale),
+            col(Couple.learning_version),
         )
         .join(Organization, col(Organization.id) == Couple.organization_id)
         .join(User, col(User.couple_id) == Couple.id)
-        .outerjoin(active_code, active_code.c.user_id == User.id)
         .where(*where, col(User.role) == Role.participant)
         .order_by(col(Couple.code), col(User.partner_role))
-    ).all()
+    )
+
+
+def cohort_roster(
+    session: Session, *, cohort_id: int, now: datetime | None = None, couple_id: int | None = None
+) -> list[CoupleRow]:
+    """Couples of a cohort (or its one couple ``couple_id``) with both partners, their contact
+    and their activation state (a reset is pending while a code given to an activated
+    participant is valid at ``now``, default the current time), in one query."""
+    now = now or utcnow()
+    params: dict[str, Any] = {"cohort_id": cohort_id}
+    if couple_id is not None:
+        params["couple_id"] = couple_id
+    rows = execute_core(session, _roster_statement(couple_id is not None), params).all()
     couples: dict[int, CoupleRow] = {}
     for (
         cid,
@@ -591,8 +606,9 @@ def cohort_roster(
         contact,
         position,
         locale,
+        version,
     ) in rows:
-        couple = couples.setdefault(cid, CoupleRow(cid, code, org))
+        couple = couples.setdefault(cid, CoupleRow(cid, code, org, learning_version=version))
         couple.partners.append(
             PartnerRow(
                 uid,

@@ -72,6 +72,9 @@ class Curriculum:
     # each module's quiz (the first), by module id: asked for every module of every person on
     # the facilitator's pages
     _module_quizzes: dict[int, QuizInfo] = field(init=False, repr=False, compare=False)
+    # what the learning rules derive from the curriculum alone, computed once per content
+    # version (``app.learning.rules``)
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._module_quizzes = {}

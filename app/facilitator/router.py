@@ -90,7 +90,12 @@ async def facilitator_home(
     settings: SettingsDep,
 ) -> Response:
     cards = service.facilitator_home(
-        session, actor=user, curriculum=curriculum, now=now, settings=settings
+        session,
+        actor=user,
+        curriculum=curriculum,
+        now=now,
+        settings=settings,
+        cache=kept_results(request),
     )
     return render(request, "facilitator/home.html", {"cards": cards})
 
@@ -125,6 +130,7 @@ def _list_context(
         now=now,
         settings=settings,
         base_url=str(request.base_url),
+        cache=kept_results(request),
         **params,
     )
     return {
@@ -258,6 +264,7 @@ async def remind_next_page(
         flag=flag,
         q=q,
         skip=skipped,
+        cache=kept_results(request),
     )
     return render(
         request,
@@ -956,7 +963,13 @@ async def followup_page(
     step: str = "",
 ) -> Response:
     workspace = service.workspace_of(
-        session, actor=user, slug=slug, curriculum=curriculum, now=now, settings=settings
+        session,
+        actor=user,
+        slug=slug,
+        curriculum=curriculum,
+        now=now,
+        settings=settings,
+        cache=kept_results(request),
     )
     view = followup_list(
         session,

@@ -52,10 +52,10 @@ from app.facilitator.report import (
 from app.facilitator.report import FunnelStep as ReportStep
 from app.facilitator.workspace import (
     DEFAULT_TEXTS,
-    FLAGS,
     CohortCard,
     CoupleLine,
     FunnelStep,
+    KeptCouple,
     ListQuery,
     Page,
     Person,
@@ -66,6 +66,7 @@ from app.facilitator.workspace import (
     cohort_texts,
     default_text,
     filtered_couples,
+    flag_counts,
     milestone_name,
     page_number,
     page_of,
@@ -173,9 +174,27 @@ def workspace_of(
     now: datetime,
     settings: Settings,
     couple_id: int | None = None,
+    cache: KeptResults | None = None,
 ) -> Workspace:
-    """The stages and flags of a cohort the actor manages (or of one of its couples)."""
+    """The stages and flags of a cohort the actor manages (or of one of its couples). With
+    ``cache`` (the application's: only for a read that writes nothing), each couple's facts
+    are kept until its learning version moves."""
     cohort = cohort_for(session, user=actor, slug=slug)
+    return _workspace(session, cohort, curriculum, now, settings, couple_id, cache)
+
+
+def _workspace(
+    session: Session,
+    cohort: Cohort,
+    curriculum: Curriculum,
+    now: datetime,
+    settings: Settings,
+    couple_id: int | None = None,
+    cache: KeptResults | None = None,
+) -> Workspace:
+    kept: dict[int, KeptCouple] | None = None
+    if cache is not None and couple_id is None:
+        kept = _kept(cache, ("couples", saved_id(cohort), curriculum.version), dict)
     return cohort_facts(
         session,
         cohort=cohort,
@@ -184,6 +203,7 @@ def workspace_of(
         tz=settings.tz,
         days_before_close=settings.behind_days_before_close,
         couple_id=couple_id,
+        kept=kept,
     )
 
 
@@ -212,10 +232,17 @@ def cohort_list(
     sort: str = "",
     page: str = "",
     base_url: str,
+    cache: KeptResults | None = None,
 ) -> CohortList:
     """The cohort's working list as the facilitator filtered, searched and sorted it."""
     workspace = workspace_of(
-        session, actor=actor, slug=slug, curriculum=curriculum, now=now, settings=settings
+        session,
+        actor=actor,
+        slug=slug,
+        curriculum=curriculum,
+        now=now,
+        settings=settings,
+        cache=cache,
     )
     query = parse_list_query(workspace.ladder, stage=stage, flag=flag, q=q, sort=sort, page=page)
     found = filtered_couples(workspace, query)
@@ -233,12 +260,7 @@ def cohort_list(
         for c in shown.couples
         for p in c.partners
     }
-    everyone = workspace.couples
-    counts = {
-        flag_name: len(filtered_couples(workspace, ListQuery(flag=flag_name)))
-        for flag_name in FLAGS
-    }
-    counts["all"] = len(everyone)
+    counts = flag_counts(workspace)
     return CohortList(
         workspace=workspace,
         query=query,
@@ -279,11 +301,18 @@ def remind_next(
     flag: str = "",
     q: str = "",
     skip: Iterable[int] = (),
+    cache: KeptResults | None = None,
 ) -> RemindNext:
     """The next participant of the filtered list to remind: reachable, not reminded in the
     last 24 hours, not skipped, not finished."""
     workspace = workspace_of(
-        session, actor=actor, slug=slug, curriculum=curriculum, now=now, settings=settings
+        session,
+        actor=actor,
+        slug=slug,
+        curriculum=curriculum,
+        now=now,
+        settings=settings,
+        cache=cache,
     )
     query = parse_list_query(workspace.ladder, stage=stage, flag=flag, q=q, sort="", page="")
     skipped = set(skip)
@@ -418,6 +447,7 @@ def facilitator_home(
     curriculum: Curriculum,
     now: datetime,
     settings: Settings,
+    cache: KeptResults | None = None,
 ) -> list[CohortCard]:
     """Each of the actor's cohorts with days to the workshop and how far its people are."""
     today = now.astimezone(settings.tz).date()
@@ -428,14 +458,7 @@ def facilitator_home(
         .where(col(Cohort.id).in_(cohorts_visible_to(user=actor)))
     ).all()
     for cohort, region in cohorts:
-        workspace = cohort_facts(
-            session,
-            cohort=cohort,
-            curriculum=curriculum,
-            now=now,
-            tz=settings.tz,
-            days_before_close=settings.behind_days_before_close,
-        )
+        workspace = _workspace(session, cohort, curriculum, now, settings, cache=cache)
         cards.append(cohort_card(workspace, region=region, today=today))
     cards.sort(key=lambda c: (c.days_to_workshop < 0, abs(c.days_to_workshop)))
     return cards

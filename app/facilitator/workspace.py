@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
+from functools import cache, cached_property
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlmodel import Session, col
 
-from app.cohorts.models import Cohort, Couple
-from app.cohorts.service import cohort_roster
+from app.accounts.models import Role, User
+from app.cohorts.models import Cohort
+from app.cohorts.service import CoupleRow, cohort_roster
 from app.curriculum.outline import Curriculum, QuizInfo
 from app.db import saved_id
 from app.errors import AppError
@@ -41,7 +43,7 @@ from app.learning.rules import (
     workshop_starts_at,
 )
 from app.learning.selectors import cohort_participants, last_activity
-from app.learning.standing import PersonFacts, facts_of_many
+from app.learning.standing import FactsReader, PersonFacts
 
 PAGE_SIZE = 50
 
@@ -123,7 +125,7 @@ class Person:
     last_reminder: datetime | None
     facts: PersonFacts | None = None
 
-    @property
+    @cached_property
     def channel(self) -> str | None:
         """How to reach them: ``whatsapp`` (a phone number), ``email``, or None."""
         return contact_channel(self.contact)
@@ -199,23 +201,125 @@ class Workspace:
     def funnel(self) -> list[FunnelStep]:
         """How many are at or past each stage (from "activated" on: everyone is at or past
         "not activated")."""
-        steps = []
-        people = self.people
-        for done, slot in zip(self.ladder, self.ladder[1:], strict=False):
-            at_or_past = [p for p in people if p.stage.rank >= slot.rank]
-            steps.append(
-                FunnelStep(
-                    slot=slot,
-                    done=done,
-                    participants=len(at_or_past),
-                    officials=sum(p.role == "official" for p in at_or_past),
-                    spouses=sum(p.role == "spouse" for p in at_or_past),
-                    couples=sum(
-                        len(c.partners) == 2 and c.stage.rank >= slot.rank for c in self.couples
-                    ),
-                )
+        # how many stand at each rank, then summed from the last step down
+        size = len(self.ladder) + 1
+        at: dict[str, list[int]] = {k: [0] * size for k in ("all", "official", "spouse")}
+        couples_at = [0] * size
+        for c in self.couples:
+            if len(c.partners) == 2:
+                couples_at[c.stage.rank] += 1
+            for p in c.partners:
+                at["all"][p.stage.rank] += 1
+                if p.role in at:
+                    at[p.role][p.stage.rank] += 1
+        for counts in (*at.values(), couples_at):
+            for rank in range(size - 2, -1, -1):
+                counts[rank] += counts[rank + 1]
+        return [
+            FunnelStep(
+                slot=slot,
+                done=done,
+                participants=at["all"][slot.rank],
+                officials=at["official"][slot.rank],
+                spouses=at["spouse"][slot.rank],
+                couples=couples_at[slot.rank],
             )
-        return steps
+            for done, slot in zip(self.ladder, self.ladder[1:], strict=False)
+        ]
+
+
+@dataclass(frozen=True)
+class KeptCouple:
+    """What was read of one couple's partners at one ``Couple.learning_version``."""
+
+    version: int
+    facts: dict[int, PersonFacts]  # by user id
+    activity: dict[int, datetime]  # user id → last activity (none: absent)
+
+
+# the couples' facts read again one by one while fewer than this share of the cohort changed
+_FEW = 0.5
+
+
+@cache
+def _readers(by: str) -> tuple[FactsReader, Select]:
+    """The statements of a cohort's facts and last activity (``:cohort_id``) or of some couples'
+    (``:couple_ids``), built once."""
+    users = (
+        cohort_participants(bindparam("cohort_id"))
+        if by == "cohort"
+        else select(col(User.id)).where(
+            col(User.couple_id).in_(bindparam("couple_ids", expanding=True)),
+            col(User.role) == Role.participant,
+        )
+    )
+    return FactsReader(users), last_activity(users)
+
+
+def _read_couples(
+    session: Session, by: str, params: dict[str, Any]
+) -> tuple[dict[int, PersonFacts], dict[int, datetime]]:
+    facts, activity = _readers(by)
+    return facts.read(session, params), dict(session.execute(activity, params).all())
+
+
+def read_couples(
+    session: Session, couple_ids: Sequence[int]
+) -> tuple[dict[int, PersonFacts], dict[int, datetime]]:
+    """The facts and last activity of these couples' partners, as ``couples_facts`` reads
+    them."""
+    return _read_couples(session, "couples", {"couple_ids": sorted(couple_ids)})
+
+
+def couples_facts(
+    session: Session,
+    *,
+    cohort_id: int,
+    roster: Sequence[CoupleRow],
+    kept: dict[int, KeptCouple] | None = None,
+) -> tuple[dict[int, PersonFacts], dict[int, datetime]]:
+    """The facts and last activity of every partner in ``roster`` (the cohort's, or one couple
+    of it). With ``kept`` (the application's, for this cohort and content version), the
+    couples whose learning version is the one kept are not read again: only the others, in
+    the same statements (the roster's versions were read first, so what is kept is never older
+    than its version). ``kept`` is changed in place."""
+    if not roster:
+        return {}, {}
+    if kept is None:
+        if len(roster) == 1:
+            return read_couples(session, [roster[0].id])
+        return _read_couples(session, "cohort", {"cohort_id": cohort_id})
+    stale = {
+        row.id
+        for row in roster
+        if (k := kept.get(row.id)) is None
+        or k.version != row.learning_version
+        or k.facts.keys() != {p.id for p in row.partners}
+    }
+    if stale:
+        few = len(stale) <= _FEW * len(roster)
+        facts, activity = (
+            read_couples(session, sorted(stale))
+            if few
+            else _read_couples(session, "cohort", {"cohort_id": cohort_id})
+        )
+        for row in roster:
+            if row.id in stale or not few:
+                ids = [p.id for p in row.partners]
+                kept[row.id] = KeptCouple(
+                    row.learning_version,
+                    {i: facts[i] for i in ids},
+                    {i: activity[i] for i in ids if i in activity},
+                )
+        for gone in kept.keys() - {row.id for row in roster}:
+            kept.pop(gone, None)
+    facts_out: dict[int, PersonFacts] = {}
+    activity_out: dict[int, datetime] = {}
+    for row in roster:
+        k = kept[row.id]
+        facts_out |= k.facts
+        activity_out |= k.activity
+    return facts_out, activity_out
 
 
 def cohort_facts(
@@ -227,16 +331,19 @@ def cohort_facts(
     tz: tzinfo,
     days_before_close: int,
     couple_id: int | None = None,
+    kept: dict[int, KeptCouple] | None = None,
 ) -> Workspace:
     """Every couple of the cohort (or the one ``couple_id``) with both partners' stages and
-    flags: a constant number of statements, whatever the size of the cohort."""
+    flags: a constant number of statements, whatever the size of the cohort. ``kept``: see
+    ``couples_facts`` (not with ``couple_id``)."""
     cohort_id = saved_id(cohort)
-    users = cohort_participants(cohort_id)
-    if couple_id is not None:
-        users = users.where(col(Couple.id) == couple_id)
     roster = cohort_roster(session, cohort_id=cohort_id, now=now, couple_id=couple_id)
-    facts = facts_of_many(session, users=users)
-    activity = dict(session.execute(last_activity(users)).all())
+    facts, activity = couples_facts(
+        session,
+        cohort_id=cohort_id,
+        roster=roster,
+        kept=kept if couple_id is None else None,
+    )
     reminded = dict(
         session.execute(
             select(col(Reminder.user_id), func.max(Reminder.at))
@@ -389,20 +496,29 @@ def page_number(text: str) -> int:
     return max(1, int(text)) if text.isdigit() and len(text) < 7 else 1
 
 
+# what each flag of ``FLAGS`` asks of a couple
+FLAG_TESTS: dict[str, Callable[[CoupleLine], bool]] = {
+    "behind": lambda c: c.behind,
+    "gap": lambda c: c.gap,
+    "not_activated": lambda c: c.not_activated,
+    "waiting": lambda c: any(
+        p.stage.kind == StageKind.quiz and p.stage.waiting for p in c.partners
+    ),
+    "no_contact": lambda c: not all(p.channel for p in c.partners),
+}
+
+
+def flag_counts(workspace: Workspace) -> dict[str, int]:
+    """How many couples each flag finds, and ``all``."""
+    counts = {name: sum(map(test, workspace.couples)) for name, test in FLAG_TESTS.items()}
+    counts["all"] = len(workspace.couples)
+    return counts
+
+
 def _matches(couple: CoupleLine, query: ListQuery) -> bool:
     if query.stage and not any(p.stage.key == query.stage for p in couple.partners):
         return False
-    if query.flag == "behind" and not couple.behind:
-        return False
-    if query.flag == "gap" and not couple.gap:
-        return False
-    if query.flag == "not_activated" and not couple.not_activated:
-        return False
-    if query.flag == "waiting" and not any(
-        p.stage.kind == StageKind.quiz and p.stage.waiting for p in couple.partners
-    ):
-        return False
-    if query.flag == "no_contact" and all(p.channel for p in couple.partners):
+    if query.flag and not FLAG_TESTS[query.flag](couple):
         return False
     if query.q:
         needle = query.q.casefold()

@@ -493,7 +493,19 @@ class StageSlot:
         return self.kind.value
 
 
-def stage_ladder(curriculum: Curriculum) -> list[StageSlot]:
+class Ladder(list[StageSlot]):
+    """The stages of a curriculum in path order; ``slot(kind, module)`` finds one at once
+    (asked for every participant of a cohort)."""
+
+    def __init__(self, slots: Iterable[StageSlot]) -> None:
+        super().__init__(slots)
+        self._slots = {(s.kind, s.module.id if s.module else None): s for s in self}
+
+    def slot(self, kind: StageKind, module: ModuleInfo | None = None) -> StageSlot:
+        return self._slots[(kind, module.id if module else None)]
+
+
+def stage_ladder(curriculum: Curriculum) -> Ladder:
     """The stages of this curriculum in path order: not activated, pre-test, each module's
     lessons and quiz, the workshop before the first module that belongs after it, the
     post-test, family reflections, pledge, certificate."""
@@ -517,12 +529,22 @@ def stage_ladder(curriculum: Curriculum) -> list[StageSlot]:
         (StageKind.pledge, None),
         (StageKind.certificate, None),
     ]
-    return [StageSlot(kind, rank, module) for rank, (kind, module) in enumerate(kinds)]
+    return Ladder(StageSlot(kind, rank, module) for rank, (kind, module) in enumerate(kinds))
 
 
 def module_after(module: ModuleInfo) -> bool:
     """A module that belongs after the workshop: it has a lesson of phase ``after``."""
     return module.phase == "after" or any(ls.phase == "after" for ls in module.lessons)
+
+
+def modules_before_workshop(curriculum: Curriculum) -> tuple[ModuleInfo, ...]:
+    """The modules that belong before the workshop, in path order (computed once per
+    curriculum)."""
+    found = curriculum.derived.get("modules_before_workshop")
+    if found is None:
+        found = tuple(m for m in curriculum.modules if not module_after(m))
+        curriculum.derived["modules_before_workshop"] = found
+    return found
 
 
 @dataclass(frozen=True)
@@ -566,7 +588,7 @@ class Stage:
 
 
 def stage_of(
-    ladder: list[StageSlot],
+    ladder: Ladder,
     curriculum: Curriculum,
     facts: StageFacts,
     *,
@@ -574,10 +596,7 @@ def stage_of(
     after_opens: datetime,
 ) -> Stage:
     """The participant's one current stage: the first step of the path not done."""
-
-    def slot(kind: StageKind, module: ModuleInfo | None = None) -> StageSlot:
-        return next(s for s in ladder if s.kind == kind and s.module is module)
-
+    slot = ladder.slot
     if not facts.activated:
         return Stage(slot(StageKind.not_activated))
     if "pre-test" in curriculum.quizzes and not facts.pre_taken:
@@ -635,7 +654,7 @@ def behind_schedule(
     """Behind schedule: the modules that belong before the workshop are not all passed when
     it starts; or, ``days_before_close`` days before ``post_closes``, the modules after it or
     the post-test are not done. None when on schedule."""
-    before = [m for m in curriculum.modules if not module_after(m)]
+    before = modules_before_workshop(curriculum)
     if now >= workshop_starts and not all(module_done(curriculum, m, facts) for m in before):
         return BehindReason.before_workshop
     if now >= post_closes - timedelta(days=days_before_close):

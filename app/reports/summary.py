@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, event, func, insert, select
+from sqlalchemy import Select, bindparam, delete, event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col
@@ -38,7 +38,7 @@ from app.family.models import FamilyReflection, PledgeSignature
 from app.learning.rules import module_done
 from app.learning.standing import FactsReader
 from app.quizzes.gain import ScoresReader
-from app.quizzes.models import QuizAttempt
+from app.quizzes.models import CheckAnswer, ExtraAttempts, QuizAttempt
 from app.reports.models import (
     CUBE_COLUMNS,
     MILESTONES,
@@ -352,8 +352,8 @@ def _couples_reader() -> SummaryReader:
     return _COUPLES[0]
 
 
-# ids per ``DELETE … IN (…)``: well under SQLite's 32,766 bound parameters
-_DELETE_CHUNK = 5000
+# ids per ``… IN (…)``: well under SQLite's 32,766 bound parameters
+_IN_CHUNK = 5000
 
 
 def refresh(session: Session, *, users: Iterable[int] = (), couples: Iterable[int] = ()) -> int:
@@ -381,6 +381,7 @@ def refresh(session: Session, *, users: Iterable[int] = (), couples: Iterable[in
         .order_by(col(Couple.id))
         .with_for_update()
     ).all()
+    bump_learning_version(session, couple_ids)
     # people who left a couple keep no row; everyone of the couples gets recomputed
     stale = user_ids | set(
         session.execute(
@@ -419,10 +420,10 @@ def refresh(session: Session, *, users: Iterable[int] = (), couples: Iterable[in
                 cell[c] += v
             rows.append(after)
     # a whole roster's rows in a few statements: one delete per chunk, one insert for all
-    for i in range(0, len(gone), _DELETE_CHUNK):
+    for i in range(0, len(gone), _IN_CHUNK):
         session.execute(
             delete(participant_summary).where(
-                participant_summary.c.user_id.in_(gone[i : i + _DELETE_CHUNK])
+                participant_summary.c.user_id.in_(gone[i : i + _IN_CHUNK])
             )
         )
     if rows:
@@ -443,9 +444,33 @@ def _merge_couples(
     return out
 
 
+def bump_learning_version(
+    session: Session, couple_ids: Iterable[int] | None = None, *, of_users: Iterable[int] = ()
+) -> None:
+    """Raise the ``learning_version`` of these couples (or of these participants' couples;
+    with neither, of every couple) in the transaction that changed their learning: what the
+    facilitator's pages keep of them is read again."""
+    statement = (
+        update(Couple)
+        .values(learning_version=col(Couple.learning_version) + 1)
+        .execution_options(synchronize_session=False)
+    )
+    users = sorted(of_users)
+    if users:
+        couples = select(col(User.couple_id)).where(col(User.id).in_(users))
+        session.execute(statement.where(col(Couple.id).in_(couples)))
+    elif couple_ids is not None:
+        ids = sorted(couple_ids)
+        for i in range(0, len(ids), _IN_CHUNK):
+            session.execute(statement.where(col(Couple.id).in_(ids[i : i + _IN_CHUNK])))
+    else:
+        session.execute(statement)
+
+
 def rebuild(session: Session) -> int:
     """Recompute every participant's row and both cubes from the raw tables. Returns the
     number of participants."""
+    bump_learning_version(session, None)
     session.execute(delete(report_opd))
     session.execute(delete(report_cohort))
     session.execute(delete(participant_summary))
@@ -500,6 +525,13 @@ def summary_is_built(session: Session) -> bool:
 _USER_ROWS = (LessonProgress, QuizAttempt, Attendance, PledgeSignature, Certificate)
 
 
+# rows that change only what the facilitator's pages show of a participant (the last
+# activity, a quiz's extra attempts): their couple's version is raised, the summary is not
+# recomputed
+_SHOWN_ROWS = (CheckAnswer, ExtraAttempts)
+_SHOWN_USERS = "learning_shown_users"
+
+
 @event.listens_for(OrmSession, "after_flush")
 def _notice(session: OrmSession, _context: Any) -> None:
     # a dirty row counts only with a net change (an attribute set to the value it had
@@ -508,6 +540,8 @@ def _notice(session: OrmSession, _context: Any) -> None:
     for obj in (*session.new, *dirty, *session.deleted):
         if isinstance(obj, _USER_ROWS):
             touch_learning(session, users=[obj.user_id])
+        elif isinstance(obj, _SHOWN_ROWS):
+            session.info.setdefault(_SHOWN_USERS, set()).add(obj.user_id)
         elif isinstance(obj, FamilyReflection):
             touch_learning(session, couples=[obj.couple_id])
         elif isinstance(obj, Couple) and obj.id is not None:
@@ -523,6 +557,9 @@ def _refresh_before_commit(session: OrmSession) -> None:
     info = session.info
     if session.new or session.dirty or session.deleted:
         session.flush()  # the commit's own flush comes after this hook: notice its rows now
+    shown = info.pop(_SHOWN_USERS, set()) - info.get(TOUCHED_USERS, set())
+    if shown and not info.get(TOUCHED_ALL):
+        bump_learning_version(session, of_users=shown)  # type: ignore[arg-type]
     if not (info.get(TOUCHED_USERS) or info.get(TOUCHED_COUPLES) or info.get(TOUCHED_ALL)):
         return
     if info.pop(TOUCHED_ALL, False):
@@ -542,6 +579,7 @@ def _refresh_before_commit(session: OrmSession) -> None:
 
 @event.listens_for(OrmSession, "after_rollback")
 def _forget(session: OrmSession) -> None:
+    session.info.pop(_SHOWN_USERS, None)
     session.info.pop(TOUCHED_USERS, None)
     session.info.pop(TOUCHED_COUPLES, None)
     session.info.pop(TOUCHED_ALL, None)

@@ -18,7 +18,7 @@ from app.cohorts.models import Attendance, Cohort
 from app.db import touch_learning
 from app.demo import make_roster_csv
 from app.facilitator.models import Reminder, ReminderText
-from tests.conftest import SECRET, complete, csrf_of, login, take_quiz
+from tests.conftest import SECRET, answer_checks, complete, csrf_of, login, take_quiz
 from tests.factories import PASSWORD, make_cohort, make_couple, make_user
 
 
@@ -427,3 +427,45 @@ def test_reminders_greet_people_without_their_degrees(name, greeted):
     from app.facilitator.workspace import plain_name
 
     assert plain_name(name) == greeted
+
+
+def row_of(html: str, user: User) -> str:
+    """The list's row of one participant."""
+    return re.search(rf'<tr id="p{user.id}".*?</tr>', html, re.S).group(0)
+
+
+def test_the_list_keeps_each_couples_facts_until_the_couple_changes(
+    evening, mini, make_client, count_queries, time_machine
+):
+    """A second view reads fewer statements (the couples' facts are kept); each change of a
+    couple shows at once: a pre-test, an answered lesson check (the last activity), an
+    activation written with a Core statement."""
+    rina, users = evening.rina, evening.users
+    with count_queries() as first:
+        assert rows_of(rina.get("/facilitator/cohorts/uji").text)["uji-001-b"] == "pretest"
+    with count_queries() as again:
+        page = rina.get("/facilitator/cohorts/uji").text
+    assert again.count < first.count
+    assert rows_of(page)["uji-001-b"] == "pretest"
+
+    spouse = make_client()
+    login(spouse, "uji-001-b", PASSWORD)
+    take_quiz(spouse, mini, "pre-test", right=0.5)
+    with count_queries() as after:
+        page = rina.get("/facilitator/cohorts/uji").text
+    assert rows_of(page)["uji-001-b"] == "m1-lessons"
+    # the changed couple alone is read again, in the statements of a whole cohort's read
+    assert again.count < after.count == first.count
+
+    time_machine.move_to(datetime.now(UTC) + timedelta(days=3))
+    assert "3 hari yang lalu" in row_of(
+        rina.get("/facilitator/cohorts/uji").text, users["uji-002-a"]
+    )
+    person = make_client()
+    login(person, "uji-002-a", PASSWORD)
+    answer_checks(person, "awal")  # no lesson completed: only the last activity moves
+    row = row_of(rina.get("/facilitator/cohorts/uji").text, users["uji-002-a"])
+    assert "3 hari yang lalu" not in row and "m1-lessons" in row
+
+    set_user(mini, "uji-003-a", password_hash=users["uji-001-a"].password_hash)
+    assert rows_of(rina.get("/facilitator/cohorts/uji").text)["uji-003-a"] == "pretest"
