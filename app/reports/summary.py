@@ -13,6 +13,9 @@ the learning events it depends on.
   transactions cannot lose each other's sums).
 - ``rebuild`` recomputes everything (after a content sync, which can change what "module 2
   passed" means; after ``seed-synthetic``; for a database that has none yet).
+- The same hooks raise each changed couple's ``learning_version`` (and, for rows the
+  summary does not count — an answered lesson check, a quiz's extra attempts — only that):
+  the facilitator's pages keep a couple's facts until its version moves.
 
 A test proves the kept tables equal a rebuild on generated data, on SQLite and PostgreSQL.
 """
