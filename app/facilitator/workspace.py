@@ -237,8 +237,11 @@ class KeptCouple:
     activity: dict[int, datetime]  # user id → last activity (none: absent)
 
 
-# the couples' facts read again one by one while fewer than this share of the cohort changed
+# the changed couples are read by their ids while they are at most this share of the cohort
+# and this many (each id is a bound parameter, several times per statement: SQLite takes at
+# most 32,766); else the whole cohort is read again
 _FEW = 0.5
+_FEW_AT_MOST = 1000
 
 
 @cache
@@ -282,7 +285,8 @@ def couples_facts(
     of it). With ``kept`` (the application's, for this cohort and content version), the
     couples whose learning version is the one kept are not read again: only the others, in
     the same statements (the roster's versions were read first, so what is kept is never older
-    than its version). ``kept`` is changed in place."""
+    than its version). ``kept`` is changed in place (by the pages on the event loop: one at a
+    time)."""
     if not roster:
         return {}, {}
     if kept is None:
@@ -297,7 +301,7 @@ def couples_facts(
         or k.facts.keys() != {p.id for p in row.partners}
     }
     if stale:
-        few = len(stale) <= _FEW * len(roster)
+        few = len(stale) <= min(_FEW * len(roster), _FEW_AT_MOST)
         facts, activity = (
             read_couples(session, sorted(stale))
             if few
