@@ -370,7 +370,8 @@ async def couple_page(
 
 
 def kept_results(request: Request) -> service.KeptResults:
-    """The application's kept quiz statistics (one per process)."""
+    """What the application keeps between requests: quiz statistics, couples' facts (one per
+    process)."""
     state = request.app.state
     if not hasattr(state, "kept_results"):
         state.kept_results = {}

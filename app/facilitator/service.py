@@ -784,7 +784,9 @@ def score_bins(scores: Iterable[float], bins: int = BINS) -> list[int]:
 # is submitted (a submitted attempt is never changed; a started one counts for nothing). They
 # are kept (in ``cache``, the application's, one per process) under the group, the content
 # version and the stamp of its submitted attempts, read in one statement: a new submission, a
-# participant joining or leaving the group, a new content version each give a new key.
+# participant joining or leaving the group, a new content version each give a new key. The
+# same store keeps each cohort's couples' facts (``("couples", cohort id, content version)``,
+# see ``app.facilitator.workspace.couples_facts``).
 KeptResults = dict[tuple[Any, ...], Any]
 _T = TypeVar("_T")
 _KEPT_SIZE = 64
