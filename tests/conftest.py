@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -88,9 +89,34 @@ def scratch_pg_database(name: str) -> Iterator[str]:
     try:
         yield f"{base}/{name}"
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_pg_database(admin, name)
         admin.dispose()
+
+
+def drop_pg_database(admin, name: str) -> None:
+    """Drop a scratch database: end the test role's own connections to it (a killed server's
+    may linger), then ``DROP DATABASE`` without ``FORCE``, which stops an autovacuum worker by
+    itself (``FORCE`` would try to terminate that worker too, which only a member of
+    ``pg_signal_backend`` may do). Bounded retries while a connection is still going away."""
+    from sqlalchemy.exc import OperationalError
+
+    for attempt in range(20):
+        with admin.connect() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid() "
+                    "AND usename = current_user"
+                ),
+                {"name": name},
+            )
+            try:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+                return
+            except OperationalError:  # "is being accessed by other users"
+                if attempt == 19:
+                    raise
+        time.sleep(0.25)
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from app import migrate
 from app.config import Settings
 from app.curriculum.sync import sync_content
 from app.db import Database, make_engine
-from tests.conftest import csrf_of, real_content
+from tests.conftest import csrf_of, drop_pg_database, real_content
 from tests.factories import PASSWORD, make_cohort, make_couple
 from tests.live_server import server_env
 from tests.server_proc import ServerProcess, server_process
@@ -50,13 +50,12 @@ def server_database_url(tmp_path: Path) -> Iterator[str]:
     own = f"{name.split('?')[0]}_crash"
     admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
     try:
+        drop_pg_database(admin, own)
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)'))
             conn.execute(text(f'CREATE DATABASE "{own}"'))
         yield f"{base}/{own}"
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)'))
+        drop_pg_database(admin, own)
         admin.dispose()
 
 
