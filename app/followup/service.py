@@ -12,9 +12,10 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import case, delete, func, select, tuple_
+from sqlalchemy import Select, bindparam, case, delete, func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
@@ -23,7 +24,7 @@ from app.accounts.models import User
 from app.cohorts.models import Cohort, Couple
 from app.curriculum.models import Choice, IntegrityValue, Question, QuestionValue, Quiz
 from app.curriculum.service import content_summary
-from app.db import saved_id
+from app.db import execute_core, saved_id
 from app.errors import AppError
 from app.followup.models import (
     ActionPlan,
@@ -855,7 +856,7 @@ def retention_summary(
         .join(AttemptItem, col(AttemptItem.attempt_id) == QuizAttempt.id)
         .join(Question, col(Question.id) == AttemptItem.question_id)
         .where(
-            col(QuizAttempt.user_id).in_(people),
+            col(QuizAttempt.user_id).in_(_RETENTION_PEOPLE),
             col(QuizAttempt.submitted_at).is_not(None),
             col(Quiz.kind).in_(("pre", "post")),
             col(Question.slug).in_(slugs),
@@ -907,29 +908,43 @@ def _answer_keys(item: dict[str, Any]) -> list[str]:
     return [o["slug"] for o in item["options"]]
 
 
+@lru_cache(maxsize=16)
+def _survey_counts_statement(
+    items: tuple[tuple[str, tuple[str, ...]], ...], filtered: bool
+) -> Select[*tuple[Any, ...]]:
+    """``survey_counts``'s statement for the survey's (item, answer keys), built once: the
+    KPK pages ask it on every request."""
+    answers = col(SurveyResponse.answers)
+    sums = [
+        func.coalesce(func.sum(case((answers[slug].as_string() == key, 1), else_=0)), 0)
+        for slug, keys in items
+        for key in keys
+    ]
+    query = select(col(SurveyResponse.cohort_id), func.count(), *sums).group_by(
+        col(SurveyResponse.cohort_id)
+    )
+    if filtered:
+        query = query.where(
+            col(SurveyResponse.cohort_id).in_(bindparam("cohort_ids", expanding=True))
+        )
+    return query
+
+
 def survey_counts(
     session: Session, *, survey: dict[str, Any] | None, cohort_ids: list[int] | None = None
 ) -> dict[int, CohortSurvey]:
     """{cohort id: its answers counted} for the cohorts with an answer (all, or those of
     ``cohort_ids``): one statement, the answers counted in the database."""
     items = [i for i in (survey or {"items": []})["items"] if i["kind"] != "open"]
-    answers = col(SurveyResponse.answers)
-    sums: list[Any] = []
-    keys: list[tuple[str, str]] = []
-    for item in items:
-        value = answers[item["slug"]].as_string()
-        for key in _answer_keys(item):
-            sums.append(func.coalesce(func.sum(case((value == key, 1), else_=0)), 0))
-            keys.append((item["slug"], key))
-    query = select(col(SurveyResponse.cohort_id), func.count(), *sums).group_by(
-        col(SurveyResponse.cohort_id)
+    keys = [(item["slug"], key) for item in items for key in _answer_keys(item)]
+    if cohort_ids is not None and not cohort_ids:
+        return {}
+    query = _survey_counts_statement(
+        tuple((i["slug"], tuple(_answer_keys(i))) for i in items), cohort_ids is not None
     )
-    if cohort_ids is not None:
-        if not cohort_ids:
-            return {}
-        query = query.where(col(SurveyResponse.cohort_id).in_(cohort_ids))
+    params = {} if cohort_ids is None else {"cohort_ids": list(cohort_ids)}
     out = {}
-    for row in session.execute(query).all():
+    for row in execute_core(session, query, params).all():
         counts: dict[str, dict[str, int]] = {i["slug"]: {} for i in items}
         for (slug, key), n in zip(keys, row[2:], strict=True):
             counts[slug][key] = int(n)
@@ -968,14 +983,12 @@ class RoundCounts:
     kept: int = 0
 
 
-def checkin_counts(
-    session: Session, *, cohort_ids: list[int] | None = None
-) -> dict[int, dict[int, RoundCounts]]:
-    """{cohort id: {round: counts}} for the cohorts with a confirmed plan: two statements.
-
-    ``round_facts`` in SQL: a couple answered a round when the marks its partners gave equal
-    its commitments × its partners (one mark per commitment, partner and round), and kept
-    its commitments when, besides, no mark of the round is other than done."""
+@lru_cache(maxsize=2)
+def _checkin_statements(
+    filtered: bool,
+) -> tuple[Select[*tuple[Any, ...]], Select[*tuple[Any, ...]]]:
+    """``checkin_counts``'s two statements, built once (for every cohort, or for those of
+    the ``cohort_ids`` parameter)."""
     commitments = (
         select(col(Commitment.couple_id).label("couple_id"), func.count().label("n"))
         .group_by(col(Commitment.couple_id))
@@ -1007,21 +1020,24 @@ def checkin_counts(
         .subquery("marks")
     )
     confirmed = [col(ActionPlan.confirmed_at).is_not(None)]
-    if cohort_ids is not None:
-        if not cohort_ids:
-            return {}
-        confirmed.append(col(Couple.cohort_id).in_(cohort_ids))
-    plans = dict(
-        session.execute(
-            select(col(Couple.cohort_id), func.count())
-            .select_from(ActionPlan)
-            .join(Couple, col(Couple.id) == ActionPlan.couple_id)
-            .where(*confirmed, partners > 0)
-            .group_by(col(Couple.cohort_id))
-        ).all()
+    if filtered:
+        confirmed.append(col(Couple.cohort_id).in_(bindparam("cohort_ids", expanding=True)))
+    # the plans' cohorts looked up plan by plan: joined, SQLite's planner (without
+    # statistics) walks every couple of the country to find the few plans (7 ms at 100,000)
+    plan_cohort = (
+        select(col(Couple.cohort_id))
+        .where(col(Couple.id) == ActionPlan.couple_id)
+        .correlate(ActionPlan)
+        .scalar_subquery()
     )
-    answered: dict[tuple[int, int], tuple[int, int]] = {}
-    for cohort_id, round_, n, kept in session.execute(
+    chosen = [col(ActionPlan.confirmed_at).is_not(None), partners > 0]
+    if filtered:
+        chosen.append(plan_cohort.in_(bindparam("cohort_ids", expanding=True)))
+    plan_cohorts = (
+        select(plan_cohort.label("cohort_id")).select_from(ActionPlan).where(*chosen).subquery()
+    )
+    plans = select(plan_cohorts.c.cohort_id, func.count()).group_by(plan_cohorts.c.cohort_id)
+    answered = (
         select(
             col(Couple.cohort_id),
             marks.c.round,
@@ -1034,7 +1050,25 @@ def checkin_counts(
         .join(marks, marks.c.couple_id == ActionPlan.couple_id)
         .where(*confirmed, marks.c.by_partners == commitments.c.n * partners)
         .group_by(col(Couple.cohort_id), marks.c.round)
-    ).all():
+    )
+    return plans, answered
+
+
+def checkin_counts(
+    session: Session, *, cohort_ids: list[int] | None = None
+) -> dict[int, dict[int, RoundCounts]]:
+    """{cohort id: {round: counts}} for the cohorts with a confirmed plan: two statements.
+
+    ``round_facts`` in SQL: a couple answered a round when the marks its partners gave equal
+    its commitments × its partners (one mark per commitment, partner and round), and kept
+    its commitments when, besides, no mark of the round is other than done."""
+    if cohort_ids is not None and not cohort_ids:
+        return {}
+    plans_of, answered_of = _checkin_statements(cohort_ids is not None)
+    params = {} if cohort_ids is None else {"cohort_ids": list(cohort_ids)}
+    plans = dict(execute_core(session, plans_of, params).all())
+    answered: dict[tuple[int, int], tuple[int, int]] = {}
+    for cohort_id, round_, n, kept in execute_core(session, answered_of, params).all():
         answered[(cohort_id, round_)] = (int(n), int(kept or 0))
     return {
         cohort_id: {
@@ -1066,14 +1100,14 @@ class RetentionSums:
         return getattr(self, attr) / self.n if self.n else None
 
 
-def retention_sums(
-    session: Session, *, cohort_ids: list[int] | None = None
-) -> dict[int, RetentionSums]:
-    """{cohort id: sums} over the people who took the retention check and both tests: four
-    statements, whatever the number of cohorts (``retention_summary``'s figures)."""
-    people = select(col(RetentionAttempt.user_id)).where(
-        col(RetentionAttempt.submitted_at).is_not(None)
-    )
+_RETENTION_PEOPLE = select(col(RetentionAttempt.user_id)).where(
+    col(RetentionAttempt.submitted_at).is_not(None)
+)
+
+
+@lru_cache(maxsize=2)
+def _retention_taken(filtered: bool) -> Select[*tuple[Any, ...]]:
+    """Who took the retention check (of every cohort, or of the ``cohort_ids``), built once."""
     query = (
         select(
             col(Couple.cohort_id),
@@ -1086,13 +1120,23 @@ def retention_sums(
         .join(Cohort, col(Cohort.id) == Couple.cohort_id)
         .where(col(RetentionAttempt.submitted_at).is_not(None))
     )
-    if cohort_ids is not None:
-        if not cohort_ids:
-            return {}
-        query = query.where(col(Couple.cohort_id).in_(cohort_ids))
+    if filtered:
+        query = query.where(col(Couple.cohort_id).in_(bindparam("cohort_ids", expanding=True)))
+    return query
+
+
+def retention_sums(
+    session: Session, *, cohort_ids: list[int] | None = None
+) -> dict[int, RetentionSums]:
+    """{cohort id: sums} over the people who took the retention check and both tests: four
+    statements, whatever the number of cohorts (``retention_summary``'s figures)."""
+    if cohort_ids is not None and not cohort_ids:
+        return {}
+    params = {} if cohort_ids is None else {"cohort_ids": list(cohort_ids)}
     later: dict[int, tuple[int, float | None]] = {}
     slugs_of: dict[int, str] = {}
-    for cohort_id, slug, user_id, score in session.execute(query).all():
+    taken = _retention_taken(cohort_ids is not None)
+    for cohort_id, slug, user_id, score in execute_core(session, taken, params).all():
         later[user_id] = (cohort_id, score)
         slugs_of[cohort_id] = slug
     if not later:
@@ -1114,7 +1158,7 @@ def retention_sums(
             .join(User, col(User.id) == QuizAttempt.user_id)
             .join(Couple, col(Couple.id) == User.couple_id)
             .where(
-                col(QuizAttempt.user_id).in_(people),
+                col(QuizAttempt.user_id).in_(_RETENTION_PEOPLE),
                 col(QuizAttempt.submitted_at).is_not(None),
                 col(Quiz.kind).in_(("pre", "post")),
                 tuple_(col(Couple.cohort_id), col(Question.slug)).in_(pairs),

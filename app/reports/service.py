@@ -23,6 +23,7 @@ from sqlmodel import Session, col
 from app.accounts.models import Role, User
 from app.cohorts.models import Cohort, Couple, Organization, Region
 from app.curriculum.outline import Curriculum
+from app.db import execute_core
 from app.errors import AppError
 from app.followup.service import (
     CohortSurvey,
@@ -248,27 +249,27 @@ class CohortInfo:
     region_id: int
 
 
+_COHORT_INDEX = (
+    select(
+        col(Cohort.id),
+        col(Cohort.slug),
+        col(Cohort.title),
+        col(Region.slug),
+        col(Region.name),
+        col(Region.province),
+        col(Cohort.workshop_start),
+        col(Cohort.workshop_end),
+        col(Cohort.post_closes),
+        col(Region.id),
+    )
+    .join(Region, col(Region.id) == Cohort.region_id)
+    .order_by(col(Cohort.workshop_start), col(Cohort.slug))
+)
+
+
 def cohort_index(session: Session) -> dict[int, CohortInfo]:
-    """Every cohort with its region: one statement."""
-    return {
-        r[0]: CohortInfo(*r)
-        for r in session.execute(
-            select(
-                col(Cohort.id),
-                col(Cohort.slug),
-                col(Cohort.title),
-                col(Region.slug),
-                col(Region.name),
-                col(Region.province),
-                col(Cohort.workshop_start),
-                col(Cohort.workshop_end),
-                col(Cohort.post_closes),
-                col(Region.id),
-            )
-            .join(Region, col(Region.id) == Cohort.region_id)
-            .order_by(col(Cohort.workshop_start), col(Cohort.slug))
-        ).all()
-    }
+    """Every cohort with its region: one statement (built once; a KPK page asks it each time)."""
+    return {r[0]: CohortInfo(*r) for r in execute_core(session, _COHORT_INDEX)}
 
 
 def _chosen(cohorts: dict[int, CohortInfo], f: ReportFilter) -> list[int] | None:
@@ -341,7 +342,7 @@ def _read_rows(
         query = query.where(table.c.role == f.role)
     if keys:
         query = query.group_by(*keys)
-    rows = [tuple(row) for row in session.execute(query).all()]
+    rows = [tuple(row) for row in execute_core(session, query)]
     if not keys and "people" in columns:
         rows = [r for r in rows if r[columns.index("people")]]
     return names, rows

@@ -124,6 +124,18 @@ def access_lines(log_text: str) -> list[dict]:
     return lines
 
 
+def written(read: Callable[[], str], text: str, seconds: float = 5) -> str:
+    """What ``read`` gives once it holds ``text`` (a server writes its log line just after
+    the response went out, so a client may read the log first), polled for at most
+    ``seconds``; the last reading otherwise."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = read()
+        if text in found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
 def logged(output: Callable[[], str], request_id: str, seconds: float = 5) -> list[dict]:
     """The access lines of ``request_id`` once there is one (a line is written just after
     its response went out), polled for at most ``seconds``."""

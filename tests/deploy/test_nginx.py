@@ -29,6 +29,7 @@ from tests.deploy.processes import (
     logged,
     serve,
     site_env,
+    written,
 )
 
 PASSWORD = "demo-integritas"
@@ -196,7 +197,8 @@ def _request_ids(phone: httpx.Client, app_output, nginx_log) -> None:
     assert re.fullmatch(r"[0-9a-f]{32}", request_id)  # nginx's $request_id
     lines = logged(app_output, request_id)
     assert [(r["method"], r["route"], r["status"]) for r in lines] == [("GET", "/login", 200)]
-    assert f' {request_id} "GET /login ' in nginx_log()
+    line = f' {request_id} "GET /login '
+    assert line in written(nginx_log, line)
     # nothing about static files reached the application
     assert not [r for r in access_lines(app_output()) if r["route"].startswith("/static")]
 

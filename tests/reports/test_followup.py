@@ -126,6 +126,10 @@ def test_checkin_counts_equal_the_checkin_summary(mini, settings):
         assert (alfa[2].answered, alfa[2].kept) == (2, 1)
         beta = counted[saved_id(cohorts["beta"])]
         assert (beta[1].answered, beta[1].kept, beta[2].kept) == (1, 0, 1)
+        # of some cohorts only: the same counts for them, none for the others
+        only_beta = checkin_counts(session, cohort_ids=[saved_id(cohorts["beta"])])
+        assert only_beta == {saved_id(cohorts["beta"]): beta}
+        assert checkin_counts(session, cohort_ids=[]) == {}
 
 
 def test_retention_sums_equal_the_retention_summary(mini, settings):
@@ -152,6 +156,8 @@ def test_retention_sums_equal_the_retention_summary(mini, settings):
                 assert mine.mean(attr) == pytest.approx(summary.mean(attr))
         assert sum(s.n for s in sums.values()) > 0
         assert retention_sums(session, cohort_ids=[]) == {}
+        alfa = saved_id(cohorts["alfa"])
+        assert retention_sums(session, cohort_ids=[alfa]) == {alfa: sums[alfa]}
 
 
 # ---------------------------------------------------------------- the KPK figures
